@@ -1,0 +1,274 @@
+//! Accounts made through AWS Organizations: created once, found again on a retry, moved, closed.
+//!
+//! Lambda retries asynchronous invocations, so a Create may run twice. The account is tagged with
+//! the stack id and logical id at creation; a second run finds its own account (or its creation
+//! still in progress) by email and name instead of making another.
+
+use aws_sdk_organizations::types::{CreateAccountState, Tag};
+use aws_sdk_organizations::Client;
+use std::time::Duration;
+use tokio::time::{sleep, Instant};
+
+use crate::aws::{AwsError, Operation};
+use crate::properties::{AccountId, NewAccount};
+
+pub const STACK_TAG: &str = "securityhub-member-account:stack-id";
+pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
+
+/// Creation is polled soon after it starts, then every two seconds at most, so that a finished
+/// creation is noticed within two seconds.
+const POLL_PAUSES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_millis(1500),
+];
+const MAX_POLL_PAUSE: Duration = Duration::from_secs(2);
+/// AWS creates most accounts in a few minutes; past this the Create fails and a retry picks it up.
+const CREATION_PATIENCE: Duration = Duration::from_secs(14 * 60);
+/// Organizations answers CONCURRENT_ACCOUNT_MODIFICATION when another change is under way.
+const CREATE_ATTEMPTS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(
+        "Email: already used by account {0}, which this resource did not create; to enroll that account, give AccountId: {0} instead of AccountName and Email"
+    )]
+    EmailTaken(String),
+    #[error("account creation failed: {0}")]
+    CreationFailed(String),
+    #[error("account creation still in progress after {} minutes; a retry will pick it up", CREATION_PATIENCE.as_secs() / 60)]
+    CreationSlow,
+}
+
+/// The resource that owns a created account, as recorded in the account's tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub stack_id: String,
+    pub logical_id: String,
+}
+
+/// The account for `new`: this resource's earlier account if a previous run made it, else a new one.
+pub async fn create_or_find(
+    org: &Client,
+    new: &NewAccount,
+    role_name: &str,
+    owner: &Owner,
+) -> Result<AccountId, AccountError> {
+    if let Some(account) = find_by_email(org, &new.email).await? {
+        return if is_owned_by(org, &account, owner).await? {
+            tracing::info!(account = %account, "found the account an earlier run created");
+            Ok(account)
+        } else {
+            Err(AccountError::EmailTaken(account.to_string()))
+        };
+    }
+    if let Some(request_id) = creation_in_progress(org, &new.name).await? {
+        tracing::info!(request = %request_id, "an earlier run's account creation is in progress; waiting for it");
+        let account = wait_for_creation(org, &request_id).await?;
+        return if is_owned_by(org, &account, owner).await? {
+            Ok(account)
+        } else {
+            Err(AccountError::EmailTaken(account.to_string()))
+        };
+    }
+    create(org, new, role_name, owner).await
+}
+
+async fn create(
+    org: &Client,
+    new: &NewAccount,
+    role_name: &str,
+    owner: &Owner,
+) -> Result<AccountId, AccountError> {
+    let tags = [
+        tag(STACK_TAG, &owner.stack_id)?,
+        tag(LOGICAL_ID_TAG, &owner.logical_id)?,
+    ];
+    let mut attempt = 1;
+    loop {
+        let started = org
+            .create_account()
+            .email(&new.email)
+            .account_name(&new.name)
+            .role_name(role_name)
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await
+            .op("CreateAccount");
+        let request_id = match started {
+            Ok(answer) => answer
+                .create_account_status()
+                .and_then(|status| status.id())
+                .map(str::to_owned),
+            Err(error)
+                if error.is("ConcurrentModificationException") && attempt < CREATE_ATTEMPTS =>
+            {
+                None
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if let Some(request_id) = request_id {
+            tracing::info!(request = %request_id, "account creation started");
+            match wait_for_creation(org, &request_id).await {
+                Err(AccountError::CreationFailed(reason))
+                    if reason == "CONCURRENT_ACCOUNT_MODIFICATION" && attempt < CREATE_ATTEMPTS => {
+                }
+                other => return other,
+            }
+        }
+        attempt += 1;
+        sleep(Duration::from_secs(u64::from(attempt))).await;
+    }
+}
+
+fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|error| AwsError::new("CreateAccount", error.to_string()))
+}
+
+/// Polls the creation until it ends, on the schedule of [`POLL_PAUSES`].
+pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
+    let give_up = Instant::now() + CREATION_PATIENCE;
+    let mut pauses = POLL_PAUSES
+        .into_iter()
+        .chain(std::iter::repeat(MAX_POLL_PAUSE));
+    loop {
+        let answer = org
+            .describe_create_account_status()
+            .create_account_request_id(request_id)
+            .send()
+            .await
+            .op("DescribeCreateAccountStatus")?;
+        let status = answer.create_account_status();
+        match status.and_then(|status| status.state()) {
+            Some(CreateAccountState::Succeeded) => {
+                let id = status
+                    .and_then(|status| status.account_id())
+                    .and_then(AccountId::parse);
+                return id.ok_or_else(|| {
+                    AccountError::CreationFailed("SUCCEEDED without an account id".into())
+                });
+            }
+            Some(CreateAccountState::Failed) => {
+                let reason = status
+                    .and_then(|status| status.failure_reason())
+                    .map(|reason| reason.as_str().to_owned());
+                return Err(AccountError::CreationFailed(
+                    reason.unwrap_or_else(|| "no FailureReason given".into()),
+                ));
+            }
+            _ => {}
+        }
+        let pause = pauses.next().unwrap_or(MAX_POLL_PAUSE);
+        if Instant::now() + pause > give_up {
+            return Err(AccountError::CreationSlow);
+        }
+        sleep(pause).await;
+    }
+}
+
+async fn find_by_email(org: &Client, email: &str) -> Result<Option<AccountId>, AwsError> {
+    let mut pages = org.list_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.op("ListAccounts")?;
+        let found = page.accounts().iter().find(|account| {
+            account
+                .email()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        });
+        if let Some(account) = found {
+            return Ok(account.id().and_then(AccountId::parse));
+        }
+    }
+    Ok(None)
+}
+
+async fn creation_in_progress(org: &Client, name: &str) -> Result<Option<String>, AwsError> {
+    let mut pages = org
+        .list_create_account_status()
+        .states(CreateAccountState::InProgress)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.op("ListCreateAccountStatus")?;
+        let found = page
+            .create_account_statuses()
+            .iter()
+            .find(|status| status.account_name() == Some(name));
+        if let Some(status) = found {
+            return Ok(status.id().map(str::to_owned));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `account` carries the creation tags of `owner`.
+pub async fn is_owned_by(
+    org: &Client,
+    account: &AccountId,
+    owner: &Owner,
+) -> Result<bool, AwsError> {
+    let mut pages = org
+        .list_tags_for_resource()
+        .resource_id(account.as_str())
+        .into_paginator()
+        .send();
+    let (mut stack, mut logical) = (false, false);
+    while let Some(page) = pages.next().await {
+        for tag in page.op("ListTagsForResource")?.tags() {
+            stack |= tag.key() == STACK_TAG && tag.value() == owner.stack_id;
+            logical |= tag.key() == LOGICAL_ID_TAG && tag.value() == owner.logical_id;
+        }
+    }
+    Ok(stack && logical)
+}
+
+/// Moves the account under `parent_id` unless it is there already.
+pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Result<(), AwsError> {
+    let parents = org
+        .list_parents()
+        .child_id(account.as_str())
+        .send()
+        .await
+        .op("ListParents")?;
+    let current = parents
+        .parents()
+        .first()
+        .and_then(|parent| parent.id())
+        .unwrap_or_default()
+        .to_owned();
+    if current == parent_id {
+        return Ok(());
+    }
+    let moved = org
+        .move_account()
+        .account_id(account.as_str())
+        .source_parent_id(current)
+        .destination_parent_id(parent_id)
+        .send()
+        .await
+        .op("MoveAccount");
+    match moved {
+        Err(error) if !error.is("DuplicateAccountException") => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Closes the account; one already closed or closing is fine.
+pub async fn close(org: &Client, account: &AccountId) -> Result<(), AwsError> {
+    match org
+        .close_account()
+        .account_id(account.as_str())
+        .send()
+        .await
+        .op("CloseAccount")
+    {
+        Err(error) if !error.is("AccountAlreadyClosedException") => Err(error),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,228 @@
+//! AWS sessions: one base SDK configuration per process, and assumed-role configurations built from it.
+//!
+//! Every client comes from the base configuration, so `AWS_ENDPOINT_URL`, the retry policy, the
+//! timeouts and the one shared HTTP connection pool reach assumed-role clients too.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use std::fmt;
+use std::time::{Duration, SystemTime};
+use tokio::sync::OnceCell;
+
+use crate::properties::AccountId;
+
+const SESSION_NAME: &str = "securityhub-member-account";
+/// Enough attempts that a call survives a quarter of its tries being throttled, with room to spare.
+const MAX_ATTEMPTS: u32 = 10;
+const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A failed AWS call, with what the caller needs to decide and to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        let code = error.code().map(str::to_owned);
+        let message = match (&code, error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+        };
+        let message = message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(MAX_MESSAGE_CHARS)
+            .collect();
+        Self {
+            operation,
+            code,
+            message,
+        }
+    }
+}
+
+/// Names the operation of a failed SDK call: `client.op().send().await.op("Op")?`.
+pub trait Operation<T> {
+    fn op(self, operation: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E, R> Operation<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    fn op(self, operation: &'static str) -> Result<T, AwsError> {
+        self.map_err(|error| AwsError::from_sdk(operation, error))
+    }
+}
+
+/// The process's AWS access: its own credentials, loaded once on first use.
+#[derive(Default)]
+pub struct Aws {
+    base: OnceCell<SdkConfig>,
+    own_account: OnceCell<AccountId>,
+}
+
+impl Aws {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The base configuration from the Lambda environment. Loaded lazily so that a cold start
+    /// reaches the Runtime API without reading credentials first.
+    pub async fn base(&self) -> &SdkConfig {
+        self.base.get_or_init(load_base).await
+    }
+
+    /// The account the provider runs in (STS GetCallerIdentity, asked once per process).
+    pub async fn own_account(&self) -> Result<&AccountId, AwsError> {
+        self.own_account
+            .get_or_try_init(|| async {
+                let sts = aws_sdk_sts::Client::new(self.base().await);
+                let identity = sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .op("GetCallerIdentity")?;
+                identity
+                    .account()
+                    .and_then(AccountId::parse)
+                    .ok_or_else(|| AwsError::new("GetCallerIdentity", "answered no account id"))
+            })
+            .await
+    }
+
+    /// A configuration acting as `account`: the provider's own credentials when it is the provider's
+    /// account, else `role_name` assumed through the regional STS endpoint. AccessDenied is retried for
+    /// up to `patience`, since a new account's role takes a while to become assumable.
+    pub async fn session(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        patience: Duration,
+    ) -> Result<SdkConfig, AwsError> {
+        let base = self.base().await;
+        if self.own_account().await? == account {
+            return Ok(base.clone());
+        }
+        let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", partition(base));
+        let credentials = assume_role(base, &role_arn, patience).await?;
+        Ok(base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build())
+    }
+}
+
+async fn load_base() -> SdkConfig {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    let retry = RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(RETRY_INITIAL_BACKOFF)
+        .with_max_backoff(RETRY_MAX_BACKOFF);
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+async fn assume_role(
+    base: &SdkConfig,
+    role_arn: &str,
+    patience: Duration,
+) -> Result<Credentials, AwsError> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let give_up = tokio::time::Instant::now() + patience;
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let result = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(SESSION_NAME)
+            .send()
+            .await
+            .op("AssumeRole");
+        match result {
+            Ok(output) => {
+                let credentials = output.credentials().ok_or_else(|| {
+                    AwsError::new("AssumeRole", format!("{role_arn}: answered no credentials"))
+                })?;
+                let expiry = SystemTime::try_from(*credentials.expiration()).ok();
+                return Ok(Credentials::new(
+                    credentials.access_key_id(),
+                    credentials.secret_access_key(),
+                    Some(credentials.session_token().to_owned()),
+                    expiry,
+                    "AssumeRole",
+                ));
+            }
+            Err(error)
+                if error.is("AccessDenied") && tokio::time::Instant::now() + pause < give_up =>
+            {
+                tracing::info!(role = role_arn, "role not assumable yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => {
+                return Err(AwsError {
+                    message: format!("{role_arn}: {}", error.message),
+                    ..error
+                })
+            }
+        }
+    }
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov`, from the Lambda's region.
+fn partition(config: &SdkConfig) -> &'static str {
+    match config.region().map(Region::as_ref) {
+        Some(region) if region.starts_with("cn-") => "aws-cn",
+        Some(region) if region.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    }
+}
+
+/// Security Hub client of `session` in `region`.
+pub fn securityhub(session: &SdkConfig, region: &str) -> aws_sdk_securityhub::Client {
+    let config = aws_sdk_securityhub::config::Builder::from(session)
+        .region(Region::new(region.to_owned()))
+        .build();
+    aws_sdk_securityhub::Client::from_conf(config)
+}

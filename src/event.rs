@@ -1,0 +1,218 @@
+//! The incoming event: a CloudFormation custom-resource request, sent directly or wrapped in SNS.
+
+use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as CfnRequest;
+use serde_json::Value;
+
+use crate::response::Echo;
+
+/// What CloudFormation asks for, with the fields the work needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create,
+    Update {
+        physical_id: String,
+        old_properties: Value,
+    },
+    Delete {
+        physical_id: String,
+    },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create => "Create",
+            Action::Update { .. } => "Update",
+            Action::Delete { .. } => "Delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub action: Action,
+    pub response_url: String,
+    pub echo: Echo,
+    pub properties: Value,
+}
+
+/// A request that is malformed but still says where to answer: it gets a FAILED response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Malformed {
+    pub response_url: String,
+    pub echo: Echo,
+    pub physical_id: Option<String>,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EventError {
+    /// Answerable with FAILED at the URL it names.
+    #[error("malformed request: {}", .0.problem)]
+    Malformed(Box<Malformed>),
+    /// Nothing says where a response would go.
+    #[error("not a CloudFormation custom-resource request: {0}")]
+    Unanswerable(String),
+}
+
+/// Parses an event payload, unwrapping SNS delivery first.
+pub fn parse(payload: Value) -> Result<Request, EventError> {
+    let payload = unwrap_sns(payload)?;
+    match serde_json::from_value::<CfnRequest>(payload.clone()) {
+        Ok(request) => {
+            from_cfn(request).ok_or_else(|| malformed(&payload, "unknown RequestType".into()))
+        }
+        Err(error) => Err(malformed(&payload, error.to_string())),
+    }
+}
+
+/// SNS-backed ServiceTokens deliver `{"Records":[{"Sns":{"Message":"<the request as JSON text>"}}]}`.
+fn unwrap_sns(payload: Value) -> Result<Value, EventError> {
+    let Some(message) = payload.pointer("/Records/0/Sns/Message") else {
+        return Ok(payload);
+    };
+    let text = message
+        .as_str()
+        .ok_or_else(|| EventError::Unanswerable("SNS Message is not a string".into()))?;
+    serde_json::from_str(text)
+        .map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))
+}
+
+fn from_cfn(request: CfnRequest) -> Option<Request> {
+    let echo = |stack_id, request_id, logical_resource_id| Echo {
+        stack_id,
+        request_id,
+        logical_resource_id,
+    };
+    let request = match request {
+        CfnRequest::Create(r) => Request {
+            action: Action::Create,
+            response_url: r.response_url,
+            echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
+            properties: r.resource_properties,
+        },
+        CfnRequest::Update(r) => Request {
+            action: Action::Update {
+                physical_id: r.physical_resource_id,
+                old_properties: r.old_resource_properties,
+            },
+            response_url: r.response_url,
+            echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
+            properties: r.resource_properties,
+        },
+        CfnRequest::Delete(r) => Request {
+            action: Action::Delete {
+                physical_id: r.physical_resource_id,
+            },
+            response_url: r.response_url,
+            echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
+            properties: r.resource_properties,
+        },
+        _ => return None,
+    };
+    Some(request)
+}
+
+/// Salvages what a FAILED response needs from a request that did not parse.
+fn malformed(payload: &Value, problem: String) -> EventError {
+    let text = |field: &str| {
+        payload
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    match text("ResponseURL") {
+        None => EventError::Unanswerable(problem),
+        Some(response_url) => EventError::Malformed(Box::new(Malformed {
+            response_url,
+            echo: Echo {
+                stack_id: text("StackId").unwrap_or_default(),
+                request_id: text("RequestId").unwrap_or_default(),
+                logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
+            },
+            physical_id: text("PhysicalResourceId"),
+            problem: describe(&problem),
+        })),
+    }
+}
+
+/// serde's messages name the field in backquotes; CloudFormation users know the field names.
+fn describe(problem: &str) -> String {
+    let problem = problem.replace('`', "");
+    format!("the request is not a valid CloudFormation custom-resource request: {problem}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create() -> Value {
+        json!({
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:p",
+            "ResponseURL": "https://bucket.s3.amazonaws.com/key?X-Amz-Signature=s",
+            "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1",
+            "RequestId": "r1",
+            "ResourceType": "Custom::SecurityHubMemberAccount",
+            "LogicalResourceId": "Member",
+            "ResourceProperties": {"ServiceToken": "t", "AccountId": "222222222222"}
+        })
+    }
+
+    #[test]
+    fn direct_and_sns_wrapped_requests_parse_alike() {
+        let direct = parse(create()).unwrap();
+        let wrapped = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": create().to_string()}}]});
+        assert_eq!(parse(wrapped).unwrap(), direct);
+        assert_eq!(direct.action, Action::Create);
+        assert_eq!(direct.echo.request_id, "r1");
+        assert_eq!(direct.properties["AccountId"], "222222222222");
+    }
+
+    #[test]
+    fn update_and_delete_carry_physical_id() {
+        let mut update = create();
+        update["RequestType"] = json!("Update");
+        update["PhysicalResourceId"] = json!("222222222222");
+        update["OldResourceProperties"] = json!({"AccountId": "333333333333"});
+        let Action::Update {
+            physical_id,
+            old_properties,
+        } = parse(update).unwrap().action
+        else {
+            panic!()
+        };
+        assert_eq!(physical_id, "222222222222");
+        assert_eq!(old_properties["AccountId"], "333333333333");
+    }
+
+    #[test]
+    fn malformed_but_answerable() {
+        let mut event = create();
+        event["RequestType"] = json!("Destroy");
+        let EventError::Malformed(malformed) = parse(event).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(malformed.echo.request_id, "r1");
+        assert!(
+            malformed.problem.contains("Destroy"),
+            "{}",
+            malformed.problem
+        );
+    }
+
+    #[test]
+    fn without_a_response_url_nothing_can_answer() {
+        assert!(matches!(
+            parse(json!({"hello": "world"})),
+            Err(EventError::Unanswerable(_))
+        ));
+        assert!(matches!(
+            parse(json!([1, 2])),
+            Err(EventError::Unanswerable(_))
+        ));
+        let bad_sns = json!({"Records": [{"Sns": {"Message": "{not json"}}]});
+        assert!(matches!(parse(bad_sns), Err(EventError::Unanswerable(_))));
+    }
+}

@@ -1,0 +1,292 @@
+//! The CloudFormation protocol: every request gets exactly one response PUT, whatever happens.
+//!
+//! The work runs in its own task so that a panic or the approaching Lambda deadline still leaves
+//! time to answer FAILED. Once a response is delivered the handler returns Ok, so Lambda does not
+//! retry finished work; only when nothing could be delivered does it return an error (a retry is
+//! safe: the work is idempotent).
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::{timeout_at, Instant};
+use tracing::Instrument;
+
+use crate::aws::Aws;
+use crate::config::{Config, ConfigError};
+use crate::delivery::{self, DeliveryError};
+use crate::event::{self, Action, EventError, Request};
+use crate::lifecycle::{self, Progress};
+use crate::response::{self, Echo, Outcome};
+use crate::response_url::{self, RefusedUrl};
+
+/// Kept back from the Lambda deadline to deliver the response: a tenth of the time, 1 to 10 s.
+const MIN_ANSWER_MARGIN: Duration = Duration::from_secs(1);
+const MAX_ANSWER_MARGIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("event not answered: {0}")]
+    Unanswerable(String),
+    #[error("response not sent: {0}")]
+    Refused(#[from] RefusedUrl),
+    #[error("response not delivered: {0}")]
+    Undelivered(#[from] DeliveryError),
+}
+
+/// What the Lambda runtime reports when no response reached CloudFormation.
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match error {
+            HandlerError::Unanswerable(_) => "Unanswerable",
+            HandlerError::Refused(_) => "ResponseUrlRefused",
+            HandlerError::Undelivered(_) => "ResponseNotDelivered",
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Long-lived state shared by every invocation of one Lambda process.
+pub struct Provider {
+    config: Result<Config, ConfigError>,
+    http: reqwest::Client,
+    aws: Arc<Aws>,
+}
+
+impl Provider {
+    pub fn new(config: Result<Config, ConfigError>, http: reqwest::Client, aws: Aws) -> Self {
+        Self {
+            config,
+            http,
+            aws: Arc::new(aws),
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<(), HandlerError> {
+        let deadline = instant_of(event.context.deadline);
+        let log_stream = event.context.env_config.log_stream.clone();
+        match event::parse(event.payload) {
+            Ok(request) => {
+                let span = request_span(&request.echo, request.action.name());
+                self.serve(request, deadline, &log_stream)
+                    .instrument(span)
+                    .await
+            }
+            Err(EventError::Malformed(malformed)) => {
+                let span = request_span(&malformed.echo, "Malformed");
+                let physical_id = malformed
+                    .physical_id
+                    .clone()
+                    .unwrap_or_else(|| failed_id(&malformed.echo));
+                let outcome = Outcome::failed(physical_id, malformed.problem.clone());
+                self.answer(
+                    &malformed.response_url,
+                    &malformed.echo,
+                    &outcome,
+                    deadline,
+                    &log_stream,
+                )
+                .instrument(span)
+                .await
+            }
+            Err(EventError::Unanswerable(problem)) => {
+                tracing::error!(problem = %problem, "event has no ResponseURL to answer at");
+                Err(HandlerError::Unanswerable(problem))
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        request: Request,
+        deadline: Instant,
+        log_stream: &str,
+    ) -> Result<(), HandlerError> {
+        tracing::info!("request received");
+        // Checked before any work: a URL that would be refused must not cause AWS changes.
+        let url = match response_url::check(&request.response_url, self.allow_loopback()) {
+            Ok(url) => url,
+            Err(refused) => {
+                tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
+                return Err(refused.into());
+            }
+        };
+        let outcome = self.work(&request, deadline).await;
+        tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
+            reason = outcome.reason.as_deref().unwrap_or(""), "answering");
+        self.deliver(&url, &request.echo, &outcome, deadline, log_stream)
+            .await
+    }
+
+    /// Runs the lifecycle in its own task, bounded by the answer time, catching panics.
+    async fn work(&self, request: &Request, deadline: Instant) -> Outcome {
+        let config = match &self.config {
+            Ok(config) => config.clone(),
+            Err(error) => {
+                return Outcome::failed(
+                    fallback_id(request, &Progress::default()),
+                    error.to_string(),
+                )
+            }
+        };
+        let progress = Progress::default();
+        let answer_by = deadline - answer_margin(deadline);
+        let work = lifecycle::run(self.aws.clone(), config, request.clone(), progress.clone());
+        let mut task = tokio::spawn(work.in_current_span());
+        match timeout_at(answer_by, &mut task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(failure)) => {
+                let why = panic_message(failure);
+                tracing::error!(panic = %why, "the work panicked");
+                Outcome::failed(
+                    fallback_id(request, &progress),
+                    format!("internal error in the provider: {why}"),
+                )
+            }
+            Err(_) => {
+                task.abort();
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_secs_f32();
+                tracing::error!("the work did not finish before the Lambda deadline; stopped");
+                let reason = format!(
+                    "timed out: the work did not finish within the Lambda time limit and was stopped with {left:.1} s left; it is safe to retry"
+                );
+                Outcome::failed(fallback_id(request, &progress), reason)
+            }
+        }
+    }
+
+    async fn answer(
+        &self,
+        raw_url: &str,
+        echo: &Echo,
+        outcome: &Outcome,
+        deadline: Instant,
+        log_stream: &str,
+    ) -> Result<(), HandlerError> {
+        let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
+            tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
+        })?;
+        tracing::info!(
+            status = "FAILED",
+            reason = outcome.reason.as_deref().unwrap_or(""),
+            "answering"
+        );
+        self.deliver(&url, echo, outcome, deadline, log_stream)
+            .await
+    }
+
+    async fn deliver(
+        &self,
+        url: &reqwest::Url,
+        echo: &Echo,
+        outcome: &Outcome,
+        deadline: Instant,
+        log_stream: &str,
+    ) -> Result<(), HandlerError> {
+        let body = response::render(outcome, echo, log_stream);
+        match delivery::deliver(&self.http, url, body, deadline).await {
+            Ok(attempts) => {
+                tracing::info!(attempts, target = %response_url::loggable(url), "response delivered");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(error = %error, target = %response_url::loggable(url), "response not delivered");
+                Err(error.into())
+            }
+        }
+    }
+
+    fn allow_loopback(&self) -> bool {
+        self.config
+            .as_ref()
+            .is_ok_and(|config| config.allow_loopback_response_url)
+    }
+}
+
+fn request_span(echo: &Echo, request_type: &str) -> tracing::Span {
+    tracing::info_span!("request", RequestId = %echo.request_id, StackId = %echo.stack_id,
+        LogicalResourceId = %echo.logical_resource_id, RequestType = request_type)
+}
+
+/// The physical id of a FAILED answer: the account when one is known, else the request's own.
+fn fallback_id(request: &Request, progress: &Progress) -> String {
+    match &request.action {
+        Action::Create => progress
+            .account()
+            .unwrap_or_else(|| failed_id(&request.echo)),
+        Action::Update { physical_id, .. } | Action::Delete { physical_id } => physical_id.clone(),
+    }
+}
+
+/// An id that is never 12 digits, so that the rollback's Delete is recognised and makes no AWS call.
+pub fn failed_id(echo: &Echo) -> String {
+    let request: String = echo
+        .request_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    format!("failed-create-{request}")
+}
+
+fn answer_margin(deadline: Instant) -> Duration {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    (remaining / 10).clamp(MIN_ANSWER_MARGIN, MAX_ANSWER_MARGIN)
+}
+
+/// The Runtime API gives the deadline in milliseconds since the epoch.
+fn instant_of(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+fn panic_message(failure: tokio::task::JoinError) -> String {
+    if !failure.is_panic() {
+        return failure.to_string();
+    }
+    let payload = failure.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_ids_are_never_account_ids() {
+        for request_id in ["123456789012", "", "a/b\nc", &"9".repeat(500)] {
+            let echo = Echo {
+                request_id: request_id.to_owned(),
+                ..Echo::default()
+            };
+            let id = failed_id(&echo);
+            assert!(crate::properties::AccountId::parse(&id).is_none());
+            assert!(id.len() <= 80 && !id.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn margin_is_bounded() {
+        let now = Instant::now();
+        assert_eq!(
+            answer_margin(now + Duration::from_secs(900)),
+            MAX_ANSWER_MARGIN
+        );
+        assert_eq!(
+            answer_margin(now + Duration::from_secs(3)),
+            MIN_ANSWER_MARGIN
+        );
+    }
+}

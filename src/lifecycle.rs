@@ -1,0 +1,434 @@
+//! Create, Update and Delete of one `Custom::SecurityHubMemberAccount`, as DESIGN.md describes them.
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::accounts::{self, Owner};
+use crate::aws::{self, Aws};
+use crate::config::Config;
+use crate::event::{Action, Request};
+use crate::fanout;
+use crate::handler::failed_id;
+use crate::membership::{self, Departure, Enrollment};
+use crate::properties::{AccountId, AccountSpec, OnDelete, Properties};
+use crate::regions;
+use crate::response::Outcome;
+
+/// How long a newly created account's role may refuse AssumeRole before it is an error.
+const NEW_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(180);
+
+/// The account a request is working on, as soon as it is known: a Create that times out or
+/// panics still answers with it, so that the rollback's Delete cleans up.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<Mutex<Option<String>>>);
+
+impl Progress {
+    fn set(&self, account: &AccountId) {
+        if let Ok(mut known) = self.0.lock() {
+            *known = Some(account.to_string());
+        }
+    }
+
+    pub fn account(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|known| known.clone())
+    }
+}
+
+/// What every step of one request needs.
+struct Job {
+    aws: Arc<Aws>,
+    concurrency: usize,
+    owner: Owner,
+    progress: Progress,
+}
+
+/// A failed step: the Reason for CloudFormation.
+type Failure = String;
+
+pub async fn run(aws: Arc<Aws>, config: Config, request: Request, progress: Progress) -> Outcome {
+    panic_if_asked();
+    let job = Job {
+        aws,
+        concurrency: config.max_concurrent_regions.get(),
+        owner: Owner {
+            stack_id: request.echo.stack_id.clone(),
+            logical_id: request.echo.logical_resource_id.clone(),
+        },
+        progress,
+    };
+    match &request.action {
+        Action::Create => {
+            let failed = failed_id(&request.echo);
+            match Properties::parse(&request.properties) {
+                Ok(properties) => create(&job, &properties)
+                    .await
+                    .unwrap_or_else(|(id, reason)| {
+                        Outcome::failed(id.map(|id| id.to_string()).unwrap_or(failed), reason)
+                    }),
+                Err(error) => Outcome::failed(failed, error.to_string()),
+            }
+        }
+        Action::Update {
+            physical_id,
+            old_properties,
+        } => update(&job, physical_id, &request.properties, old_properties)
+            .await
+            .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason)),
+        Action::Delete { physical_id } => delete(&job, physical_id, &request.properties)
+            .await
+            .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason)),
+    }
+}
+
+/// Integration tests check that a panic in the work is still answered; release builds never panic here.
+fn panic_if_asked() {
+    #[cfg(debug_assertions)]
+    if std::env::var("SECURITYHUB_MEMBER_ACCOUNT_TEST_PANIC").as_deref() == Ok("1") {
+        panic!("test panic requested through SECURITYHUB_MEMBER_ACCOUNT_TEST_PANIC");
+    }
+}
+
+/// Resolves (or creates) the account, then enrolls it. A failure after the account is known
+/// carries its id, so that the rollback's Delete cleans the regions that succeeded.
+async fn create(
+    job: &Job,
+    properties: &Properties,
+) -> Result<Outcome, (Option<AccountId>, Failure)> {
+    let member = resolve_account(job, properties)
+        .await
+        .map_err(|reason| (None, reason))?;
+    let regions = enroll(job, properties, &member)
+        .await
+        .map_err(|reason| (Some(member.clone()), reason))?;
+    Ok(success(&member, properties, &regions))
+}
+
+async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId, Failure> {
+    let account = match &properties.account {
+        AccountSpec::Existing(id) => id.clone(),
+        AccountSpec::New(new) => {
+            let org = aws_sdk_organizations::Client::new(job.aws.base().await);
+            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner)
+                .await
+                .map_err(|error| error.to_string())?;
+            job.progress.set(&id);
+            if let Some(parent) = &new.parent_id {
+                accounts::move_to(&org, &id, parent)
+                    .await
+                    .map_err(|error| format!("ParentId: {error}"))?;
+            }
+            id
+        }
+    };
+    job.progress.set(&account);
+    Ok(account)
+}
+
+/// Sessions for the administrator and the member, both at once.
+async fn sessions(
+    job: &Job,
+    properties: &Properties,
+    member: &AccountId,
+) -> Result<(SdkConfig, SdkConfig), Failure> {
+    let patience = if properties.creates_account() {
+        NEW_ACCOUNT_ROLE_PATIENCE
+    } else {
+        Duration::ZERO
+    };
+    let admin = job.aws.session(
+        &properties.administrator_account_id,
+        &properties.administrator_role_name,
+        Duration::ZERO,
+    );
+    let member = job
+        .aws
+        .session(member, &properties.member_role_name, patience);
+    let (admin, member) = tokio::join!(admin, member);
+    let admin = admin.map_err(|error| format!("administrator account: {error}"))?;
+    let member = member.map_err(|error| format!("member account: {error}"))?;
+    Ok((admin, member))
+}
+
+/// Makes `member` an Enabled member in every region; returns the regions, sorted.
+async fn enroll(
+    job: &Job,
+    properties: &Properties,
+    member: &AccountId,
+) -> Result<Vec<String>, Failure> {
+    let (admin_session, member_session) = sessions(job, properties, member).await?;
+    let regions = regions::resolve(
+        &admin_session,
+        &member_session,
+        properties.regions.as_deref(),
+        job.concurrency,
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    join_regions(
+        job,
+        properties,
+        member,
+        &admin_session,
+        &member_session,
+        &regions,
+    )
+    .await
+}
+
+async fn join_regions(
+    job: &Job,
+    properties: &Properties,
+    member: &AccountId,
+    admin_session: &SdkConfig,
+    member_session: &SdkConfig,
+    regions: &[String],
+) -> Result<Vec<String>, Failure> {
+    let enrollment = Enrollment {
+        administrator: properties.administrator_account_id.clone(),
+        member: member.clone(),
+        email: match &properties.account {
+            AccountSpec::New(new) => Some(new.email.clone()),
+            AccountSpec::Existing(_) => None,
+        },
+        enable_default_standards: properties.enable_default_standards,
+    };
+    let results = fanout::each_region(regions, job.concurrency, |region| {
+        let admin = aws::securityhub(admin_session, &region);
+        let member = aws::securityhub(member_session, &region);
+        let enrollment = &enrollment;
+        async move { membership::join(&admin, &member, enrollment).await }
+    })
+    .await;
+    fanout::summarize("Enrollment", results)
+}
+
+/// Ends the membership in `regions`; the member side only when its role can be assumed.
+async fn leave_regions(
+    job: &Job,
+    departure: &Departure,
+    admin_session: &SdkConfig,
+    member_session: Option<&SdkConfig>,
+    regions: &[String],
+) -> Result<(), Failure> {
+    let results = fanout::each_region(regions, job.concurrency, |region| {
+        let admin = aws::securityhub(admin_session, &region);
+        let member = member_session.map(|session| aws::securityhub(session, &region));
+        async move { membership::leave(&admin, member.as_ref(), departure).await }
+    })
+    .await;
+    fanout::summarize("Disassociation", results).map(|_| ())
+}
+
+async fn update(
+    job: &Job,
+    physical_id: &str,
+    new: &Value,
+    old: &Value,
+) -> Result<Outcome, Failure> {
+    let new = Properties::parse(new).map_err(|error| error.to_string())?;
+    let old = Properties::parse(old).ok();
+    if let (Some(AccountSpec::New(before)), AccountSpec::New(after)) =
+        (old.as_ref().map(|old| &old.account), &new.account)
+    {
+        if before.name != after.name || before.email != after.email {
+            return Err("AccountName and Email are fixed when the account is created; to enroll another account, give AccountId, or replace the resource".into());
+        }
+    }
+    let current = AccountId::parse(physical_id);
+    let target = match (&new.account, &current) {
+        (AccountSpec::Existing(id), _) => id.clone(),
+        (AccountSpec::New(_), Some(current))
+            if old.as_ref().is_some_and(Properties::creates_account) =>
+        {
+            current.clone()
+        }
+        (AccountSpec::New(_), _) => resolve_account(job, &new).await?,
+    };
+    match (old, current) {
+        (Some(old), Some(current)) if current == target => {
+            update_in_place(job, &old, &new, &target).await
+        }
+        // Another account: enroll it and answer its id; CloudFormation then deletes the old one.
+        _ => {
+            let regions = enroll(job, &new, &target).await?;
+            Ok(success(&target, &new, &regions))
+        }
+    }
+}
+
+/// Same account: follow an administrator change, join added regions, leave dropped ones.
+async fn update_in_place(
+    job: &Job,
+    old: &Properties,
+    new: &Properties,
+    member: &AccountId,
+) -> Result<Outcome, Failure> {
+    let admin_changed = old.administrator_account_id != new.administrator_account_id;
+    if !admin_changed && new.regions.is_some() && old.regions == new.regions {
+        tracing::info!("no membership change; properties stored without AWS calls");
+        return Ok(success(
+            member,
+            new,
+            new.regions.as_deref().unwrap_or_default(),
+        ));
+    }
+    let (admin_session, member_session) = sessions(job, new, member).await?;
+    let regions = regions::resolve(
+        &admin_session,
+        &member_session,
+        new.regions.as_deref(),
+        job.concurrency,
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    if admin_changed {
+        let old_admin = job
+            .aws
+            .session(
+                &old.administrator_account_id,
+                &old.administrator_role_name,
+                Duration::ZERO,
+            )
+            .await
+            .map_err(|error| format!("previous administrator account: {error}"))?;
+        let old_regions = match &old.regions {
+            Some(regions) => regions.clone(),
+            None => regions::administrator_hubs(&old_admin, job.concurrency)
+                .await
+                .map_err(|error| error.to_string())?,
+        };
+        let departure = departure(old, member, false);
+        leave_regions(
+            job,
+            &departure,
+            &old_admin,
+            Some(&member_session),
+            &old_regions,
+        )
+        .await?;
+    } else if new.on_delete != OnDelete::Retain {
+        let dropped: Vec<String> = old
+            .regions
+            .iter()
+            .flatten()
+            .filter(|region| !regions.contains(region))
+            .cloned()
+            .collect();
+        let departure = departure(new, member, new.on_delete == OnDelete::DisableSecurityHub);
+        leave_regions(
+            job,
+            &departure,
+            &admin_session,
+            Some(&member_session),
+            &dropped,
+        )
+        .await?;
+    }
+    let joined = join_regions(job, new, member, &admin_session, &member_session, &regions).await?;
+    Ok(success(member, new, &joined))
+}
+
+fn departure(properties: &Properties, member: &AccountId, disable_hub: bool) -> Departure {
+    Departure {
+        administrator: properties.administrator_account_id.clone(),
+        member: member.clone(),
+        disable_hub,
+    }
+}
+
+async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, Failure> {
+    let done = Outcome::success(physical_id, BTreeMap::new());
+    let Some(member) = AccountId::parse(physical_id) else {
+        tracing::info!("physical id is not an account: nothing was enrolled");
+        return Ok(done);
+    };
+    let properties = match Properties::parse(value) {
+        Ok(properties) => properties,
+        Err(error) => {
+            tracing::warn!(error = %error, "properties unreadable: no administrator to leave");
+            return Ok(done);
+        }
+    };
+    if properties.on_delete == OnDelete::Retain {
+        tracing::info!("OnDelete is Retain: nothing touched");
+        return Ok(done);
+    }
+    let admin_session = job
+        .aws
+        .session(
+            &properties.administrator_account_id,
+            &properties.administrator_role_name,
+            Duration::ZERO,
+        )
+        .await
+        .map_err(|error| format!("administrator account: {error}"))?;
+    let member_session = match job
+        .aws
+        .session(&member, &properties.member_role_name, Duration::ZERO)
+        .await
+    {
+        Ok(session) => Some(session),
+        Err(error) => {
+            tracing::warn!(error = %error, "member role not assumable (account closed, suspended or gone): administrator side only");
+            None
+        }
+    };
+    let regions = match &properties.regions {
+        Some(regions) => regions.clone(),
+        None => regions::administrator_hubs(&admin_session, job.concurrency)
+            .await
+            .map_err(|error| error.to_string())?,
+    };
+    let departure = departure(
+        &properties,
+        &member,
+        properties.on_delete == OnDelete::DisableSecurityHub,
+    );
+    leave_regions(
+        job,
+        &departure,
+        &admin_session,
+        member_session.as_ref(),
+        &regions,
+    )
+    .await?;
+    if properties.close_account_on_delete {
+        close_if_created_here(job, &member).await?;
+    }
+    Ok(done)
+}
+
+async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), Failure> {
+    let org = aws_sdk_organizations::Client::new(job.aws.base().await);
+    if accounts::is_owned_by(&org, member, &job.owner)
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        accounts::close(&org, member)
+            .await
+            .map_err(|error| error.to_string())?;
+        tracing::info!(account = %member, "account closed");
+    } else {
+        tracing::warn!(account = %member, "not closed: the account does not carry this resource's creation tags");
+    }
+    Ok(())
+}
+
+fn success(member: &AccountId, properties: &Properties, regions: &[String]) -> Outcome {
+    let data = BTreeMap::from([
+        ("AccountId".to_owned(), member.to_string()),
+        (
+            "AdministratorAccountId".to_owned(),
+            properties.administrator_account_id.to_string(),
+        ),
+        ("Regions".to_owned(), regions.join(",")),
+        (
+            "AccountCreated".to_owned(),
+            properties.creates_account().to_string(),
+        ),
+    ]);
+    Outcome::success(member.to_string(), data)
+}

@@ -1,0 +1,300 @@
+//! Security Hub membership in one region: join an administrator, or leave it.
+//!
+//! The administrator's and the member's steps run side by side wherever the order allows, so a
+//! region takes about six round trips however the calls are spread between the two accounts.
+
+use aws_sdk_securityhub::types::AccountDetails;
+use aws_sdk_securityhub::Client;
+use std::time::Duration;
+
+use crate::aws::{AwsError, Operation};
+use crate::properties::AccountId;
+
+const ENABLED: &str = "Enabled";
+/// How often, and how patiently, to look for an invitation that was just sent.
+const INVITATION_LOOKS: u32 = 8;
+const INVITATION_PAUSE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("the account is a member of administrator {0}; it is left there (disassociate it there first)")]
+    OtherAdministrator(String),
+    #[error("CreateMembers did not take the account: {0}")]
+    NotTaken(String),
+    #[error("no invitation from administrator {0} reached the member")]
+    NoInvitation(String),
+    #[error("after accepting, the administrator sees the member as {0}, not Enabled")]
+    NotEnabled(String),
+}
+
+/// One account joining one administrator in one region.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub administrator: AccountId,
+    pub member: AccountId,
+    pub email: Option<String>,
+    pub enable_default_standards: bool,
+}
+
+/// Makes the member an Enabled member of the administrator in the region of both clients.
+pub async fn join(
+    admin: &Client,
+    member: &Client,
+    enrollment: &Enrollment,
+) -> Result<(), RegionError> {
+    let (admin_side, member_side) = tokio::join!(
+        add_and_invite(admin, enrollment),
+        enable_and_inspect(member, enrollment.enable_default_standards)
+    );
+    if admin_side? == Added::AlreadyEnabled {
+        // Organization members under a delegated administrator are enabled this way.
+        return Ok(());
+    }
+    match member_side? {
+        Some((administrator, status))
+            if administrator != enrollment.administrator.as_str() && status == ENABLED =>
+        {
+            return Err(RegionError::OtherAdministrator(administrator));
+        }
+        _ => {}
+    }
+    accept(member, enrollment.administrator.as_str()).await?;
+    confirm_enabled(admin, enrollment.member.as_str()).await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Added {
+    AlreadyEnabled,
+    Invited,
+}
+
+/// Administrator side: CreateMembers, then InviteMembers unless the member is Enabled already.
+async fn add_and_invite(admin: &Client, enrollment: &Enrollment) -> Result<Added, RegionError> {
+    let details = AccountDetails::builder()
+        .account_id(enrollment.member.as_str())
+        .set_email(enrollment.email.clone())
+        .build();
+    let created = admin
+        .create_members()
+        .account_details(details)
+        .send()
+        .await
+        .op("CreateMembers")?;
+    if let Some(refused) = created.unprocessed_accounts().first() {
+        return Err(RegionError::NotTaken(
+            refused
+                .processing_result()
+                .unwrap_or("no reason given")
+                .to_owned(),
+        ));
+    }
+    if member_status(admin, enrollment.member.as_str())
+        .await?
+        .as_deref()
+        == Some(ENABLED)
+    {
+        return Ok(Added::AlreadyEnabled);
+    }
+    let invited = admin
+        .invite_members()
+        .account_ids(enrollment.member.as_str())
+        .send()
+        .await
+        .op("InviteMembers")?;
+    if let Some(refused) = invited.unprocessed_accounts().first() {
+        let reason = refused.processing_result().unwrap_or("no reason given");
+        return Err(AwsError::new("InviteMembers", reason).into());
+    }
+    Ok(Added::Invited)
+}
+
+/// Member side: its hub enabled (already enabled is fine), and who its administrator is now.
+async fn enable_and_inspect(
+    member: &Client,
+    default_standards: bool,
+) -> Result<Option<(String, String)>, RegionError> {
+    enable_hub(member, default_standards).await?;
+    current_administrator(member).await
+}
+
+async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), AwsError> {
+    let enabled = member
+        .enable_security_hub()
+        .enable_default_standards(default_standards)
+        .send()
+        .await;
+    match enabled.op("EnableSecurityHub") {
+        Err(error) if !error.is("ResourceConflictException") => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// The member's administrator and its status, if it has one.
+async fn current_administrator(member: &Client) -> Result<Option<(String, String)>, RegionError> {
+    let answer = member
+        .get_administrator_account()
+        .send()
+        .await
+        .op("GetAdministratorAccount")?;
+    Ok(answer.administrator().and_then(|invitation| {
+        let account = invitation.account_id()?.to_owned();
+        Some((
+            account,
+            invitation.member_status().unwrap_or_default().to_owned(),
+        ))
+    }))
+}
+
+/// Finds the invitation from `administrator` (not merely the first one) and accepts it.
+async fn accept(member: &Client, administrator: &str) -> Result<(), RegionError> {
+    for look in 0..INVITATION_LOOKS {
+        let listed = member
+            .list_invitations()
+            .send()
+            .await
+            .op("ListInvitations")?;
+        let invitation = listed
+            .invitations()
+            .iter()
+            .find(|invitation| invitation.account_id() == Some(administrator));
+        if let Some(id) = invitation.and_then(|invitation| invitation.invitation_id()) {
+            member
+                .accept_administrator_invitation()
+                .administrator_id(administrator)
+                .invitation_id(id)
+                .send()
+                .await
+                .op("AcceptAdministratorInvitation")?;
+            return Ok(());
+        }
+        if look + 1 < INVITATION_LOOKS {
+            tokio::time::sleep(INVITATION_PAUSE * (look + 1)).await;
+        }
+    }
+    Err(RegionError::NoInvitation(administrator.to_owned()))
+}
+
+async fn confirm_enabled(admin: &Client, member: &str) -> Result<(), RegionError> {
+    match member_status(admin, member).await? {
+        Some(status) if status == ENABLED => Ok(()),
+        status => Err(RegionError::NotEnabled(
+            status.unwrap_or_else(|| "not a member".to_owned()),
+        )),
+    }
+}
+
+/// The member's status as the administrator sees it, `None` when it is not a member.
+pub async fn member_status(admin: &Client, member: &str) -> Result<Option<String>, AwsError> {
+    let answer = admin
+        .get_members()
+        .account_ids(member)
+        .send()
+        .await
+        .op("GetMembers")?;
+    Ok(answer
+        .members()
+        .iter()
+        .find(|found| found.account_id() == Some(member))
+        .and_then(|found| found.member_status().map(str::to_owned)))
+}
+
+/// One account leaving one administrator in one region.
+#[derive(Debug, Clone)]
+pub struct Departure {
+    pub administrator: AccountId,
+    pub member: AccountId,
+    pub disable_hub: bool,
+}
+
+/// Ends the membership from both sides. Idempotent: "not a member", "not associated" and a hub that
+/// is not enabled all count as done. Without a member client (its role cannot be assumed) only the
+/// administrator's side is done. The member is never taken from a newer administrator.
+pub async fn leave(
+    admin: &Client,
+    member: Option<&Client>,
+    departure: &Departure,
+) -> Result<(), RegionError> {
+    let member_side = async {
+        match member {
+            Some(member) => resign(member, departure).await,
+            None => Ok(()),
+        }
+    };
+    let (admin_side, member_side) =
+        tokio::join!(remove(admin, departure.member.as_str()), member_side);
+    admin_side?;
+    member_side
+}
+
+/// Administrator side: DisassociateMembers, then DeleteMembers.
+async fn remove(admin: &Client, member: &str) -> Result<(), RegionError> {
+    let disassociated = admin
+        .disassociate_members()
+        .account_ids(member)
+        .send()
+        .await
+        .op("DisassociateMembers");
+    tolerate_gone(disassociated)?;
+    let deleted = admin
+        .delete_members()
+        .account_ids(member)
+        .send()
+        .await
+        .op("DeleteMembers");
+    tolerate_gone(deleted)?;
+    Ok(())
+}
+
+/// Member side: leave the administrator if it is still this one, then disable the hub when asked.
+async fn resign(member: &Client, departure: &Departure) -> Result<(), RegionError> {
+    let administrator = match current_administrator(member).await {
+        Err(RegionError::Aws(error)) if is_gone(&error) => return Ok(()),
+        other => other?,
+    };
+    let ours = departure.administrator.as_str();
+    match administrator {
+        Some((account, status)) if account != ours && status == ENABLED => {
+            tracing::info!(administrator = %account, "member belongs to another administrator now; left as it is");
+            return Ok(());
+        }
+        Some((account, _)) if account == ours => {
+            let left = member
+                .disassociate_from_administrator_account()
+                .send()
+                .await
+                .op("DisassociateFromAdministratorAccount");
+            tolerate_gone(left)?;
+        }
+        _ => {}
+    }
+    if departure.disable_hub {
+        tolerate_gone(
+            member
+                .disable_security_hub()
+                .send()
+                .await
+                .op("DisableSecurityHub"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Errors that mean "already as wanted" when taking something away.
+fn is_gone(error: &AwsError) -> bool {
+    [
+        "ResourceNotFoundException",
+        "InvalidAccessException",
+        "InvalidInputException",
+    ]
+    .iter()
+    .any(|code| error.is(code))
+}
+
+fn tolerate_gone<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(error) if !is_gone(&error) => Err(error),
+        _ => Ok(()),
+    }
+}

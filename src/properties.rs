@@ -1,0 +1,714 @@
+//! The resource's properties: parsed from what CloudFormation sends into a typed, validated value.
+//!
+//! CloudFormation stringifies every scalar ("true", "3"), while SDK-driven callers may send JSON
+//! booleans and numbers: both are accepted. Every problem is reported at once, each naming its field.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Role that AWS Organizations creates in new accounts, and the usual cross-account role.
+pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+
+/// Longest excerpt of a rejected value quoted back in an error.
+const QUOTE_LIMIT: usize = 64;
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What `OnDelete` asks Delete to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    Disassociate,
+    DisableSecurityHub,
+    Retain,
+}
+
+/// An account that this resource creates through AWS Organizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub name: String,
+    pub email: String,
+    pub parent_id: Option<String>,
+}
+
+/// Which account the resource enrolls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountSpec {
+    Existing(AccountId),
+    New(NewAccount),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Properties {
+    pub administrator_account_id: AccountId,
+    pub account: AccountSpec,
+    /// Sorted and without duplicates; `None` means "discover".
+    pub regions: Option<Vec<String>>,
+    pub member_role_name: String,
+    pub administrator_role_name: String,
+    pub enable_default_standards: bool,
+    pub on_delete: OnDelete,
+    pub close_account_on_delete: bool,
+}
+
+/// One problem with one property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Every problem found in a set of properties.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid properties: {}", join(.0))]
+pub struct PropertiesError(pub Vec<FieldError>);
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+const KNOWN: &[&str] = &[
+    "ServiceToken",
+    "AdministratorAccountId",
+    "AccountId",
+    "AccountName",
+    "Email",
+    "ParentId",
+    "Regions",
+    "MemberRoleName",
+    "AdministratorRoleName",
+    "EnableDefaultStandards",
+    "OnDelete",
+    "CloseAccountOnDelete",
+];
+
+impl Properties {
+    /// Parses `ResourceProperties` (or `OldResourceProperties`) as CloudFormation sends them.
+    pub fn parse(value: &Value) -> Result<Self, PropertiesError> {
+        let empty = Map::new();
+        let map = match value {
+            Value::Object(map) => map,
+            Value::Null => &empty,
+            _ => {
+                return Err(PropertiesError(vec![FieldError {
+                    field: "ResourceProperties".into(),
+                    problem: "expected an object".into(),
+                }]))
+            }
+        };
+        let mut reader = Reader {
+            map,
+            errors: Vec::new(),
+        };
+        reader.reject_unknown();
+        let properties = reader.properties();
+        match properties {
+            Some(properties) if reader.errors.is_empty() => Ok(properties),
+            _ => Err(PropertiesError(reader.errors)),
+        }
+    }
+
+    /// The account id when it is given rather than created.
+    pub fn existing_account(&self) -> Option<&AccountId> {
+        match &self.account {
+            AccountSpec::Existing(id) => Some(id),
+            AccountSpec::New(_) => None,
+        }
+    }
+
+    pub fn creates_account(&self) -> bool {
+        matches!(self.account, AccountSpec::New(_))
+    }
+}
+
+/// Reads fields from the property map and collects every problem on the way.
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    fn fail(&mut self, field: &str, problem: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            problem: problem.into(),
+        });
+    }
+
+    fn reject_unknown(&mut self) {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|key| !KNOWN.contains(&key.as_str()))
+            .map(|key| quote(key))
+            .collect();
+        if !unknown.is_empty() {
+            let problem = format!(
+                "unknown property; expected one of {}",
+                KNOWN[1..].join(", ")
+            );
+            self.fail(&unknown.join(", "), problem);
+        }
+    }
+
+    fn properties(&mut self) -> Option<Properties> {
+        let administrator_account_id = self.required_account_id("AdministratorAccountId");
+        let account = self.account_spec();
+        let regions = self.regions();
+        let member_role_name = self.role_name("MemberRoleName");
+        let administrator_role_name = self.role_name("AdministratorRoleName");
+        let enable_default_standards = self.boolean("EnableDefaultStandards", true);
+        let on_delete = self.on_delete();
+        let close_account_on_delete = self.boolean("CloseAccountOnDelete", false);
+
+        if close_account_on_delete == Some(true)
+            && matches!(account, Some(AccountSpec::Existing(_)))
+        {
+            self.fail(
+                "CloseAccountOnDelete",
+                "allowed only for an account this resource creates (AccountName + Email), not with AccountId",
+            );
+        }
+        if let (Some(admin), Some(AccountSpec::Existing(member))) =
+            (&administrator_account_id, &account)
+        {
+            if admin == member {
+                self.fail("AccountId", "must differ from AdministratorAccountId");
+            }
+        }
+        Some(Properties {
+            administrator_account_id: administrator_account_id?,
+            account: account?,
+            regions: regions?,
+            member_role_name: member_role_name?,
+            administrator_role_name: administrator_role_name?,
+            enable_default_standards: enable_default_standards?,
+            on_delete: on_delete?,
+            close_account_on_delete: close_account_on_delete?,
+        })
+    }
+
+    /// A scalar as text: strings as they are, numbers and booleans as CloudFormation would print them.
+    fn scalar(&mut self, field: &str) -> Option<Option<String>> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(Value::Number(number)) => Some(Some(number.to_string())),
+            Some(Value::Bool(flag)) => Some(Some(flag.to_string())),
+            Some(other) => {
+                self.fail(field, format!("expected a string, got {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    fn required_account_id(&mut self, field: &str) -> Option<AccountId> {
+        match self.scalar(field)? {
+            None => {
+                self.fail(
+                    field,
+                    "required: the 12-digit id of the Security Hub administrator account",
+                );
+                None
+            }
+            Some(text) => self.account_id(field, &text),
+        }
+    }
+
+    fn account_id(&mut self, field: &str, text: &str) -> Option<AccountId> {
+        let id = AccountId::parse(text);
+        if id.is_none() {
+            self.fail(
+                field,
+                format!("expected a 12-digit AWS account id, got {}", quote(text)),
+            );
+        }
+        id
+    }
+
+    fn account_spec(&mut self) -> Option<AccountSpec> {
+        let account_id = self.scalar("AccountId")?;
+        let name = self.scalar("AccountName")?;
+        let email = self.scalar("Email")?;
+        let parent_id = self.scalar("ParentId")?;
+        match (account_id, name, email) {
+            (Some(id), None, None) => {
+                if parent_id.is_some() {
+                    self.fail(
+                        "ParentId",
+                        "applies only to an account this resource creates (AccountName + Email)",
+                    );
+                }
+                self.account_id("AccountId", &id).map(AccountSpec::Existing)
+            }
+            (None, Some(name), Some(email)) => {
+                let name = self.account_name(&name);
+                let email = self.email(&email);
+                let parent_id = match parent_id {
+                    Some(parent) => Some(self.parent_id(&parent)?),
+                    None => None,
+                };
+                Some(AccountSpec::New(NewAccount {
+                    name: name?,
+                    email: email?,
+                    parent_id,
+                }))
+            }
+            (Some(_), _, _) => {
+                self.fail(
+                    "AccountId",
+                    "give either AccountId (an existing account) or AccountName + Email (a new one), not both",
+                );
+                None
+            }
+            (None, None, None) => {
+                self.fail(
+                    "AccountId",
+                    "required: AccountId, or AccountName + Email to create an account",
+                );
+                None
+            }
+            (None, name, _) => {
+                let missing = if name.is_none() {
+                    "AccountName"
+                } else {
+                    "Email"
+                };
+                self.fail(
+                    missing,
+                    "required with AccountName/Email: both are needed to create an account",
+                );
+                None
+            }
+        }
+    }
+
+    fn account_name(&mut self, name: &str) -> Option<String> {
+        let printable = name.chars().all(|c| (' '..='~').contains(&c));
+        if name.trim().is_empty() || name.chars().count() > 50 || !printable {
+            self.fail(
+                "AccountName",
+                format!(
+                    "expected 1 to 50 printable ASCII characters, got {}",
+                    quote(name)
+                ),
+            );
+            return None;
+        }
+        Some(name.to_owned())
+    }
+
+    fn email(&mut self, email: &str) -> Option<String> {
+        if !is_email(email) {
+            self.fail(
+                "Email",
+                format!(
+                    "expected an email address of 6 to 64 characters, got {}",
+                    quote(email)
+                ),
+            );
+            return None;
+        }
+        Some(email.to_owned())
+    }
+
+    fn parent_id(&mut self, parent: &str) -> Option<String> {
+        if !is_parent_id(parent) {
+            self.fail(
+                "ParentId",
+                format!(
+                    "expected an OU id (ou-…) or a root id (r-…), got {}",
+                    quote(parent)
+                ),
+            );
+            return None;
+        }
+        Some(parent.to_owned())
+    }
+
+    fn regions(&mut self) -> Option<Option<Vec<String>>> {
+        let names: Vec<String> = match self.map.get("Regions") {
+            None | Some(Value::Null) => return Some(None),
+            Some(Value::String(text)) => {
+                text.split(',').map(|name| name.trim().to_owned()).collect()
+            }
+            Some(Value::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(name) => names.push(name.trim().to_owned()),
+                        other => {
+                            self.fail(
+                                "Regions",
+                                format!("expected region names, got {}", kind(other)),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                names
+            }
+            Some(other) => {
+                self.fail(
+                    "Regions",
+                    format!("expected a list of region names, got {}", kind(other)),
+                );
+                return None;
+            }
+        };
+        let mut names: Vec<String> = names.into_iter().filter(|name| !name.is_empty()).collect();
+        if names.is_empty() {
+            self.fail(
+                "Regions",
+                "expected at least one region name; omit Regions to discover them",
+            );
+            return None;
+        }
+        let invalid: Vec<String> = names
+            .iter()
+            .filter(|name| !is_region(name))
+            .map(|name| quote(name))
+            .collect();
+        if !invalid.is_empty() {
+            self.fail(
+                "Regions",
+                format!("not region names like us-east-1: {}", invalid.join(", ")),
+            );
+            return None;
+        }
+        names.sort();
+        names.dedup();
+        Some(Some(names))
+    }
+
+    fn role_name(&mut self, field: &str) -> Option<String> {
+        let name = self
+            .scalar(field)?
+            .unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
+        let valid = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !valid {
+            self.fail(
+                field,
+                format!(
+                    "expected an IAM role name (1 to 64 of A-Za-z0-9+=,.@_-), got {}",
+                    quote(&name)
+                ),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    fn boolean(&mut self, field: &str, default: bool) -> Option<bool> {
+        match self.scalar(field)? {
+            None => Some(default),
+            Some(text) if text.eq_ignore_ascii_case("true") => Some(true),
+            Some(text) if text.eq_ignore_ascii_case("false") => Some(false),
+            Some(text) => {
+                self.fail(
+                    field,
+                    format!("expected true or false, got {}", quote(&text)),
+                );
+                None
+            }
+        }
+    }
+
+    fn on_delete(&mut self) -> Option<OnDelete> {
+        match self.scalar("OnDelete")?.as_deref() {
+            None | Some("Disassociate") => Some(OnDelete::Disassociate),
+            Some("DisableSecurityHub") => Some(OnDelete::DisableSecurityHub),
+            Some("Retain") => Some(OnDelete::Retain),
+            Some(other) => {
+                self.fail(
+                    "OnDelete",
+                    format!(
+                        "expected Disassociate, DisableSecurityHub or Retain, got {}",
+                        quote(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Region names as AWS forms them: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`.
+pub fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    let number_ok = (1..=2).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit());
+    let words_ok = words.len() >= 2
+        && words[0].len() == 2
+        && words
+            .iter()
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()));
+    number_ok && words_ok && name.len() <= 32
+}
+
+/// The shape AWS Organizations accepts for an account's email address.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let clean = |part: &str| {
+        !part.is_empty()
+            && !part
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    };
+    (6..=64).contains(&email.len())
+        && clean(local)
+        && clean(domain)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+fn is_parent_id(parent: &str) -> bool {
+    let lower_alnum = |part: &str, min: usize, max: usize| {
+        (min..=max).contains(&part.len())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if let Some(root) = parent.strip_prefix("r-") {
+        return lower_alnum(root, 4, 32);
+    }
+    match parent
+        .strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+    {
+        Some((root, unit)) => lower_alnum(root, 4, 32) && lower_alnum(unit, 8, 32),
+        None => false,
+    }
+}
+
+/// A value quoted back to the user: shortened, with control characters escaped.
+fn quote(text: &str) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(QUOTE_LIMIT)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > QUOTE_LIMIT {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<Properties, PropertiesError> {
+        Properties::parse(&value)
+    }
+
+    fn fields(error: PropertiesError) -> Vec<String> {
+        error.0.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn strings_as_cloudformation_sends_them() {
+        let props = parse(json!({
+            "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:p",
+            "AdministratorAccountId": "111111111111",
+            "AccountId": "222222222222",
+            "Regions": "eu-west-1, us-east-1,eu-west-1",
+            "EnableDefaultStandards": "FALSE",
+            "OnDelete": "DisableSecurityHub",
+        }))
+        .unwrap();
+        assert_eq!(props.existing_account().unwrap().as_str(), "222222222222");
+        assert_eq!(
+            props.regions,
+            Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()])
+        );
+        assert!(!props.enable_default_standards);
+        assert_eq!(props.on_delete, OnDelete::DisableSecurityHub);
+        assert_eq!(props.member_role_name, DEFAULT_ROLE_NAME);
+        assert!(!props.close_account_on_delete);
+    }
+
+    #[test]
+    fn json_numbers_and_booleans_accepted() {
+        let props = parse(json!({
+            "AdministratorAccountId": 111111111111u64,
+            "AccountName": "Workload",
+            "Email": "workload@example.com",
+            "CloseAccountOnDelete": true,
+            "Regions": ["us-east-1"],
+        }))
+        .unwrap();
+        assert_eq!(props.administrator_account_id.as_str(), "111111111111");
+        assert!(props.close_account_on_delete);
+        assert!(props.creates_account());
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let error = parse(json!({
+            "AdministratorAccountId": "12345",
+            "AccountId": "abc",
+            "OnDelete": "Sometimes",
+            "Regions": ["not a region"],
+            "EnableDefaultStandards": "maybe",
+            "Colour": "blue",
+        }))
+        .unwrap_err();
+        let text = error.to_string();
+        for field in [
+            "AdministratorAccountId",
+            "AccountId",
+            "OnDelete",
+            "Regions",
+            "EnableDefaultStandards",
+            "Colour",
+        ] {
+            assert!(text.contains(field), "{field} not named in: {text}");
+        }
+    }
+
+    #[test]
+    fn account_must_be_given_one_way() {
+        let neither = parse(json!({"AdministratorAccountId": "111111111111"})).unwrap_err();
+        assert_eq!(fields(neither), ["AccountId"]);
+        let both = parse(
+            json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+            "AccountName": "a", "Email": "a@example.com"}),
+        )
+        .unwrap_err();
+        assert_eq!(fields(both), ["AccountId"]);
+        let half = parse(json!({"AdministratorAccountId": "111111111111", "AccountName": "a"}))
+            .unwrap_err();
+        assert_eq!(fields(half), ["Email"]);
+    }
+
+    #[test]
+    fn close_on_delete_only_for_created_accounts() {
+        let error = parse(
+            json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+            "CloseAccountOnDelete": "true"}),
+        )
+        .unwrap_err();
+        assert_eq!(fields(error), ["CloseAccountOnDelete"]);
+    }
+
+    #[test]
+    fn empty_regions_are_an_error_not_a_discovery() {
+        for regions in [json!([]), json!(""), json!(" , ")] {
+            let error = parse(
+                json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+                "Regions": regions}),
+            )
+            .unwrap_err();
+            assert_eq!(fields(error), ["Regions"]);
+        }
+    }
+
+    #[test]
+    fn region_names() {
+        for good in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "il-central-1",
+        ] {
+            assert!(is_region(good), "{good}");
+        }
+        for bad in [
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "us--1",
+            "us-east-100",
+            "u-east-1",
+            "us-east-1 ",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_and_parents() {
+        assert!(is_email("a.b+c@example.co.uk"));
+        for bad in [
+            "a@b",
+            "no-at.example.com",
+            "two@@example.com",
+            "sp ace@example.com",
+            "a@example.",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(is_parent_id("r-ab12"));
+        assert!(is_parent_id("ou-ab12-abcdefgh"));
+        for bad in ["ou-ab12", "r-AB12", "x-ab12", "ou-ab12-short"] {
+            assert!(!is_parent_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn huge_and_hostile_values_are_quoted_short() {
+        let long = "x".repeat(10_000);
+        let error =
+            parse(json!({"AdministratorAccountId": long, "AccountId": "\u{0}\n1"})).unwrap_err();
+        let text = error.to_string();
+        assert!(text.len() < 600, "{}", text.len());
+        assert!(!text.contains('\u{0}') && !text.contains('\n'));
+    }
+
+    #[test]
+    fn admin_and_member_must_differ() {
+        let error =
+            parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "111111111111"}))
+                .unwrap_err();
+        assert_eq!(fields(error), ["AccountId"]);
+    }
+}
