@@ -1,0 +1,273 @@
+"""Python side of the AWS emulator: start the server, drive its control API, act as AWS accounts.
+
+    server = start_emulator()              # a subprocess on 127.0.0.1, a free port
+    aws = Emulator(server.url)
+    aws.reset()
+    aws.configure(latency_ms=50, throttle_fraction=0.1, seed=7)
+    hub = aws.client("securityhub", "111111111111", "eu-west-1")
+    server.stop()
+
+Accounts: 123456789012 is moto's default account, used with plain test credentials (it is also the
+organization's management account after `create_organization()`). Any other account is entered with
+sts.assume_role on arn:aws:iam::<id>:role/OrganizationAccountAccessRole; moto maps those credentials to
+that account, whether or not the role exists.
+
+Regions: EC2 DescribeRegions answers the commercial regions moto treats as enabled by default (the usual
+17 plus af-south-1, eu-south-1 and ap-southeast-3, which are opt-in in AWS), minus `disabled_regions` of
+the calling account; with AllRegions=true, also the opt-in ones as `not-opted-in`. GovCloud and China
+regions never appear.
+
+S3: presigned URLs are SigV4 (`s3v4`) and path-style, like CloudFormation's ResponseURL; moto does not
+check their signatures, and a presigned PUT is stored under moto's default account.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+ROLE_NAME = "OrganizationAccountAccessRole"
+TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+SERVER_SCRIPT = Path(__file__).resolve().parent / "server.py"
+START_TIMEOUT_S = 20.0
+HTTP_TIMEOUT_S = 30.0
+POLL_INTERVAL_S = 0.1
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not start, or its control API refused a request."""
+
+
+@dataclass
+class EmulatorProcess:
+    """A running server.py subprocess."""
+
+    url: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Terminate, then kill if it does not exit within `timeout_s`."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=timeout_s)
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT_S) -> EmulatorProcess:
+    """Start server.py with this interpreter (the venv's) on a free loopback port and wait for it.
+
+    Its stdout and stderr go to `log_dir`/emulator.log (a temporary directory when not given); if it does
+    not come up within `timeout_s`, it is killed and the log's tail is in the error.
+    """
+    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="aws-emulator-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port_file, log_path = log_dir / "emulator.port", log_dir / "emulator.log"
+    port_file.unlink(missing_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(SERVER_SCRIPT), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    port = _wait_for_port(process, port_file, log_path, timeout_s)
+    return EmulatorProcess(f"http://127.0.0.1:{port}", port, process, log_path)
+
+
+def _wait_for_port(process: subprocess.Popen, port_file: Path, log_path: Path, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / POLL_INTERVAL_S) + 1):
+        if port_file.exists():
+            return int(port_file.read_text().strip())
+        if process.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(POLL_INTERVAL_S)
+    process.kill()
+    process.wait(timeout=10)
+    raise EmulatorError(f"the emulator did not start within {timeout_s} s (exit code {process.returncode}); "
+                        f"log tail:\n{_log_tail(log_path)}")
+
+
+class EndpointSession(boto3.Session):
+    """A boto3 Session whose clients talk to the emulator (and S3 path-style with SigV4, as on AWS)."""
+
+    def __init__(self, endpoint_url: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.endpoint_url = endpoint_url
+
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", self.endpoint_url)
+        if service_name == "s3":
+            s3_config = BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"})
+            kwargs["config"] = s3_config.merge(kwargs["config"]) if kwargs.get("config") else s3_config
+        return super().client(service_name, *args, **kwargs)
+
+
+class Emulator:
+    """Client of a running emulator: control API, and boto3 sessions acting as any account."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+        self._sessions: dict[str, EndpointSession] = {}
+
+    # --- control API ------------------------------------------------------------------------------
+
+    def _control(self, method: str, name: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/_emulator/{name}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise EmulatorError(f"{method} /_emulator/{name}: {error.code} {error.read().decode()}") from None
+
+    def reset(self) -> None:
+        """moto's state and the emulator's, faults off, call log cleared (and cached credentials dropped)."""
+        self._control("POST", "reset")
+        self._sessions.clear()
+
+    def configure(self, **settings: Any) -> dict:
+        """Merge settings; answers the whole configuration. Keys (all off by default):
+
+        latency_ms               sleep before every AWS request (S3 included)
+        throttle_fraction        fraction of Security Hub requests answered 429 LimitExceededException and
+                                 of Organizations requests answered 400 TooManyRequestsException
+        error_fraction           fraction of Security Hub/Organizations/STS/EC2 requests answered 500 in the
+                                 service's own error format
+        reset_fraction           fraction of those whose connection is closed without any response
+        fail_regions             {region: [account, ...]}: every Security Hub request of those accounts in
+                                 that region answers 500 InternalException
+        response_put_failures    the next N S3 object PUTs answer 500 InternalError, storing nothing
+        seed                     seed of the random fault draws (reproducible runs)
+        auto_enable_org_members  [administrator, ...]: their CreateMembers enables members of their
+                                 organization at once (delegated administrator with auto-enable)
+        create_account_delay_s   CreateAccount stays IN_PROGRESS (account hidden) for this long
+        create_account_failure   FailureReason for the next CreateAccount (e.g. "EMAIL_ALREADY_EXISTS")
+        assume_role_denied_for_s AssumeRole into an account made by CreateAccount is AccessDenied for this
+                                 long after the CreateAccount call
+        unassumable_accounts     [account, ...]: AssumeRole into them is always AccessDenied (closed
+                                 accounts are refused anyway)
+        disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
+                                 omits those regions
+        """
+        return self._control("POST", "config", settings)
+
+    def config(self) -> dict:
+        return self._control("GET", "config")
+
+    def state(self) -> dict:
+        """Security Hub state: {account: {region: {enabled, enable_default_standards, members: {id: status},
+        administrator, invitations: [{administrator, invitation_id}]}}}."""
+        return self._control("GET", "securityhub")
+
+    def calls(self) -> list[dict]:
+        """The call log: seq, service, operation, account, region, method, path, start, end, status, fault."""
+        return self._control("GET", "calls")
+
+    def enable_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
+        """Enable a hub directly, without an AWS call (test setup)."""
+        self._control("POST", "seed/hub", {"account": account, "region": region,
+                                           "enable_default_standards": enable_default_standards})
+
+    # --- acting as accounts -----------------------------------------------------------------------
+
+    def session(self, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> EndpointSession:
+        """A boto3 Session acting as `account_id` (assumed-role credentials for any non-default account)."""
+        key = f"{account_id}/{region}"
+        if key not in self._sessions:
+            self._sessions[key] = EndpointSession(self.url, region_name=region, **self._credentials(account_id))
+        return self._sessions[key]
+
+    def _credentials(self, account_id: str) -> dict[str, str]:
+        if account_id == DEFAULT_ACCOUNT:
+            return dict(TEST_CREDENTIALS)
+        sts = self.client("sts")
+        credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE_NAME}",
+                                      RoleSessionName="emulator-test")["Credentials"]
+        return {"aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"]}
+
+    def client(self, service: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION,
+               **kwargs: Any) -> Any:
+        return self.session(account_id, region).client(service, **kwargs)
+
+    # --- S3 (CloudFormation response URLs) --------------------------------------------------------
+
+    def create_bucket(self, name: str) -> None:
+        self.client("s3").create_bucket(Bucket=name)
+
+    def presigned_put_url(self, bucket: str, key: str, expires_in: int = 3600) -> str:
+        return self.client("s3").generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in)
+
+    def read_object(self, bucket: str, key: str) -> bytes | None:
+        try:
+            return self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    # --- Organizations ----------------------------------------------------------------------------
+
+    def create_organization(self) -> dict:
+        """An organization (all features) managed by the default account."""
+        return self.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
+
+    def create_account(self, name: str, email: str, tags: dict[str, str] | None = None,
+                       timeout_s: float = 10.0) -> str:
+        """CreateAccount, then wait (bounded) for SUCCEEDED; answers the account id."""
+        organizations = self.client("organizations")
+        status = organizations.create_account(
+            AccountName=name, Email=email,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["CreateAccountStatus"]
+        deadline = time.monotonic() + timeout_s
+        for _ in range(int(timeout_s / POLL_INTERVAL_S) + 1):
+            status = organizations.describe_create_account_status(
+                CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
+            if status["State"] == "SUCCEEDED":
+                return status["AccountId"]
+            if status["State"] == "FAILED":
+                raise EmulatorError(f"CreateAccount {name} failed: {status.get('FailureReason')}")
+            if time.monotonic() > deadline:
+                break
+            time.sleep(POLL_INTERVAL_S)
+        raise EmulatorError(f"CreateAccount {name} still {status['State']} after {timeout_s} s")
+
+    # --- Security Hub state -----------------------------------------------------------------------
+
+    def member_status(self, admin: str, member: str, region: str) -> str | None:
+        """The member's status as its administrator sees it, or None when it is not a member."""
+        return self._hub_view(admin, region).get("members", {}).get(member)
+
+    def administrator_of(self, member: str, region: str) -> str | None:
+        """The administrator the member is an Enabled member of in `region`, or None."""
+        return self._hub_view(member, region).get("administrator")
+
+    def _hub_view(self, account: str, region: str) -> dict:
+        return self.state().get(account, {}).get(region, {})
+

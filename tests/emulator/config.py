@@ -1,0 +1,144 @@
+"""The emulator's runtime configuration: faults and account-lifecycle behaviour, set over the control API.
+
+Every key has a default (the emulator then behaves like a healthy AWS); `POST /_emulator/config` merges
+keys, an unknown key or a value of the wrong type is refused. The random draws of the fault fractions come
+from one generator, seeded by `seed`, so a run with a seed is reproducible (for a given request order).
+"""
+
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+Validator = Callable[[Any], Any]
+
+
+class ConfigError(ValueError):
+    """A configuration value or key that is refused; the control API answers 400."""
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError("must be a number >= 0")
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError("must be an integer >= 0")
+    return value
+
+
+def _fraction(value: Any) -> float:
+    number = _number(value)
+    if number > 1:
+        raise ConfigError("must be between 0 and 1")
+    return number
+
+
+def _account_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("must be a list of account id strings")
+    return list(value)
+
+
+def _string_lists(value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
+            for k, v in value.items()):
+        raise ConfigError("must be an object mapping strings to lists of strings")
+    return {k: list(v) for k, v in value.items()}
+
+
+def _optional_string(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError("must be a string or null")
+    return value
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError("must be an integer or null")
+    return value
+
+
+# key: (default, validator). Meanings are documented in client.Emulator.configure.
+KEYS: dict[str, tuple[Any, Validator]] = {
+    "latency_ms": (0.0, _number),
+    "throttle_fraction": (0.0, _fraction),
+    "error_fraction": (0.0, _fraction),
+    "reset_fraction": (0.0, _fraction),
+    "fail_regions": ({}, _string_lists),
+    "response_put_failures": (0, _count),
+    "seed": (None, _optional_int),
+    "auto_enable_org_members": ([], _account_list),
+    "create_account_delay_s": (0.0, _number),
+    "create_account_failure": (None, _optional_string),
+    "assume_role_denied_for_s": (0.0, _number),
+    "unassumable_accounts": ([], _account_list),
+    "disabled_regions": ({}, _string_lists),
+}
+
+
+def _defaults() -> dict[str, Any]:
+    return {key: (default.copy() if isinstance(default, (dict, list)) else default)
+            for key, (default, _) in KEYS.items()}
+
+
+class Config:
+    """Thread-safe settings plus the fault random generator."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values = _defaults()
+        self._random = random.Random()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._values = _defaults()
+            self._random = random.Random()
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Validate all keys first, then merge; answers the whole configuration."""
+        unknown = sorted(set(changes) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}; known: {', '.join(KEYS)}")
+        validated = {}
+        for key, value in changes.items():
+            try:
+                validated[key] = KEYS[key][1](value)
+            except ConfigError as error:
+                raise ConfigError(f"{key} {error}") from None
+        with self._lock:
+            self._values.update(validated)
+            if "seed" in validated:
+                self._random = random.Random(validated["seed"])
+            return dict(self._values)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._values)
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._values[key]
+
+    def chance(self, key: str) -> bool:
+        """True with the probability set in `key` (a fraction); draws only when the fraction is non-zero."""
+        with self._lock:
+            fraction = self._values[key]
+            return fraction > 0 and self._random.random() < fraction
+
+    def take_put_failure(self) -> bool:
+        """Consume one of the `response_put_failures`, if any are left."""
+        with self._lock:
+            if self._values["response_put_failures"] <= 0:
+                return False
+            self._values["response_put_failures"] -= 1
+            return True
+
+    def take_create_account_failure(self) -> str | None:
+        """Consume `create_account_failure`: it applies to the next CreateAccount only."""
+        with self._lock:
+            reason, self._values["create_account_failure"] = self._values["create_account_failure"], None
+            return reason

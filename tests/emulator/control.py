@@ -1,0 +1,106 @@
+"""The control API, plain JSON over HTTP under /_emulator/ on the emulator's own port.
+
+POST /_emulator/reset          moto's state and the emulator's, faults off, call log cleared
+GET  /_emulator/config         the configuration (see config.KEYS)
+POST /_emulator/config         merge keys; an unknown key or bad value answers 400
+GET  /_emulator/securityhub    all Security Hub state, per account per region
+GET  /_emulator/calls          the call log
+POST /_emulator/seed/hub       {"account", "region", "enable_default_standards"?}: enable a hub directly
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .config import ConfigError
+from .faults import buffer_body
+from .state import EmulatorState
+
+PREFIX = "/_emulator/"
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _json_body(raw: bytes) -> dict:
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise ControlError(400, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ControlError(400, "the body must be a JSON object")
+    return body
+
+
+def _reset(state: EmulatorState, _: dict) -> Any:
+    state.reset()
+    return {"reset": True}
+
+
+def _get_config(state: EmulatorState, _: dict) -> Any:
+    return state.config.snapshot()
+
+
+def _set_config(state: EmulatorState, body: dict) -> Any:
+    try:
+        return state.config.update(body)
+    except ConfigError as error:
+        raise ControlError(400, str(error)) from None
+
+
+def _securityhub(state: EmulatorState, _: dict) -> Any:
+    return state.hubs.snapshot()
+
+
+def _calls(state: EmulatorState, _: dict) -> Any:
+    return state.calls.snapshot()
+
+
+def _seed_hub(state: EmulatorState, body: dict) -> Any:
+    account, region = body.get("account"), body.get("region")
+    if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
+        raise ControlError(400, "account must be a 12-digit string")
+    if not isinstance(region, str) or not region:
+        raise ControlError(400, "region must be a region name")
+    standards = body.get("enable_default_standards", True)
+    if not isinstance(standards, bool):
+        raise ControlError(400, "enable_default_standards must be a boolean")
+    state.hubs.seed_hub(account, region, standards)
+    return {"account": account, "region": region, "enable_default_standards": standards}
+
+
+ROUTES: dict[tuple[str, str], Callable[[EmulatorState, dict], Any]] = {
+    ("POST", "reset"): _reset,
+    ("GET", "config"): _get_config,
+    ("POST", "config"): _set_config,
+    ("GET", "securityhub"): _securityhub,
+    ("GET", "calls"): _calls,
+    ("POST", "seed/hub"): _seed_hub,
+}
+
+
+class ControlApp:
+    def __init__(self, state: EmulatorState):
+        self._state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        try:
+            status, result = 200, self._dispatch(environ)
+        except ControlError as error:
+            status, result = error.status, {"error": str(error)}
+        body = json.dumps(result).encode()
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _dispatch(self, environ: dict[str, Any]) -> Any:
+        name = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        handler = ROUTES.get((method, name))
+        if handler is None:
+            known = any(route == name for _, route in ROUTES)
+            raise ControlError(405 if known else 404, f"no control endpoint {method} {PREFIX}{name}")
+        return handler(self._state, _json_body(buffer_body(environ)))

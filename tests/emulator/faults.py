@@ -1,0 +1,119 @@
+"""WSGI middleware in front of moto: injected latency and faults, and the call log.
+
+It sees every AWS request (the control API is routed around it; unsigned requests pass untouched), and in
+order:
+1. sleeps `latency_ms` (any service, S3 included), so that concurrency shows in wall-clock time;
+2. for Security Hub, Organizations, STS and EC2: with `reset_fraction` closes the connection without any
+   HTTP response; with `throttle_fraction` answers the service's throttling error (Security Hub, Organizations);
+   with `error_fraction` answers the service's own 500;
+3. answers 500 InternalException to every Security Hub request of an account in a region of `fail_regions`;
+4. answers 500 to the next `response_put_failures` S3 object PUTs (CloudFormation response uploads) before
+   anything is stored;
+5. otherwise forwards to moto.
+Each request is logged with its outcome.
+"""
+
+import io
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .calls import CallLog, CallRecord
+from .config import Config
+from .errors import Reply, internal_error, securityhub_error, throttling_error
+from .identify import AwsRequest, identify
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2"})
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def buffer_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body once and put it back, so both the middleware and moto can read it."""
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def drop_connection(environ: dict[str, Any]) -> None:
+    """Shut the client's socket down: the client sees the connection closed with no response at all.
+
+    werkzeug's development server exposes the connection as `werkzeug.socket`; its later attempt to write
+    the (empty) response fails with a broken pipe, which it treats as a dropped connection, silently.
+    """
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client is already gone: the outcome is the same
+
+
+class FaultMiddleware:
+    def __init__(self, app: WSGIApp, config: Config, calls: CallLog):
+        self._app = app
+        self._config = config
+        self._calls = calls
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        body = buffer_body(environ)
+        request = identify(environ, body)
+        if request is None:
+            return self._app(environ, start_response)
+        record = self._calls.start(request, time.time())
+        time.sleep(self._config.get("latency_ms") / 1000)
+        fault, reply = self._fault_for(request)
+        record.fault = fault
+        if fault == "reset":
+            drop_connection(environ)
+            record.end = time.time()
+            start_response("500 Connection Dropped", [])
+            return []
+        if reply is not None:
+            return self._reply(reply, start_response, record)
+        return self._forward(environ, start_response, record)
+
+    def _fault_for(self, request: AwsRequest) -> tuple[str | None, Reply | None]:
+        service = request.service
+        if service in FAULTABLE_SERVICES:
+            if self._config.chance("reset_fraction"):
+                return "reset", None
+            throttle = throttling_error(service)
+            if throttle is not None and self._config.chance("throttle_fraction"):
+                return "throttle", throttle
+            if self._config.chance("error_fraction"):
+                return "error", internal_error(service)
+        if service == "securityhub" and request.account in self._config.get("fail_regions").get(request.region, []):
+            return "fail_region", securityhub_error(
+                "InternalException", f"Security Hub is failing in {request.region} for account {request.account}")
+        if request.is_object_put() and self._config.take_put_failure():
+            return "put_failure", internal_error("s3")
+        return None, None
+
+    @staticmethod
+    def _reply(reply: Reply, start_response: Callable, record: CallRecord) -> list[bytes]:
+        headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body)))]
+        start_response(f"{reply.status} {REASONS.get(reply.status, 'Error')}", headers)
+        record.status, record.end = reply.status, time.time()
+        return [reply.body]
+
+    def _forward(self, environ: dict[str, Any], start_response: Callable, record: CallRecord) -> list[bytes]:
+        def capture_status(status: str, headers: list, exc_info: Any = None) -> Callable:
+            record.status = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        result = self._app(environ, capture_status)
+        try:
+            chunks = list(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        record.end = time.time()
+        return chunks

@@ -1,0 +1,234 @@
+"""Organizations account creation as AWS does it: asynchronous, able to fail, and visible only when done.
+
+moto creates an account at once and answers SUCCEEDED. Here CreateAccount answers IN_PROGRESS (as AWS
+always does); DescribeCreateAccountStatus and ListCreateAccountStatus report IN_PROGRESS for
+`create_account_delay_s`, then SUCCEEDED with the AccountId or FAILED with a FailureReason. The account
+moto made is taken out of its organization's account list until then, so ListAccounts, DescribeAccount,
+MoveAccount and the rest do not see it early. A second account with an email already in the organization
+fails with EMAIL_ALREADY_EXISTS, and `create_account_failure` makes the next CreateAccount fail with that
+reason.
+
+MoveAccount answers AWS's errors (DuplicateAccountException, Source/DestinationParentNotFoundException)
+instead of moto's generic ones.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from moto.organizations import utils as org_utils
+from moto.organizations.exceptions import AWSOrganizationsNotInUseException, OrganizationsClientError
+from moto.organizations.models import FakeAccount, OrganizationsBackend, organizations_backends
+from moto.organizations.responses import OrganizationsResponse
+
+from .config import Config
+
+PARTITION = "aws"
+
+
+@dataclass
+class CreateRequest:
+    """One CreateAccount call. `account` is moto's account, kept aside while the request is in progress."""
+
+    id: str
+    name: str
+    email: str
+    management_account: str
+    requested_at: float
+    ready_at: float
+    account: FakeAccount | None
+    failure: str | None
+    revealed: bool = False
+
+    def state(self, now: float) -> str:
+        if now < self.ready_at:
+            return "IN_PROGRESS"
+        return "FAILED" if self.failure else "SUCCEEDED"
+
+    def status(self, now: float) -> dict[str, Any]:
+        """The API's CreateAccountStatus shape (timestamps in epoch seconds, as AWS JSON 1.1 sends them)."""
+        state = self.state(now)
+        status: dict[str, Any] = {"Id": self.id, "AccountName": self.name, "State": state,
+                                  "RequestedTimestamp": self.requested_at}
+        if state != "IN_PROGRESS":
+            status["CompletedTimestamp"] = self.ready_at
+        if state == "SUCCEEDED":
+            status["AccountId"] = self.account.id
+        if state == "FAILED":
+            status["FailureReason"] = self.failure
+        return status
+
+
+def _error(code: str, message: str) -> OrganizationsClientError:
+    return OrganizationsClientError(code, message)
+
+
+def _backend(account_id: str) -> OrganizationsBackend:
+    return organizations_backends[account_id][PARTITION]
+
+
+def management_account_of(account_id: str) -> str | None:
+    """The management account of the organization `account_id` belongs to, or None."""
+    if account_id in organizations_backends.master_accounts:
+        return organizations_backends.master_accounts[account_id][0]
+    return account_id if _backend(account_id).org else None
+
+
+class AccountCreations:
+    """All CreateAccount requests of the emulator's lifetime (until reset). Thread-safe."""
+
+    def __init__(self, config: Config):
+        self._config = config
+        self._lock = threading.RLock()
+        self._requests: dict[str, CreateRequest] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def create(self, backend: OrganizationsBackend, params: dict[str, Any]) -> dict[str, Any]:
+        if backend.org is None:
+            raise AWSOrganizationsNotInUseException()
+        with self._lock:
+            self.reveal_due()
+            failure = self._config.take_create_account_failure()
+            if failure is None and self._email_taken(backend, params.get("Email", "")):
+                failure = "EMAIL_ALREADY_EXISTS"
+            account = None if failure else self._create_hidden(backend, params)
+            now = time.time()
+            request = CreateRequest(
+                id=account.create_account_status_id if account else org_utils.make_random_create_account_status_id(),
+                name=params.get("AccountName", ""), email=params.get("Email", ""),
+                management_account=backend.account_id, requested_at=now,
+                ready_at=now + self._config.get("create_account_delay_s"), account=account, failure=failure)
+            self._requests[request.id] = request
+            # AWS answers CreateAccount itself with IN_PROGRESS, however fast the creation is.
+            return {"CreateAccountStatus": request.status(now=float("-inf"))}
+
+    @staticmethod
+    def _create_hidden(backend: OrganizationsBackend, params: dict[str, Any]) -> FakeAccount:
+        created = backend.create_account(**params)
+        account = backend.get_account_by_id(created["CreateAccountStatus"]["AccountId"])
+        backend.accounts.remove(account)
+        return account
+
+    def _email_taken(self, backend: OrganizationsBackend, email: str) -> bool:
+        emails = {a.email.lower() for a in backend.accounts}
+        emails |= {r.email.lower() for r in self._requests.values()
+                   if r.management_account == backend.account_id and r.account and not r.revealed}
+        return email.lower() in emails
+
+    def reveal_due(self) -> None:
+        """Put every account whose creation has finished into its organization's account list."""
+        now = time.time()
+        with self._lock:
+            for request in self._requests.values():
+                if request.account and not request.revealed and now >= request.ready_at:
+                    _backend(request.management_account).accounts.append(request.account)
+                    request.revealed = True
+
+    def describe(self, backend: OrganizationsBackend, request_id: str) -> dict[str, Any]:
+        with self._lock:
+            request = self._requests.get(request_id)
+            if request is None or request.management_account != backend.account_id:
+                raise _error("CreateAccountStatusNotFoundException",
+                             "We can't find a create account request with the CreateAccountRequestId "
+                             "that you specified.")
+            return {"CreateAccountStatus": request.status(time.time())}
+
+    def list_statuses(self, backend: OrganizationsBackend, states: list[str] | None, max_results: int | None,
+             next_token: str | None) -> dict[str, Any]:
+        now = time.time()
+        with self._lock:
+            statuses = [r.status(now) for r in self._requests.values()
+                        if r.management_account == backend.account_id]
+        statuses = [s for s in statuses if not states or s["State"] in states]
+        start = int(next_token) if next_token else 0
+        size = max_results or 20
+        result: dict[str, Any] = {"CreateAccountStatuses": statuses[start:start + size]}
+        if start + size < len(statuses):
+            result["NextToken"] = str(start + size)
+        return result
+
+    def created_at(self, account_id: str) -> float | None:
+        """When the CreateAccount that made `account_id` was called, or None for other accounts."""
+        with self._lock:
+            return next((r.requested_at for r in self._requests.values()
+                         if r.account and r.account.id == account_id), None)
+
+    def same_organization(self, first: str, second: str) -> bool:
+        """Both accounts are active, visible members of one organization."""
+        self.reveal_due()
+        management = management_account_of(first)
+        if management is None or management_account_of(second) != management:
+            return False
+        visible = {a.id for a in _backend(management).accounts if a.status == "ACTIVE"}
+        return first in visible and second in visible
+
+    @staticmethod
+    def is_closed(account_id: str) -> bool:
+        management = management_account_of(account_id)
+        if management is None:
+            return False
+        account = next((a for a in _backend(management).accounts if a.id == account_id), None)
+        return account is not None and account.status != "ACTIVE"
+
+
+def _find_parent(backend: OrganizationsBackend, parent_id: str, code: str, message: str) -> str:
+    if not any(ou.id == parent_id for ou in backend.ou):
+        raise _error(code, message)
+    return parent_id
+
+
+def _move_account(backend: OrganizationsBackend, params: dict[str, Any]) -> None:
+    account = backend.get_account_by_id(params.get("AccountId", ""))
+    source = _find_parent(backend, params.get("SourceParentId", ""), "SourceParentNotFoundException",
+                          "We can't find a source root or OU with the ParentId that you specified.")
+    destination = _find_parent(backend, params.get("DestinationParentId", ""),
+                               "DestinationParentNotFoundException",
+                               "We can't find the destination container (a root or OU) with the ParentId "
+                               "that you specified.")
+    if account.parent_id == destination:
+        raise _error("DuplicateAccountException", "That account is already present in the specified destination.")
+    if account.parent_id != source:
+        raise _error("SourceParentNotFoundException",
+                     f"Account {account.id} is not in the source parent {source}.")
+    account.parent_id = destination
+
+
+def install(creations: AccountCreations) -> None:
+    """Patch moto's Organizations responses (once per process, before the server app exists)."""
+    original_call_action = OrganizationsResponse.call_action
+
+    def call_action(self: OrganizationsResponse) -> Any:
+        creations.reveal_due()
+        return original_call_action(self)
+
+    def create_account(self: OrganizationsResponse) -> dict:
+        return creations.create(self.organizations_backend, self.request_params)
+
+    def describe_create_account_status(self: OrganizationsResponse) -> dict:
+        return creations.describe(self.organizations_backend, self.request_params.get("CreateAccountRequestId", ""))
+
+    def list_create_account_status(self: OrganizationsResponse) -> dict:
+        params = self.request_params
+        return creations.list_statuses(self.organizations_backend, params.get("States"), params.get("MaxResults"),
+                              params.get("NextToken"))
+
+    def move_account(self: OrganizationsResponse) -> dict:
+        _move_account(self.organizations_backend, self.request_params)
+        return {}
+
+    OrganizationsResponse.call_action = call_action
+    for method in (create_account, describe_create_account_status, list_create_account_status, move_account):
+        setattr(OrganizationsResponse, method.__name__, _json_method(method))
+
+
+def _json_method(method):
+    """moto's Organizations methods answer a JSON string."""
+    def wrapper(self: OrganizationsResponse) -> str:
+        return json.dumps(method(self))
+    wrapper.__name__ = method.__name__
+    return wrapper

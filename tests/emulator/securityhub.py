@@ -1,0 +1,387 @@
+"""Security Hub hubs and administrator–member relationships, per account and region.
+
+moto enables members at once and lacks invitations, so the emulator keeps its own model, written after
+the Security Hub API reference. One `Membership` record is the relationship between an administrator and a
+member in one region; both sides read it: the administrator's GetMembers, the member's
+GetAdministratorAccount and ListInvitations (a pending invitation is a flag on it). Hence the two views
+cannot disagree.
+
+Statuses are those of the API (Created, Invited, Enabled, Removed, Resigned). Every operation except
+EnableSecurityHub needs the caller's hub to be enabled in that region, as in AWS. Errors are raised as
+`SecurityHubError`, whose code is the API's exception name.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+CREATED, INVITED, ENABLED, REMOVED, RESIGNED = "Created", "Invited", "Enabled", "Removed", "Resigned"
+# A relationship in one of these states still binds the member to the administrator.
+ACTIVE_STATUSES = (CREATED, INVITED, ENABLED)
+MAX_RESULTS_LIMIT = 50
+
+
+class SecurityHubError(Exception):
+    """An API error: `code` is the exception name (InvalidAccessException, ...)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def now_iso() -> str:
+    """The API's timestamp format (ISO 8601, UTC, `Z`), which the Rust SDK's date-time parser accepts."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Hub:
+    enable_default_standards: bool
+    subscribed_at: str = field(default_factory=now_iso)
+
+
+@dataclass
+class Membership:
+    administrator: str
+    member: str
+    region: str
+    email: str = ""
+    status: str = CREATED
+    invited_at: str | None = None
+    updated_at: str = field(default_factory=now_iso)
+    invitation_id: str | None = None
+    invitation_pending: bool = False
+    via_organization: bool = False
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.updated_at = now_iso()
+
+    def as_member(self) -> dict:
+        """The API's `Member` shape, as the administrator sees it."""
+        return _without_none({
+            "AccountId": self.member,
+            "Email": self.email or None,
+            "AdministratorId": self.administrator,
+            "MasterId": self.administrator,
+            "MemberStatus": self.status,
+            "InvitedAt": self.invited_at,
+            "UpdatedAt": self.updated_at,
+        })
+
+    def as_invitation(self) -> dict:
+        """The API's `Invitation` shape, as the member sees it (ListInvitations, GetAdministratorAccount)."""
+        return _without_none({
+            "AccountId": self.administrator,
+            "InvitationId": self.invitation_id,
+            "InvitedAt": self.invited_at,
+            "MemberStatus": self.status,
+        })
+
+
+def _without_none(shape: dict) -> dict:
+    return {key: value for key, value in shape.items() if value is not None}
+
+
+def _unprocessed(account_id: str, reason: str) -> dict:
+    return {"AccountId": account_id, "ProcessingResult": reason}
+
+
+def paginate(items: list, max_results: int | None, next_token: str | None) -> tuple[list, str | None]:
+    """Offset pagination with the API's limits: MaxResults 1..50, an opaque NextToken."""
+    if max_results is not None and not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        raise SecurityHubError("InvalidInputException", f"MaxResults must be between 1 and {MAX_RESULTS_LIMIT}.")
+    try:
+        start = int(next_token) if next_token else 0
+    except ValueError:
+        raise SecurityHubError("InvalidInputException", "The NextToken is not valid.") from None
+    size = max_results or MAX_RESULTS_LIMIT
+    page = items[start:start + size]
+    more = start + size < len(items)
+    return page, (str(start + size) if more else None)
+
+
+class SecurityHubModel:
+    """All hubs and memberships. Thread-safe: the server is threaded, so every operation holds one lock.
+
+    `org_peers(administrator, member)` answers whether both accounts are in the same organization and the
+    administrator is configured to auto-enable organization members (AWS's delegated-administrator mode).
+    """
+
+    def __init__(self, org_peers: Callable[[str, str], bool]):
+        self._org_peers = org_peers
+        self._lock = threading.RLock()
+        self._hubs: dict[tuple[str, str], Hub] = {}
+        self._memberships: dict[tuple[str, str, str], Membership] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._hubs.clear()
+            self._memberships.clear()
+
+    # --- hubs -------------------------------------------------------------------------------------
+
+    def enable_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
+        with self._lock:
+            if (account, region) in self._hubs:
+                raise SecurityHubError("ResourceConflictException",
+                                       f"Account {account} is already subscribed to Security Hub")
+            self._hubs[(account, region)] = Hub(enable_default_standards)
+
+    def seed_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
+        """Test setup: the hub is enabled afterwards, whether it was or not."""
+        with self._lock:
+            self._hubs[(account, region)] = Hub(enable_default_standards)
+
+    def disable_hub(self, account: str, region: str) -> None:
+        """AWS refuses while the account administers members, or is an organization member; an invited
+        member's association ends (Resigned)."""
+        with self._lock:
+            self._require_hub(account, region)
+            administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
+            if administered:
+                raise SecurityHubError(
+                    "InvalidInputException",
+                    f"Account {account} is the Security Hub administrator of {len(administered)} member "
+                    "accounts; disassociate them before disabling Security Hub")
+            association = self._association_of(account, region)
+            if association and association.via_organization:
+                raise SecurityHubError(
+                    "InvalidInputException",
+                    f"Account {account} is an organization member of administrator {association.administrator}; "
+                    "only the administrator can disassociate it")
+            if association:
+                association.set_status(RESIGNED)
+            del self._hubs[(account, region)]
+
+    def describe_hub(self, account: str, region: str, hub_arn: str | None) -> dict:
+        with self._lock:
+            hub = self._require_hub(account, region)
+            arn = f"arn:aws:securityhub:{region}:{account}:hub/default"
+            if hub_arn and hub_arn != arn:
+                raise SecurityHubError("ResourceNotFoundException", f"Hub {hub_arn} not found")
+            return {"HubArn": arn, "SubscribedAt": hub.subscribed_at, "AutoEnableControls": True,
+                    "ControlFindingGenerator": "SECURITY_CONTROL"}
+
+    # --- administrator side -----------------------------------------------------------------------
+
+    def create_members(self, admin: str, region: str, details: list[dict]) -> list[dict]:
+        """Members start Created; organization members of an auto-enabling administrator are Enabled at once
+        (their hub is enabled with the default standards if it was not), as AWS does, unless they are already
+        members of another administrator. An invited account's single administrator is enforced when it
+        accepts."""
+        with self._lock:
+            self._require_hub(admin, region)
+            return [result for detail in details
+                    if (result := self._create_member(admin, region, detail)) is not None]
+
+    def _create_member(self, admin: str, region: str, detail: dict) -> dict | None:
+        member = str(detail.get("AccountId") or "")
+        if not (len(member) == 12 and member.isdigit()):
+            return _unprocessed(member, "Invalid input: AccountId must be a 12-digit account id")
+        if member == admin:
+            return _unprocessed(member, "An account cannot be its own Security Hub member")
+        existing = self._memberships.get((region, admin, member))
+        if existing and existing.status in (INVITED, ENABLED):
+            return None
+        auto_enable = self._org_peers(admin, member)
+        other = self._association_of(member, region)
+        if auto_enable and other:
+            return _unprocessed(member, f"Account {member} is already a member of administrator "
+                                        f"{other.administrator}")
+        record = Membership(admin, member, region, email=detail.get("Email") or (existing.email if existing else ""))
+        if auto_enable:
+            self._auto_enable(record)
+        self._memberships[(region, admin, member)] = record
+        return None
+
+    def _auto_enable(self, record: Membership) -> None:
+        record.status = ENABLED
+        record.via_organization = True
+        self._hubs.setdefault((record.member, record.region), Hub(True))
+
+    def invite_members(self, admin: str, region: str, account_ids: list[str]) -> list[dict]:
+        with self._lock:
+            self._require_hub(admin, region)
+            unprocessed = []
+            for member in account_ids:
+                record = self._memberships.get((region, admin, member))
+                if record is None:
+                    unprocessed.append(_unprocessed(member, f"Account {member} is not a member; "
+                                                            "add it with CreateMembers first"))
+                elif record.status == ENABLED:
+                    unprocessed.append(_unprocessed(member, f"Account {member} is already an enabled member"))
+                else:
+                    self._invite(record)
+            return unprocessed
+
+    @staticmethod
+    def _invite(record: Membership) -> None:
+        record.invitation_id = uuid.uuid4().hex
+        record.invited_at = now_iso()
+        record.invitation_pending = True
+        record.set_status(INVITED)
+
+    def get_members(self, admin: str, region: str, account_ids: list[str]) -> tuple[list[dict], list[dict]]:
+        with self._lock:
+            self._require_hub(admin, region)
+            members, unprocessed = [], []
+            for member in account_ids:
+                record = self._memberships.get((region, admin, member))
+                if record:
+                    members.append(record.as_member())
+                else:
+                    unprocessed.append(_unprocessed(member, f"Account {member} is not a member"))
+            return members, unprocessed
+
+    def list_members(self, admin: str, region: str, only_associated: bool, max_results: int | None,
+                     next_token: str | None) -> tuple[list[dict], str | None]:
+        with self._lock:
+            self._require_hub(admin, region)
+            records = [m for m in self._memberships_of_admin(admin, region)
+                       if not only_associated or m.status == ENABLED]
+            page, token = paginate(sorted(records, key=lambda m: m.member), max_results, next_token)
+            return [m.as_member() for m in page], token
+
+    def disassociate_members(self, admin: str, region: str, account_ids: list[str]) -> None:
+        """The whole request fails when one account is not a member (the response has no per-account
+        results); members already Removed or Resigned stay so."""
+        with self._lock:
+            self._require_hub(admin, region)
+            records = [self._require_member(admin, region, member) for member in account_ids]
+            for record in records:
+                record.invitation_pending = False
+                if record.status in ACTIVE_STATUSES:
+                    record.set_status(REMOVED)
+
+    def delete_members(self, admin: str, region: str, account_ids: list[str]) -> list[dict]:
+        """Deleting ends the association and withdraws a pending invitation."""
+        with self._lock:
+            self._require_hub(admin, region)
+            unprocessed = []
+            for member in account_ids:
+                if self._memberships.pop((region, admin, member), None) is None:
+                    unprocessed.append(_unprocessed(member, f"Account {member} is not a member"))
+            return unprocessed
+
+    # --- member side ------------------------------------------------------------------------------
+
+    def list_invitations(self, member: str, region: str, max_results: int | None,
+                         next_token: str | None) -> tuple[list[dict], str | None]:
+        with self._lock:
+            self._require_hub(member, region)
+            page, token = paginate(self._pending_invitations(member, region), max_results, next_token)
+            return [m.as_invitation() for m in page], token
+
+    def invitations_count(self, member: str, region: str) -> int:
+        with self._lock:
+            self._require_hub(member, region)
+            return len(self._pending_invitations(member, region))
+
+    def accept_invitation(self, member: str, region: str, admin: str, invitation_id: str) -> None:
+        with self._lock:
+            self._require_hub(member, region)
+            record = self._memberships.get((region, admin, member))
+            if record is None or not record.invitation_pending:
+                raise SecurityHubError("ResourceNotFoundException",
+                                       f"Account {member} has no invitation from administrator {admin}")
+            if record.invitation_id != invitation_id:
+                raise SecurityHubError("InvalidInputException",
+                                       f"Invitation {invitation_id} from administrator {admin} is not valid")
+            other = self._association_of(member, region)
+            if other and other.administrator != admin:
+                raise SecurityHubError("InvalidInputException",
+                                       f"Account {member} is already a member of administrator "
+                                       f"{other.administrator}")
+            record.invitation_pending = False
+            record.set_status(ENABLED)
+
+    def administrator_of(self, member: str, region: str) -> dict | None:
+        """The `Invitation` shape of the member's enabled association, or None."""
+        with self._lock:
+            self._require_hub(member, region)
+            association = self._association_of(member, region)
+            return association.as_invitation() if association else None
+
+    def disassociate_from_administrator(self, member: str, region: str) -> None:
+        with self._lock:
+            self._require_hub(member, region)
+            association = self._association_of(member, region)
+            if association is None:
+                raise SecurityHubError("ResourceNotFoundException",
+                                       f"Account {member} is not associated with an administrator account")
+            if association.via_organization:
+                raise SecurityHubError("InvalidInputException",
+                                       f"Account {member} is an organization member: only its administrator "
+                                       f"{association.administrator} can disassociate it")
+            association.set_status(RESIGNED)
+
+    def decline_invitations(self, member: str, region: str, admin_ids: list[str]) -> list[dict]:
+        """DeclineInvitations and DeleteInvitations: the member drops invitations from these administrators;
+        the administrator's record stays Invited."""
+        with self._lock:
+            self._require_hub(member, region)
+            unprocessed = []
+            for admin in admin_ids:
+                record = self._memberships.get((region, admin, member))
+                if record and record.invitation_pending:
+                    record.invitation_pending = False
+                else:
+                    unprocessed.append(_unprocessed(admin, f"No invitation from account {admin}"))
+            return unprocessed
+
+    # --- inspection -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """{account: {region: {enabled, enable_default_standards, members, administrator, invitations}}}."""
+        with self._lock:
+            view: dict[str, dict[str, dict]] = {}
+            for (account, region), hub in self._hubs.items():
+                entry = self._entry(view, account, region)
+                entry.update(enabled=True, enable_default_standards=hub.enable_default_standards)
+            for record in self._memberships.values():
+                self._entry(view, record.administrator, record.region)["members"][record.member] = record.status
+                member_view = self._entry(view, record.member, record.region)
+                if record.status == ENABLED:
+                    member_view["administrator"] = record.administrator
+                if record.invitation_pending:
+                    member_view["invitations"].append(
+                        {"administrator": record.administrator, "invitation_id": record.invitation_id})
+            return view
+
+    @staticmethod
+    def _entry(view: dict, account: str, region: str) -> dict:
+        return view.setdefault(account, {}).setdefault(region, {
+            "enabled": False, "enable_default_standards": None, "members": {}, "administrator": None,
+            "invitations": []})
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _require_hub(self, account: str, region: str) -> Hub:
+        hub = self._hubs.get((account, region))
+        if hub is None:
+            raise SecurityHubError("InvalidAccessException",
+                                   f"Account {account} is not subscribed to AWS Security Hub")
+        return hub
+
+    def _require_member(self, admin: str, region: str, member: str) -> Membership:
+        record = self._memberships.get((region, admin, member))
+        if record is None:
+            raise SecurityHubError("ResourceNotFoundException",
+                                   f"Account {member} is not a member of administrator {admin}")
+        return record
+
+    def _memberships_of_admin(self, admin: str, region: str) -> list[Membership]:
+        return [m for (r, a, _), m in self._memberships.items() if r == region and a == admin]
+
+    def _association_of(self, member: str, region: str) -> Membership | None:
+        return next((m for (r, _, mem), m in self._memberships.items()
+                     if r == region and mem == member and m.status == ENABLED), None)
+
+    def _pending_invitations(self, member: str, region: str) -> list[Membership]:
+        pending = [m for (r, _, mem), m in self._memberships.items()
+                   if r == region and mem == member and m.invitation_pending]
+        return sorted(pending, key=lambda m: m.invited_at or "")

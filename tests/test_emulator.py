@@ -1,0 +1,444 @@
+"""Behaviour of the AWS emulator that its users rely on, checked through boto3 against the running server."""
+
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+
+from emulator.client import DEFAULT_ACCOUNT, EmulatorError
+
+ADMIN, MEMBER, OTHER_ADMIN = "111111111111", "222222222222", "333333333333"
+REGION = "eu-west-1"
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+def error_of(call, *args, **kwargs) -> ClientError:
+    with pytest.raises(ClientError) as raised:
+        call(*args, **kwargs)
+    return raised.value
+
+
+def code_and_status(error: ClientError) -> tuple[str, int]:
+    return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def hub(emulator, account, region=REGION, **kwargs):
+    return emulator.client("securityhub", account, region, **kwargs)
+
+
+def invite(emulator, admin=ADMIN, member=MEMBER) -> str:
+    """Admin (hub enabled) adds and invites member; answers the invitation id as the emulator holds it."""
+    emulator.enable_hub(admin, REGION)
+    hub(emulator, admin).create_members(AccountDetails=[{"AccountId": member, "Email": "member@example.com"}])
+    hub(emulator, admin).invite_members(AccountIds=[member])
+    invitations = emulator.state()[member][REGION]["invitations"]
+    return next(i["invitation_id"] for i in invitations if i["administrator"] == admin)
+
+
+def accept(emulator, invitation_id):
+    """The member (hub enabled) accepts the invitation of ADMIN."""
+    emulator.enable_hub(MEMBER, REGION)
+    hub(emulator, MEMBER).accept_administrator_invitation(AdministratorId=ADMIN, InvitationId=invitation_id)
+
+
+def wait_until(predicate, timeout_s: float = 5.0, interval_s: float = 0.1):
+    """Poll `predicate` until it answers something truthy (bounded); answers that value."""
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / interval_s) + 1):
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+    return predicate()
+
+
+# --- Security Hub membership ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept", ["AcceptAdministratorInvitation", "AcceptInvitation"])
+def test_created_invited_accepted_member_is_enabled_and_sees_its_administrator(emulator, accept):
+    emulator.enable_hub(ADMIN, REGION)
+    admin, member = hub(emulator, ADMIN), hub(emulator, MEMBER)
+
+    admin.create_members(AccountDetails=[{"AccountId": MEMBER, "Email": "member@example.com"}])
+    assert admin.get_members(AccountIds=[MEMBER])["Members"][0]["MemberStatus"] == "Created"
+    assert admin.invite_members(AccountIds=[MEMBER])["UnprocessedAccounts"] == []
+    assert admin.get_members(AccountIds=[MEMBER])["Members"][0]["MemberStatus"] == "Invited"
+
+    member.enable_security_hub(EnableDefaultStandards=False)
+    (invitation,) = member.list_invitations()["Invitations"]
+    assert invitation["AccountId"] == ADMIN
+    assert member.get_invitations_count()["InvitationsCount"] == 1
+    if accept == "AcceptAdministratorInvitation":
+        member.accept_administrator_invitation(AdministratorId=ADMIN, InvitationId=invitation["InvitationId"])
+    else:
+        member.accept_invitation(MasterId=ADMIN, InvitationId=invitation["InvitationId"])
+
+    (record,) = admin.get_members(AccountIds=[MEMBER])["Members"]
+    assert (record["MemberStatus"], record["AdministratorId"], record["MasterId"], record["Email"]) == \
+        ("Enabled", ADMIN, ADMIN, "member@example.com")
+    assert {"InvitedAt", "UpdatedAt"} <= set(record)
+    assert member.get_administrator_account()["Administrator"]["AccountId"] == ADMIN
+    assert member.get_master_account()["Master"]["AccountId"] == ADMIN
+    assert [m["AccountId"] for m in admin.list_members()["Members"]] == [MEMBER]
+    assert member.list_invitations()["Invitations"] == []
+    assert emulator.state()[MEMBER][REGION]["enable_default_standards"] is False
+
+
+def test_accept_without_an_invitation_fails(emulator):
+    emulator.enable_hub(MEMBER, REGION)
+    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
+                     AdministratorId=ADMIN, InvitationId="0" * 32)
+    assert code_and_status(error) == ("ResourceNotFoundException", 404)
+    assert emulator.member_status(ADMIN, MEMBER, REGION) is None
+
+
+def test_accept_naming_another_administrator_or_a_wrong_id_fails(emulator):
+    invitation_id = invite(emulator)
+    emulator.enable_hub(MEMBER, REGION)
+    member = hub(emulator, MEMBER)
+
+    wrong_admin = error_of(member.accept_administrator_invitation,
+                           AdministratorId=OTHER_ADMIN, InvitationId=invitation_id)
+    wrong_id = error_of(member.accept_administrator_invitation, AdministratorId=ADMIN, InvitationId="f" * 32)
+
+    assert code_and_status(wrong_admin) == ("ResourceNotFoundException", 404)
+    assert code_and_status(wrong_id) == ("InvalidInputException", 400)
+    assert emulator.member_status(ADMIN, MEMBER, REGION) == "Invited"
+    assert emulator.administrator_of(MEMBER, REGION) is None
+
+
+def test_accept_needs_the_members_hub_enabled(emulator):
+    invitation_id = invite(emulator)
+    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
+                     AdministratorId=ADMIN, InvitationId=invitation_id)
+    assert code_and_status(error) == ("InvalidAccessException", 401)
+
+
+def test_operations_of_an_account_without_a_hub_fail_with_invalid_access(emulator):
+    admin = hub(emulator, ADMIN)
+    for call, kwargs in [(admin.create_members, {"AccountDetails": [{"AccountId": MEMBER}]}),
+                         (admin.describe_hub, {}), (admin.get_administrator_account, {}),
+                         (admin.list_invitations, {}), (admin.disable_security_hub, {})]:
+        assert code_and_status(error_of(call, **kwargs)) == ("InvalidAccessException", 401)
+
+
+def test_enabling_twice_is_a_conflict_in_the_security_hub_error_format(emulator):
+    member = hub(emulator, MEMBER)
+    member.enable_security_hub()
+    error = error_of(member.enable_security_hub)
+    assert code_and_status(error) == ("ResourceConflictException", 409)
+    # The Rust SDK reads the code from this header.
+    assert error.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ResourceConflictException"
+    assert member.describe_hub()["HubArn"] == f"arn:aws:securityhub:{REGION}:{MEMBER}:hub/default"
+
+
+def test_disassociation_by_the_administrator_removes_the_member(emulator):
+    accept(emulator, invite(emulator))
+    hub(emulator, ADMIN).disassociate_members(AccountIds=[MEMBER])
+    assert emulator.member_status(ADMIN, MEMBER, REGION) == "Removed"
+    assert "Administrator" not in hub(emulator, MEMBER).get_administrator_account()
+    assert hub(emulator, ADMIN).list_members()["Members"] == []
+    assert len(hub(emulator, ADMIN).list_members(OnlyAssociated=False)["Members"]) == 1
+
+
+def test_disassociation_by_the_member_resigns_it(emulator):
+    accept(emulator, invite(emulator))
+    hub(emulator, MEMBER).disassociate_from_administrator_account()
+    assert emulator.member_status(ADMIN, MEMBER, REGION) == "Resigned"
+    error = error_of(hub(emulator, MEMBER).disassociate_from_master_account)
+    assert code_and_status(error) == ("ResourceNotFoundException", 404)
+
+
+def test_deleted_members_are_gone_and_deleting_again_reports_them_unprocessed(emulator):
+    accept(emulator, invite(emulator))
+    admin = hub(emulator, ADMIN)
+    assert admin.delete_members(AccountIds=[MEMBER])["UnprocessedAccounts"] == []
+    assert [u["AccountId"] for u in admin.get_members(AccountIds=[MEMBER])["UnprocessedAccounts"]] == [MEMBER]
+    assert "Administrator" not in hub(emulator, MEMBER).get_administrator_account()
+    assert [u["AccountId"] for u in admin.delete_members(AccountIds=[MEMBER])["UnprocessedAccounts"]] == [MEMBER]
+
+
+def test_declined_invitations_leave_the_inbox(emulator):
+    invite(emulator)
+    emulator.enable_hub(MEMBER, REGION)
+    member = hub(emulator, MEMBER)
+    assert member.decline_invitations(AccountIds=[ADMIN])["UnprocessedAccounts"] == []
+    assert member.get_invitations_count()["InvitationsCount"] == 0
+
+
+def test_disabling_a_members_hub_resigns_it_but_an_administrator_of_members_cannot_disable(emulator):
+    accept(emulator, invite(emulator))
+    assert code_and_status(error_of(hub(emulator, ADMIN).disable_security_hub)) == ("InvalidInputException", 400)
+    hub(emulator, MEMBER).disable_security_hub()
+    assert emulator.member_status(ADMIN, MEMBER, REGION) == "Resigned"
+    assert emulator.state()[MEMBER][REGION]["enabled"] is False
+
+
+def test_a_member_cannot_accept_a_second_administrator(emulator):
+    accept(emulator, invite(emulator))
+    second = invite(emulator, admin=OTHER_ADMIN)
+    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
+                     AdministratorId=OTHER_ADMIN, InvitationId=second)
+    assert code_and_status(error) == ("InvalidInputException", 400)
+    assert emulator.administrator_of(MEMBER, REGION) == ADMIN
+
+
+def test_organization_members_of_an_auto_enabling_administrator_are_enabled_at_once(emulator):
+    emulator.create_organization()
+    audit = emulator.create_account("audit", "audit@example.com")
+    member = emulator.create_account("workload", "workload@example.com")
+    emulator.configure(auto_enable_org_members=[audit])
+    emulator.enable_hub(audit, REGION)
+
+    hub(emulator, audit).create_members(AccountDetails=[{"AccountId": member}, {"AccountId": "999999999999"}])
+
+    assert emulator.member_status(audit, member, REGION) == "Enabled"
+    assert emulator.administrator_of(member, REGION) == audit
+    assert emulator.state()[member][REGION]["enabled"] is True
+    assert emulator.member_status(audit, "999999999999", REGION) == "Created"
+
+
+# --- Organizations and STS ------------------------------------------------------------------------
+
+def test_created_account_is_in_progress_and_hidden_until_the_delay_passes_and_keeps_its_tags(emulator):
+    emulator.create_organization()
+    emulator.configure(create_account_delay_s=1.0)
+    organizations = emulator.client("organizations")
+
+    status = organizations.create_account(AccountName="new", Email="new@example.com",
+                                          Tags=[{"Key": "StackId", "Value": "stack-1"}])["CreateAccountStatus"]
+    assert status["State"] == "IN_PROGRESS" and "AccountId" not in status
+    described = organizations.describe_create_account_status(CreateAccountRequestId=status["Id"])
+    assert described["CreateAccountStatus"]["State"] == "IN_PROGRESS"
+    listed = organizations.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"]
+    assert [s["Id"] for s in listed] == [status["Id"]]
+    assert "new@example.com" not in [a["Email"] for a in organizations.list_accounts()["Accounts"]]
+
+    def succeeded():
+        current = organizations.describe_create_account_status(CreateAccountRequestId=status["Id"])
+        return current["CreateAccountStatus"] if current["CreateAccountStatus"]["State"] == "SUCCEEDED" else None
+
+    done = wait_until(succeeded, timeout_s=5.0)
+    assert done, "CreateAccount did not succeed within 5 s"
+    accounts = {a["Email"]: a["Id"] for a in organizations.list_accounts()["Accounts"]}
+    assert accounts["new@example.com"] == done["AccountId"]
+    assert organizations.list_tags_for_resource(ResourceId=done["AccountId"])["Tags"] == \
+        [{"Key": "StackId", "Value": "stack-1"}]
+
+
+def test_create_account_failures_end_failed_with_their_reason(emulator):
+    emulator.create_organization()
+    emulator.configure(create_account_failure="ACCOUNT_LIMIT_EXCEEDED")
+    with pytest.raises(EmulatorError, match="ACCOUNT_LIMIT_EXCEEDED"):
+        emulator.create_account("first", "first@example.com")
+    emulator.create_account("second", "second@example.com")
+    with pytest.raises(EmulatorError, match="EMAIL_ALREADY_EXISTS"):
+        emulator.create_account("again", "second@example.com")
+
+
+def test_move_account_list_parents_and_close_account(emulator):
+    emulator.create_organization()
+    organizations = emulator.client("organizations")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    unit = organizations.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    account = emulator.create_account("moved", "moved@example.com")
+
+    organizations.move_account(AccountId=account, SourceParentId=root, DestinationParentId=unit)
+    assert organizations.list_parents(ChildId=account)["Parents"] == [{"Id": unit, "Type": "ORGANIZATIONAL_UNIT"}]
+    again = error_of(organizations.move_account, AccountId=account, SourceParentId=root, DestinationParentId=unit)
+    assert code_and_status(again)[0] == "DuplicateAccountException"
+
+    organizations.close_account(AccountId=account)
+    assert organizations.describe_account(AccountId=account)["Account"]["Status"] == "SUSPENDED"
+    refused = error_of(emulator.client("sts").assume_role,
+                       RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="t1")
+    assert code_and_status(refused) == ("AccessDenied", 403)
+
+
+def assume(emulator, account):
+    return emulator.client("sts", config=NO_RETRIES).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")
+
+
+def test_assume_role_into_a_fresh_account_is_denied_until_its_role_is_ready(emulator):
+    emulator.create_organization()
+    emulator.configure(assume_role_denied_for_s=1.0)
+    account = emulator.create_account("fresh", "fresh@example.com")
+
+    assert code_and_status(error_of(assume, emulator, account)) == ("AccessDenied", 403)
+
+    def assumed():
+        try:
+            return assume(emulator, account)["AssumedRoleUser"]
+        except ClientError:
+            return None
+
+    assert wait_until(assumed, timeout_s=5.0), "AssumeRole still denied after 5 s"
+
+
+def test_assume_role_into_unassumable_accounts_is_always_denied(emulator):
+    emulator.configure(unassumable_accounts=[MEMBER])
+    assert code_and_status(error_of(assume, emulator, MEMBER)) == ("AccessDenied", 403)
+    assert assume(emulator, ADMIN)["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{ADMIN}:")
+
+
+def test_disabled_regions_are_left_out_of_that_accounts_describe_regions(emulator):
+    emulator.configure(disabled_regions={MEMBER: ["eu-west-1"]})
+
+    def region_names(account, **kwargs):
+        return {r["RegionName"] for r in emulator.client("ec2", account).describe_regions(**kwargs)["Regions"]}
+
+    assert "eu-west-1" not in region_names(MEMBER)
+    assert {"eu-west-1", "us-east-1"} <= region_names(ADMIN)
+    assert "ap-east-1" not in region_names(ADMIN)  # opt-in region, not enabled
+    every = emulator.client("ec2", MEMBER).describe_regions(AllRegions=True)["Regions"]
+    assert {r["RegionName"]: r["OptInStatus"] for r in every}["eu-west-1"] == "not-opted-in"
+    assert not any(r["RegionName"].startswith(("us-gov-", "cn-")) for r in every)
+
+
+# --- faults ---------------------------------------------------------------------------------------
+
+def test_throttling_is_each_services_own_error(emulator):
+    emulator.create_organization()
+    emulator.enable_hub(ADMIN, REGION)
+    emulator.session(ADMIN, REGION)  # assume the role before STS could be affected
+    emulator.configure(throttle_fraction=1.0)
+
+    throttled_hub = error_of(hub(emulator, ADMIN, config=NO_RETRIES).describe_hub)
+    throttled_org = error_of(emulator.client("organizations", config=NO_RETRIES).list_accounts)
+
+    assert code_and_status(throttled_hub) == ("LimitExceededException", 429)
+    assert code_and_status(throttled_org) == ("TooManyRequestsException", 400)
+    assert emulator.client("sts", config=NO_RETRIES).get_caller_identity()["Account"] == DEFAULT_ACCOUNT
+
+
+def test_errors_are_500s_in_each_services_format(emulator):
+    emulator.session(ADMIN, REGION)
+    emulator.configure(error_fraction=1.0)
+    expected = {"securityhub": ("InternalException", 500), "organizations": ("ServiceException", 500),
+                "sts": ("InternalFailure", 500), "ec2": ("InternalError", 500)}
+    calls = {"securityhub": lambda c: c.describe_hub(), "organizations": lambda c: c.list_accounts(),
+             "sts": lambda c: c.get_caller_identity(), "ec2": lambda c: c.describe_regions()}
+    for service, call in calls.items():
+        client = emulator.client(service, ADMIN, REGION, config=NO_RETRIES)
+        assert code_and_status(error_of(call, client)) == expected[service], service
+
+
+def test_error_fraction_with_a_seed_is_reproducible(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN, config=NO_RETRIES)
+
+    def outcomes() -> list[bool]:
+        emulator.configure(error_fraction=0.5, seed=42)
+        results = []
+        for _ in range(20):
+            try:
+                client.describe_hub()
+                results.append(True)
+            except ClientError:
+                results.append(False)
+        return results
+
+    first, second = outcomes(), outcomes()
+    assert first == second
+    assert 0 < first.count(False) < 20
+
+
+def test_reset_fraction_closes_connections_without_a_response(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN, config=NO_RETRIES)
+    emulator.configure(reset_fraction=1.0)
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        client.describe_hub()
+    emulator.create_bucket("reset-fraction-spares-s3")  # S3 is not affected
+    assert emulator.calls()[-2]["fault"] == "reset"
+
+
+def test_latency_delays_every_request_and_concurrent_requests_overlap(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN)
+    emulator.configure(latency_ms=300)
+
+    started = time.monotonic()
+    client.describe_hub()
+    assert time.monotonic() - started >= 0.3
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: client.describe_hub(), range(8)))
+    assert time.monotonic() - started < 1.5, "requests were served one after the other"
+
+
+def test_fail_regions_fails_one_account_in_one_region(emulator):
+    for region in (REGION, "us-east-1"):
+        emulator.enable_hub(ADMIN, region)
+    emulator.enable_hub(MEMBER, REGION)
+    emulator.configure(fail_regions={REGION: [ADMIN]})
+
+    failed = error_of(hub(emulator, ADMIN, config=NO_RETRIES).describe_hub)
+    assert code_and_status(failed) == ("InternalException", 500)
+    assert hub(emulator, ADMIN, "us-east-1").describe_hub()["HubArn"]
+    assert hub(emulator, MEMBER).describe_hub()["HubArn"]
+
+
+def put(url: str, body: bytes) -> int:
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_response_put_failures_fail_the_next_uploads_before_storing(emulator):
+    emulator.create_bucket("cfn-responses")
+    url = emulator.presigned_put_url("cfn-responses", "stack/request-1")
+    assert "X-Amz-Credential=" in url and "/cfn-responses/stack/request-1?" in url
+    emulator.configure(response_put_failures=2)
+
+    assert [put(url, b'{"Status": "SUCCESS"}') for _ in range(2)] == [500, 500]
+    assert emulator.read_object("cfn-responses", "stack/request-1") is None
+    assert put(url, b'{"Status": "SUCCESS"}') == 200
+    assert emulator.read_object("cfn-responses", "stack/request-1") == b'{"Status": "SUCCESS"}'
+    assert [c["fault"] for c in emulator.calls() if c["operation"] == "PutObject"] == \
+        ["put_failure", "put_failure", None]
+
+
+# --- control API and call log ---------------------------------------------------------------------
+
+def test_call_log_records_each_aws_request_with_its_outcome(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    hub(emulator, ADMIN).describe_hub()
+    emulator.configure(throttle_fraction=1.0)
+    error_of(hub(emulator, ADMIN, config=NO_RETRIES).list_members)
+
+    logged = [(c["service"], c["operation"], c["account"], c["region"], c["status"], c["fault"])
+              for c in emulator.calls()]
+    assert logged[0] == ("sts", "AssumeRole", DEFAULT_ACCOUNT, "us-east-1", 200, None)
+    assert logged[1:] == [("securityhub", "DescribeHub", ADMIN, REGION, 200, None),
+                          ("securityhub", "ListMembers", ADMIN, REGION, 429, "throttle")]
+    assert all(c["start"] <= c["end"] for c in emulator.calls())
+
+
+def test_reset_clears_state_faults_and_the_call_log(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    emulator.configure(latency_ms=10, fail_regions={REGION: [ADMIN]})
+    emulator.reset()
+    assert emulator.state() == {} and emulator.calls() == []
+    assert emulator.config()["latency_ms"] == 0 and emulator.config()["fail_regions"] == {}
+
+
+def test_unknown_configuration_keys_are_refused(emulator):
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.configure(no_such_setting=1)
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.configure(throttle_fraction=2)
+
+
+def test_motos_other_security_hub_operations_still_work(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    assert hub(emulator, ADMIN).get_findings()["Findings"] == []
