@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * Example app: two stacks, each with its one `SecurityHubMemberAccountProvider`.
+ *
+ *   NewAccountStack        creates an account (context accountName, email, optional parentId) and enrolls it
+ *   ExistingAccountsStack  enrolls every account of context accountIds
+ *
+ * both into context administratorAccountId, in context regions (optional; default: discovered).
+ *
+ *   npx cdk synth -c administratorAccountId=111111111111 -c accountIds=222222222222,333333333333
+ *   npx cdk deploy ExistingAccountsStack -c administratorAccountId=... -c accountIds='["222222222222"]'
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { DEFAULT_CODE_PATH, SecurityHubMemberAccount, SecurityHubMemberAccountProvider } from '../lib';
+
+/** Example values used when the context does not give them. Replace them (`-c name=value`) before deploying. */
+const EXAMPLE_DEFAULTS = {
+  administratorAccountId: '111111111111',
+  accountName: 'security-hub-example',
+  email: 'security-hub-example@example.com',
+  accountIds: ['222222222222', '333333333333'],
+};
+
+const PLACEHOLDER_DIR = path.join(__dirname, '..', 'assets', 'placeholder');
+
+/** A context value as a list: a JSON list (`["a","b"]`), a comma-separated string, or a list from cdk.json. */
+function contextList(scope: Construct, key: string): string[] | undefined {
+  const raw: unknown = scope.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') {
+    return undefined;
+  }
+  let list: unknown = raw;
+  if (typeof raw === 'string') {
+    list = raw.trim().startsWith('[') ? JSON.parse(raw) : raw.split(',');
+  }
+  if (!Array.isArray(list)) {
+    throw new Error(`context ${key} must be a comma-separated string or a JSON list, got ${JSON.stringify(raw)}`);
+  }
+  return list.map((item) => String(item).trim()).filter((item) => item !== '');
+}
+
+function contextString(scope: Construct, key: string): string | undefined {
+  const raw: unknown = scope.node.tryGetContext(key);
+  return raw === undefined || raw === null || raw === '' ? undefined : String(raw);
+}
+
+/**
+ * The stack's provider, from `dist/bootstrap.zip` when `make package` has built it; otherwise from a
+ * placeholder directory without a `bootstrap`, with a warning, so that `cdk synth` works before the build.
+ */
+function provider(stack: Stack): SecurityHubMemberAccountProvider {
+  const built = fs.existsSync(DEFAULT_CODE_PATH);
+  const p = SecurityHubMemberAccountProvider.getOrCreate(stack, {
+    code: built ? lambda.Code.fromAsset(DEFAULT_CODE_PATH) : lambda.Code.fromAsset(PLACEHOLDER_DIR),
+  });
+  if (!built) {
+    Annotations.of(p).addWarningV2(
+      'securityhub-member-account:placeholderCode',
+      'dist/bootstrap.zip not found: the provider uses a placeholder asset with no bootstrap, which cannot answer ' +
+        'CloudFormation. Run `make package` at the repository root before `cdk deploy`.',
+    );
+  }
+  return p;
+}
+
+function outputs(scope: Construct, id: string, member: SecurityHubMemberAccount): void {
+  new CfnOutput(scope, `${id}AccountId`, { value: member.accountId });
+  new CfnOutput(scope, `${id}AdministratorAccountId`, { value: member.administratorAccountId });
+  new CfnOutput(scope, `${id}Regions`, { value: member.regions });
+  new CfnOutput(scope, `${id}AccountCreated`, { value: member.accountCreated });
+}
+
+export class NewAccountStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const member = new SecurityHubMemberAccount(this, 'Member', {
+      accountName: contextString(this, 'accountName') ?? EXAMPLE_DEFAULTS.accountName,
+      email: contextString(this, 'email') ?? EXAMPLE_DEFAULTS.email,
+      parentId: contextString(this, 'parentId'),
+      administratorAccountId: contextString(this, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId,
+      regions: contextList(this, 'regions'),
+      provider: provider(this),
+    });
+    outputs(this, 'Member', member);
+  }
+}
+
+export class ExistingAccountsStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const p = provider(this);
+    const administratorAccountId = contextString(this, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId;
+    const regions = contextList(this, 'regions');
+    const accountIds = contextList(this, 'accountIds') ?? EXAMPLE_DEFAULTS.accountIds;
+    if (new Set(accountIds).size !== accountIds.length) {
+      throw new Error(`context accountIds lists an account more than once: ${accountIds.join(',')}`);
+    }
+    for (const accountId of accountIds) {
+      const id = `Member${accountId}`;
+      const member = new SecurityHubMemberAccount(this, id, { accountId, administratorAccountId, regions, provider: p });
+      outputs(this, id, member);
+    }
+  }
+}
+
+const app = new App();
+const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+new NewAccountStack(app, 'NewAccountStack', { env, description: 'Creates an account and enrolls it as a Security Hub member' });
+new ExistingAccountsStack(app, 'ExistingAccountsStack', { env, description: 'Enrolls existing accounts as Security Hub members' });
+app.synth();

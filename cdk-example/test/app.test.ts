@@ -1,0 +1,80 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = path.join(__dirname, '..');
+
+/** Runs bin/app.ts the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
+function synth(context: Record<string, unknown>): { templates: Record<string, any>; stderr: string; status: number | null } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-example-test-'));
+  try {
+    const result = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join('bin', 'app.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      encoding: 'utf8',
+    });
+    const templates: Record<string, any> = {};
+    if (result.status === 0) {
+      for (const stack of ['NewAccountStack', 'ExistingAccountsStack']) {
+        templates[stack] = JSON.parse(fs.readFileSync(path.join(outdir, `${stack}.template.json`), 'utf8'));
+      }
+    }
+    return { templates, stderr: result.stderr, status: result.status };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function ofType(template: any, type: string): any[] {
+  return Object.values(template.Resources).filter((r: any) => r.Type === type);
+}
+
+describe('example app (bin/app.ts)', () => {
+  it('builds both stacks, each with one provider, from a JSON list of account ids', () => {
+    const { templates, stderr, status } = synth({
+      administratorAccountId: '999999999999',
+      accountIds: '["222222222222", "333333333333", "444444444444"]',
+      regions: 'us-east-1,eu-west-1',
+      accountName: 'Log Archive',
+      email: 'log-archive@example.com',
+      parentId: 'ou-ab12-cdef3456',
+    });
+    assert.equal(status, 0, stderr);
+    const existing = templates.ExistingAccountsStack;
+    assert.equal(ofType(existing, 'AWS::Lambda::Function').length, 1);
+    const members = ofType(existing, 'Custom::SecurityHubMemberAccount');
+    assert.deepEqual(members.map((m) => m.Properties.AccountId), ['222222222222', '333333333333', '444444444444']);
+    for (const m of members) {
+      assert.equal(m.Properties.AdministratorAccountId, '999999999999');
+      assert.deepEqual(m.Properties.Regions, ['us-east-1', 'eu-west-1']);
+    }
+    assert.equal(Object.keys(existing.Outputs).length, 4 * 3);
+
+    const created = templates.NewAccountStack;
+    assert.equal(ofType(created, 'AWS::Lambda::Function').length, 1);
+    const [member] = ofType(created, 'Custom::SecurityHubMemberAccount');
+    assert.equal(member.Properties.AccountName, 'Log Archive');
+    assert.equal(member.Properties.Email, 'log-archive@example.com');
+    assert.equal(member.Properties.ParentId, 'ou-ab12-cdef3456');
+    assert.equal(member.Properties.ServiceTimeout, '3600');
+  });
+
+  it('takes a comma-separated accountIds, and has example defaults', () => {
+    const { templates, stderr, status } = synth({ accountIds: '555555555555, 666666666666' });
+    assert.equal(status, 0, stderr);
+    const ids = ofType(templates.ExistingAccountsStack, 'Custom::SecurityHubMemberAccount').map((m) => m.Properties.AccountId);
+    assert.deepEqual(ids, ['555555555555', '666666666666']);
+    const [member] = ofType(templates.NewAccountStack, 'Custom::SecurityHubMemberAccount');
+    assert.equal(member.Properties.AdministratorAccountId, '111111111111');
+    assert.equal(member.Properties.Regions, undefined);
+  });
+
+  it('fails with the prop named for a bad account id', () => {
+    const { stderr, status } = synth({ accountIds: '12345' });
+    assert.notEqual(status, 0);
+    assert.match(stderr, /accountId must be a 12-digit account id, got '12345'/);
+  });
+});

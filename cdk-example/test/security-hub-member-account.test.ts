@@ -1,0 +1,340 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import {
+  DEFAULT_CODE_PATH,
+  OnDelete,
+  SecurityHubMemberAccount,
+  SecurityHubMemberAccountProps,
+  SecurityHubMemberAccountProvider,
+} from '../lib';
+
+// Tests never need the Rust build: the provider gets the placeholder asset directory as its code.
+const PLACEHOLDER = path.join(__dirname, '..', 'assets', 'placeholder');
+const ADMIN = '111111111111';
+const MEMBER = '222222222222';
+const TYPE = 'Custom::SecurityHubMemberAccount';
+
+function newStack(): Stack {
+  const stack = new Stack(new App(), 'TestStack');
+  SecurityHubMemberAccountProvider.getOrCreate(stack, { code: lambda.Code.fromAsset(PLACEHOLDER) });
+  return stack;
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Sid?: string };
+
+function statements(template: Template): Statement[] {
+  const out: Statement[] = [];
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    out.push(...policy.Properties.PolicyDocument.Statement);
+  }
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    for (const policy of role.Properties.Policies ?? []) {
+      out.push(...policy.PolicyDocument.Statement);
+    }
+  }
+  return out;
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+function assumeRoleResources(template: Template): unknown[] {
+  const found = statements(template).filter((s) => actions(s).includes('sts:AssumeRole'));
+  assert.equal(found.length, 1, 'one sts:AssumeRole statement');
+  const resource = found[0].Resource;
+  return Array.isArray(resource) ? resource : [resource];
+}
+
+function roleArn(roleName: string): unknown {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role/${roleName}`]] };
+}
+
+describe('SecurityHubMemberAccountProvider', () => {
+  it('is one Lambda (provided.al2023, bootstrap) however many members the stack has', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    new SecurityHubMemberAccount(stack, 'B', { accountId: '333333333333', administratorAccountId: ADMIN });
+    new SecurityHubMemberAccount(stack, 'C', { accountName: 'new', email: 'new@example.com', administratorAccountId: ADMIN });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs(TYPE, 3);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      Architectures: ['x86_64'],
+      MemorySize: 256,
+      Timeout: 900,
+      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '16', RUST_LOG: 'info' } },
+      LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    const fn = Object.keys(template.findResources('AWS::Lambda::Function'))[0];
+    for (const member of Object.values(template.findResources(TYPE))) {
+      assert.deepEqual(member.Properties.ServiceToken, { 'Fn::GetAtt': [fn, 'Arn'] });
+    }
+  });
+
+  it('is created on first use when no provider is given, once per stack', () => {
+    const stack = new Stack(new App(), 'S');
+    const provider = SecurityHubMemberAccountProvider.getOrCreate(stack, { code: lambda.Code.fromAsset(PLACEHOLDER) });
+    const a = new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    assert.equal(a.provider, provider);
+    assert.equal(SecurityHubMemberAccountProvider.getOrCreate(a), provider);
+    assert.equal(provider.node.path, `S/${SecurityHubMemberAccountProvider.SINGLETON_ID}`);
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(stack, {}), /already exists; props can only be given on the first call/);
+  });
+
+  it('takes architecture, concurrency and log level', () => {
+    const stack = new Stack(new App(), 'S');
+    SecurityHubMemberAccountProvider.getOrCreate(stack, {
+      code: lambda.Code.fromAsset(PLACEHOLDER),
+      architecture: lambda.Architecture.ARM_64,
+      maxConcurrentRegions: 4,
+      logLevel: 'debug',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '4', RUST_LOG: 'debug' } },
+    });
+    assert.throws(
+      () => new SecurityHubMemberAccountProvider(new Stack(), 'P', { code: lambda.Code.fromAsset(PLACEHOLDER), maxConcurrentRegions: 0 }),
+      /maxConcurrentRegions/,
+    );
+  });
+
+  it('has no IAM action with a wildcard, and exactly the listed permissions', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    const all = statements(Template.fromStack(stack));
+    assert.ok(all.length > 0);
+    for (const s of all) {
+      for (const action of actions(s)) {
+        assert.ok(!action.includes('*'), `action ${action} has a wildcard`);
+      }
+    }
+    const granted = all.flatMap(actions).sort();
+    assert.deepEqual(granted, [
+      'ec2:DescribeRegions',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'organizations:CloseAccount',
+      'organizations:CreateAccount',
+      'organizations:DescribeAccount',
+      'organizations:DescribeCreateAccountStatus',
+      'organizations:ListAccounts',
+      'organizations:ListCreateAccountStatus',
+      'organizations:ListParents',
+      'organizations:ListTagsForResource',
+      'organizations:MoveAccount',
+      'organizations:TagResource',
+      'securityhub:CreateMembers',
+      'securityhub:DeleteMembers',
+      'securityhub:DescribeHub',
+      'securityhub:DisassociateMembers',
+      'securityhub:GetMembers',
+      'securityhub:InviteMembers',
+      'securityhub:ListMembers',
+      'sts:AssumeRole',
+    ]);
+    // Logs only to its own log group.
+    const logGroup = Object.keys(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'))[0];
+    const logs = all.find((s) => actions(s).includes('logs:PutLogEvents'))!;
+    assert.deepEqual(logs.Resource, { 'Fn::GetAtt': [logGroup, 'Arn'] });
+  });
+
+  it('may assume only the member and administrator role names', () => {
+    const stack = new Stack(new App(), 'S');
+    SecurityHubMemberAccountProvider.getOrCreate(stack, {
+      code: lambda.Code.fromAsset(PLACEHOLDER),
+      memberRoleName: 'MemberRole',
+      administratorRoleName: 'AdminRole',
+    });
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    assert.deepEqual(assumeRoleResources(Template.fromStack(stack)), [roleArn('MemberRole'), roleArn('AdminRole')]);
+  });
+
+  it('defaults both role names to OrganizationAccountAccessRole, and adds the role names members use', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    new SecurityHubMemberAccount(stack, 'B', {
+      accountId: '333333333333',
+      administratorAccountId: ADMIN,
+      memberRoleName: 'CustomMember',
+      administratorRoleName: 'CustomAdmin',
+    });
+    new SecurityHubMemberAccount(stack, 'C', { accountId: '444444444444', administratorAccountId: ADMIN, memberRoleName: 'CustomMember' });
+    assert.deepEqual(assumeRoleResources(Template.fromStack(stack)), [
+      roleArn('OrganizationAccountAccessRole'),
+      roleArn('CustomMember'),
+      roleArn('CustomAdmin'),
+    ]);
+  });
+
+  it('fails clearly when dist/bootstrap.zip is missing and no code is given', { skip: fs.existsSync(DEFAULT_CODE_PATH) && 'dist/bootstrap.zip exists' }, () => {
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(new Stack()), /bootstrap\.zip does not exist\. Run `make package`/);
+  });
+});
+
+describe('SecurityHubMemberAccount', () => {
+  it('passes an existing account with every option, named as in the contract', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'M', {
+      accountId: MEMBER,
+      administratorAccountId: ADMIN,
+      regions: ['us-east-1', 'eu-west-1', 'us-gov-west-1'],
+      memberRoleName: 'MemberRole',
+      administratorRoleName: 'AdminRole',
+      enableDefaultStandards: false,
+      onDelete: OnDelete.DISABLE_SECURITY_HUB,
+      serviceTimeout: Duration.minutes(5),
+    });
+    const template = Template.fromStack(stack);
+    const members = Object.values(template.findResources(TYPE));
+    assert.equal(members.length, 1);
+    const { ServiceToken, ...properties } = members[0].Properties;
+    assert.ok(ServiceToken);
+    assert.deepEqual(properties, {
+      ServiceTimeout: '300',
+      AdministratorAccountId: ADMIN,
+      AccountId: MEMBER,
+      Regions: ['us-east-1', 'eu-west-1', 'us-gov-west-1'],
+      MemberRoleName: 'MemberRole',
+      AdministratorRoleName: 'AdminRole',
+      EnableDefaultStandards: 'false',
+      OnDelete: 'DisableSecurityHub',
+    });
+    assert.equal(members[0].DeletionPolicy, 'Delete');
+  });
+
+  it('passes a new account, with the account-creation default ServiceTimeout', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'M', {
+      accountName: 'Audit',
+      email: 'audit+sh@example.com',
+      parentId: 'ou-ab12-cdef3456',
+      administratorAccountId: ADMIN,
+      closeAccountOnDelete: true,
+      enableDefaultStandards: true,
+    });
+    const { ServiceToken, ...properties } = Object.values(Template.fromStack(stack).findResources(TYPE))[0].Properties;
+    assert.ok(ServiceToken);
+    assert.deepEqual(properties, {
+      ServiceTimeout: '3600',
+      AdministratorAccountId: ADMIN,
+      AccountName: 'Audit',
+      Email: 'audit+sh@example.com',
+      ParentId: 'ou-ab12-cdef3456',
+      EnableDefaultStandards: 'true',
+      CloseAccountOnDelete: 'true',
+    });
+  });
+
+  it('leaves out what is not given, with the existing-account default ServiceTimeout', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'M', { accountId: MEMBER, administratorAccountId: ADMIN });
+    const { ServiceToken, ...properties } = Object.values(Template.fromStack(stack).findResources(TYPE))[0].Properties;
+    assert.ok(ServiceToken);
+    assert.deepEqual(properties, { ServiceTimeout: '1200', AdministratorAccountId: ADMIN, AccountId: MEMBER });
+  });
+
+  it('exposes the attributes as Fn::GetAtt tokens', () => {
+    const stack = newStack();
+    const member = new SecurityHubMemberAccount(stack, 'M', { accountId: MEMBER, administratorAccountId: ADMIN });
+    const logicalId = stack.getLogicalId(member.resource.node.defaultChild as never);
+    for (const [attr, value] of [
+      ['AccountId', member.accountId],
+      ['AdministratorAccountId', member.administratorAccountId],
+      ['Regions', member.regions],
+      ['AccountCreated', member.accountCreated],
+    ]) {
+      assert.deepEqual(stack.resolve(value), { 'Fn::GetAtt': [logicalId, attr] });
+    }
+    assert.deepEqual(stack.resolve(member.resource.ref), { Ref: logicalId });
+  });
+
+  it('applies the removal policy: RETAIN means CloudFormation never sends Delete', () => {
+    const stack = newStack();
+    new SecurityHubMemberAccount(stack, 'M', { accountId: MEMBER, administratorAccountId: ADMIN, removalPolicy: RemovalPolicy.RETAIN });
+    Template.fromStack(stack).hasResource(TYPE, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('skips the checks for tokens', () => {
+    const stack = newStack();
+    const account = new CfnParameter(stack, 'Account').valueAsString;
+    const admin = new CfnParameter(stack, 'Admin').valueAsString;
+    const regions = new CfnParameter(stack, 'Regions', { type: 'CommaDelimitedList' }).valueAsList;
+    const timeout = new CfnParameter(stack, 'Timeout', { type: 'Number' }).valueAsNumber;
+    new SecurityHubMemberAccount(stack, 'M', {
+      accountId: account,
+      administratorAccountId: admin,
+      regions,
+      serviceTimeout: Duration.seconds(timeout),
+    });
+    Template.fromStack(stack).hasResourceProperties(TYPE, {
+      AccountId: { Ref: 'Account' },
+      AdministratorAccountId: { Ref: 'Admin' },
+      Regions: { Ref: 'Regions' },
+      ServiceTimeout: { Ref: 'Timeout' },
+    });
+  });
+
+  describe('rejects at synthesis, naming the prop', () => {
+    const base = { administratorAccountId: ADMIN };
+    const cases: Array<[string, Partial<SecurityHubMemberAccountProps> & Record<string, unknown>, RegExp]> = [
+      ['accountId with accountName/email', { ...base, accountId: MEMBER, accountName: 'n', email: 'n@example.com' }, /either accountId .* or accountName and email .*not both/],
+      ['accountId with email only', { ...base, accountId: MEMBER, email: 'n@example.com' }, /accountId.*accountName and email.*not both/],
+      ['neither accountId nor accountName/email', { ...base }, /one of accountId .* or accountName and email .* is required/],
+      ['accountName without email', { ...base, accountName: 'n' }, /accountName needs email/],
+      ['email without accountName', { ...base, email: 'n@example.com' }, /email needs accountName/],
+      ['accountId not 12 digits', { ...base, accountId: '12345' }, /accountId must be a 12-digit account id, got '12345'/],
+      ['accountId with letters', { ...base, accountId: '12345678901a' }, /accountId must be a 12-digit/],
+      ['administratorAccountId not 12 digits', { administratorAccountId: '1234567890123', accountId: MEMBER }, /administratorAccountId must be a 12-digit account id/],
+      ['administratorAccountId missing', { accountId: MEMBER }, /administratorAccountId must be a 12-digit account id/],
+      ['accountId equal to administratorAccountId', { ...base, accountId: ADMIN }, /accountId and administratorAccountId are both/],
+      ['invalid email', { ...base, accountName: 'n', email: 'not-an-email' }, /email must be an e-mail address.*'not-an-email'/],
+      ['email with a space', { ...base, accountName: 'n', email: 'a b@example.com' }, /email must be an e-mail address/],
+      ['accountName too long', { ...base, accountName: 'x'.repeat(51), email: 'n@example.com' }, /accountName must be 1-50/],
+      ['region not like us-east-1', { ...base, accountId: MEMBER, regions: ['us-east-1', 'US_EAST_1', 'useast1'] }, /regions must be region names like 'us-east-1', got 'US_EAST_1', 'useast1'/],
+      ['empty regions', { ...base, accountId: MEMBER, regions: [] }, /regions must not be empty/],
+      ['duplicate regions', { ...base, accountId: MEMBER, regions: ['eu-west-1', 'eu-west-1'] }, /regions lists 'eu-west-1' more than once/],
+      ['parentId not r-/ou-', { ...base, accountName: 'n', email: 'n@example.com', parentId: 'o-abcd12345' }, /parentId must be an OU id \(ou-…\) or a root id \(r-…\), got 'o-abcd12345'/],
+      ['parentId with accountId', { ...base, accountId: MEMBER, parentId: 'r-ab12' }, /parentId is only for an account created here/],
+      ['closeAccountOnDelete with accountId', { ...base, accountId: MEMBER, closeAccountOnDelete: true }, /closeAccountOnDelete is only allowed for an account created here/],
+      ['closeAccountOnDelete with onDelete Retain', { ...base, accountName: 'n', email: 'n@example.com', closeAccountOnDelete: true, onDelete: OnDelete.RETAIN }, /closeAccountOnDelete cannot be combined with onDelete: Retain/],
+      ['onDelete unknown', { ...base, accountId: MEMBER, onDelete: 'Delete' as OnDelete }, /onDelete must be one of Disassociate, DisableSecurityHub, Retain, got 'Delete'/],
+      ['serviceTimeout above 3600 s', { ...base, accountId: MEMBER, serviceTimeout: Duration.minutes(61) }, /serviceTimeout must be between 1 and 3600 seconds, got 3660 seconds/],
+      ['serviceTimeout of 0', { ...base, accountId: MEMBER, serviceTimeout: Duration.seconds(0) }, /serviceTimeout must be between 1 and 3600 seconds, got 0 seconds/],
+      ['serviceTimeout not whole seconds', { ...base, accountId: MEMBER, serviceTimeout: Duration.millis(1500) }, /serviceTimeout must be a whole number of seconds/],
+      ['memberRoleName invalid', { ...base, accountId: MEMBER, memberRoleName: 'bad role' }, /memberRoleName must be an IAM role name/],
+      ['administratorRoleName invalid', { ...base, accountId: MEMBER, administratorRoleName: 'x'.repeat(65) }, /administratorRoleName must be an IAM role name/],
+    ];
+    for (const [name, props, message] of cases) {
+      it(name, () => {
+        const stack = newStack();
+        assert.throws(
+          () => new SecurityHubMemberAccount(stack, 'M', props as SecurityHubMemberAccountProps),
+          (err: Error) => {
+            assert.match(err.message, /^SecurityHubMemberAccount TestStack\/M: /);
+            assert.match(err.message, message);
+            return true;
+          },
+        );
+      });
+    }
+
+    it('accepts the valid shapes', () => {
+      const stack = newStack();
+      new SecurityHubMemberAccount(stack, 'A', { ...base, accountId: MEMBER, regions: ['us-east-1', 'ap-southeast-5', 'cn-northwest-1', 'us-gov-east-1', 'il-central-1'] });
+      new SecurityHubMemberAccount(stack, 'B', { ...base, accountName: 'x', email: 'first.last+tag@mail.example.co.uk', parentId: 'r-ab12' });
+      new SecurityHubMemberAccount(stack, 'C', { ...base, accountId: '333333333333', serviceTimeout: Duration.hours(1), onDelete: OnDelete.RETAIN });
+      new SecurityHubMemberAccount(stack, 'D', { ...base, accountId: '444444444444', serviceTimeout: Duration.seconds(1) });
+      Template.fromStack(stack).resourceCountIs(TYPE, 4);
+    });
+  });
+});
