@@ -1,0 +1,81 @@
+# securityhub-member-account: build, demo, test, package, deploy.
+# Every target installs what it needs (Python venv from PyPI, zig and cargo-zigbuild, npm packages).
+
+VENV      ?= .venv
+PYTHON    := $(VENV)/bin/python
+# The debug binary the demo and the integration tests run. Built with --all-targets so that it has the
+# same dependency features as `cargo test` and the two share one build of the AWS SDK crates.
+BOOTSTRAP := target/debug/bootstrap
+RELEASE_BOOTSTRAP := target/package/x86_64-unknown-linux-gnu/release/bootstrap
+
+.PHONY: all venv build demo test lint unit integration cdk-test fuzz bench tools package deploy lint-templates test-package clean
+
+all: build
+
+# --- set-up -------------------------------------------------------------------------------------------------
+$(VENV)/.installed: tests/requirements.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build:
+	cargo build --all-targets --locked
+
+cdk-example/node_modules/.package-lock.json: cdk-example/package-lock.json
+	cd cdk-example && npm ci --no-audit --no-fund
+
+# --- the two commands of the README ---------------------------------------------------------------------------
+demo: venv build
+	$(PYTHON) scripts/demo.py
+
+# Everything: format, lint, unit tests, the release package and its glibc check, integration tests on the
+# emulator, template lint, CDK tests and synth.
+test: lint unit package integration cdk-test
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+unit: build
+	cargo test --all-targets --locked
+
+integration: venv build
+	PACKAGE_TESTS=required BOOTSTRAP_BINARY=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q
+
+cdk-test: cdk-example/node_modules/.package-lock.json
+	cd cdk-example && npm test
+	cd cdk-example && TS_NODE_TRANSPILE_ONLY=true npx cdk synth --quiet ExistingAccountsStack > /dev/null
+
+# Property-based fuzzing of event parsing and property validation, bounded in cases.
+fuzz:
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --lib fuzz -- --include-ignored
+
+# Not part of `make test`: latency, account-creation detection, cold start, memory and package size.
+bench: venv package
+	BOOTSTRAP_BINARY=$(abspath $(RELEASE_BOOTSTRAP)) $(PYTHON) scripts/bench.py
+
+# --- packaging and deployment -----------------------------------------------------------------------------------
+# cargo-zigbuild (crates.io) and zig (PyPI ziglang, into the venv); each skipped when already installed.
+tools: venv
+	VENV=$(VENV) scripts/install-zigbuild.sh
+
+# dist/bootstrap.zip (x86_64, glibc <= 2.34 for provided.al2023); dist/bootstrap-arm64.zip too when the
+# aarch64-unknown-linux-gnu Rust target is installed.
+package: venv
+	VENV=$(VENV) scripts/package.sh
+
+# Needs the AWS CLI and credentials: DEPLOY_BUCKET=my-bucket make deploy (see scripts/deploy.sh).
+deploy: venv
+	VENV=$(VENV) scripts/deploy.sh
+
+lint-templates: venv
+	$(PYTHON) -m pytest -q tests/test_templates.py
+
+test-package: package
+	PACKAGE_TESTS=required $(PYTHON) -m pytest -q tests/test_package.py
+
+clean:
+	cargo clean
+	rm -rf dist $(VENV) cdk-example/node_modules cdk-example/cdk.out
