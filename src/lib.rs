@@ -20,3 +20,6 @@ pub mod properties;
 pub mod regions;
 pub mod response;
 pub mod response_url;
+
+#[cfg(test)]
+mod fuzz;
