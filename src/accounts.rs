@@ -17,11 +17,7 @@ pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
 
 /// Creation is polled soon after it starts, then every two seconds at most, so that a finished
 /// creation is noticed within two seconds.
-const POLL_PAUSES: [Duration; 3] = [
-    Duration::from_millis(500),
-    Duration::from_secs(1),
-    Duration::from_millis(1500),
-];
+const POLL_PAUSES: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(1), Duration::from_millis(1500)];
 const MAX_POLL_PAUSE: Duration = Duration::from_secs(2);
 /// AWS creates most accounts in a few minutes; past this the Create fails and a retry picks it up.
 const CREATION_PATIENCE: Duration = Duration::from_secs(14 * 60);
@@ -56,36 +52,37 @@ pub async fn create_or_find(
     role_name: &str,
     owner: &Owner,
 ) -> Result<AccountId, AccountError> {
-    if let Some(account) = find_by_email(org, &new.email).await? {
-        return if is_owned_by(org, &account, owner).await? {
-            tracing::info!(account = %account, "found the account an earlier run created");
-            Ok(account)
-        } else {
-            Err(AccountError::EmailTaken(account.to_string()))
-        };
+    if let Some(account) = owned_by_email(org, &new.email, owner).await? {
+        return Ok(account);
     }
+    // Account names are not unique: a creation of this name may be another resource's.
     if let Some(request_id) = creation_in_progress(org, &new.name).await? {
-        tracing::info!(request = %request_id, "an earlier run's account creation is in progress; waiting for it");
-        let account = wait_for_creation(org, &request_id).await?;
-        return if is_owned_by(org, &account, owner).await? {
-            Ok(account)
-        } else {
-            Err(AccountError::EmailTaken(account.to_string()))
-        };
+        tracing::info!(request = %request_id, "an account of this name is being created; waiting to see whose it is");
+        if let Ok(account) = wait_for_creation(org, &request_id).await {
+            if is_owned_by(org, &account, owner).await? {
+                return Ok(account);
+            }
+        }
+        if let Some(account) = owned_by_email(org, &new.email, owner).await? {
+            return Ok(account);
+        }
     }
     create(org, new, role_name, owner).await
 }
 
-async fn create(
-    org: &Client,
-    new: &NewAccount,
-    role_name: &str,
-    owner: &Owner,
-) -> Result<AccountId, AccountError> {
-    let tags = [
-        tag(STACK_TAG, &owner.stack_id)?,
-        tag(LOGICAL_ID_TAG, &owner.logical_id)?,
-    ];
+/// The account with `email` if this resource created it; an error if another resource's has it.
+async fn owned_by_email(org: &Client, email: &str, owner: &Owner) -> Result<Option<AccountId>, AccountError> {
+    let Some(account) = find_by_email(org, email).await? else { return Ok(None) };
+    if is_owned_by(org, &account, owner).await? {
+        tracing::info!(account = %account, "found the account an earlier run created");
+        Ok(Some(account))
+    } else {
+        Err(AccountError::EmailTaken(account.to_string()))
+    }
+}
+
+async fn create(org: &Client, new: &NewAccount, role_name: &str, owner: &Owner) -> Result<AccountId, AccountError> {
+    let tags = [tag(STACK_TAG, &owner.stack_id)?, tag(LOGICAL_ID_TAG, &owner.logical_id)?];
     let mut attempt = 1;
     loop {
         let started = org
@@ -98,23 +95,15 @@ async fn create(
             .await
             .op("CreateAccount");
         let request_id = match started {
-            Ok(answer) => answer
-                .create_account_status()
-                .and_then(|status| status.id())
-                .map(str::to_owned),
-            Err(error)
-                if error.is("ConcurrentModificationException") && attempt < CREATE_ATTEMPTS =>
-            {
-                None
-            }
+            Ok(answer) => answer.create_account_status().and_then(|status| status.id()).map(str::to_owned),
+            Err(error) if error.is("ConcurrentModificationException") && attempt < CREATE_ATTEMPTS => None,
             Err(error) => return Err(error.into()),
         };
         if let Some(request_id) = request_id {
             tracing::info!(request = %request_id, "account creation started");
             match wait_for_creation(org, &request_id).await {
                 Err(AccountError::CreationFailed(reason))
-                    if reason == "CONCURRENT_ACCOUNT_MODIFICATION" && attempt < CREATE_ATTEMPTS => {
-                }
+                    if reason == "CONCURRENT_ACCOUNT_MODIFICATION" && attempt < CREATE_ATTEMPTS => {}
                 other => return other,
             }
         }
@@ -124,19 +113,13 @@ async fn create(
 }
 
 fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
-    Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
-        .map_err(|error| AwsError::new("CreateAccount", error.to_string()))
+    Tag::builder().key(key).value(value).build().map_err(|error| AwsError::new("CreateAccount", error.to_string()))
 }
 
 /// Polls the creation until it ends, on the schedule of [`POLL_PAUSES`].
 pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
     let give_up = Instant::now() + CREATION_PATIENCE;
-    let mut pauses = POLL_PAUSES
-        .into_iter()
-        .chain(std::iter::repeat(MAX_POLL_PAUSE));
+    let mut pauses = POLL_PAUSES.into_iter().chain(std::iter::repeat(MAX_POLL_PAUSE));
     loop {
         let answer = org
             .describe_create_account_status()
@@ -147,20 +130,12 @@ pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<Account
         let status = answer.create_account_status();
         match status.and_then(|status| status.state()) {
             Some(CreateAccountState::Succeeded) => {
-                let id = status
-                    .and_then(|status| status.account_id())
-                    .and_then(AccountId::parse);
-                return id.ok_or_else(|| {
-                    AccountError::CreationFailed("SUCCEEDED without an account id".into())
-                });
+                let id = status.and_then(|status| status.account_id()).and_then(AccountId::parse);
+                return id.ok_or_else(|| AccountError::CreationFailed("SUCCEEDED without an account id".into()));
             }
             Some(CreateAccountState::Failed) => {
-                let reason = status
-                    .and_then(|status| status.failure_reason())
-                    .map(|reason| reason.as_str().to_owned());
-                return Err(AccountError::CreationFailed(
-                    reason.unwrap_or_else(|| "no FailureReason given".into()),
-                ));
+                let reason = status.and_then(|status| status.failure_reason()).map(|reason| reason.as_str().to_owned());
+                return Err(AccountError::CreationFailed(reason.unwrap_or_else(|| "no FailureReason given".into())));
             }
             _ => {}
         }
@@ -176,11 +151,8 @@ async fn find_by_email(org: &Client, email: &str) -> Result<Option<AccountId>, A
     let mut pages = org.list_accounts().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.op("ListAccounts")?;
-        let found = page.accounts().iter().find(|account| {
-            account
-                .email()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        });
+        let found =
+            page.accounts().iter().find(|account| account.email().is_some_and(|e| e.eq_ignore_ascii_case(email)));
         if let Some(account) = found {
             return Ok(account.id().and_then(AccountId::parse));
         }
@@ -189,17 +161,10 @@ async fn find_by_email(org: &Client, email: &str) -> Result<Option<AccountId>, A
 }
 
 async fn creation_in_progress(org: &Client, name: &str) -> Result<Option<String>, AwsError> {
-    let mut pages = org
-        .list_create_account_status()
-        .states(CreateAccountState::InProgress)
-        .into_paginator()
-        .send();
+    let mut pages = org.list_create_account_status().states(CreateAccountState::InProgress).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.op("ListCreateAccountStatus")?;
-        let found = page
-            .create_account_statuses()
-            .iter()
-            .find(|status| status.account_name() == Some(name));
+        let found = page.create_account_statuses().iter().find(|status| status.account_name() == Some(name));
         if let Some(status) = found {
             return Ok(status.id().map(str::to_owned));
         }
@@ -208,16 +173,8 @@ async fn creation_in_progress(org: &Client, name: &str) -> Result<Option<String>
 }
 
 /// Whether `account` carries the creation tags of `owner`.
-pub async fn is_owned_by(
-    org: &Client,
-    account: &AccountId,
-    owner: &Owner,
-) -> Result<bool, AwsError> {
-    let mut pages = org
-        .list_tags_for_resource()
-        .resource_id(account.as_str())
-        .into_paginator()
-        .send();
+pub async fn is_owned_by(org: &Client, account: &AccountId, owner: &Owner) -> Result<bool, AwsError> {
+    let mut pages = org.list_tags_for_resource().resource_id(account.as_str()).into_paginator().send();
     let (mut stack, mut logical) = (false, false);
     while let Some(page) = pages.next().await {
         for tag in page.op("ListTagsForResource")?.tags() {
@@ -230,18 +187,8 @@ pub async fn is_owned_by(
 
 /// Moves the account under `parent_id` unless it is there already.
 pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Result<(), AwsError> {
-    let parents = org
-        .list_parents()
-        .child_id(account.as_str())
-        .send()
-        .await
-        .op("ListParents")?;
-    let current = parents
-        .parents()
-        .first()
-        .and_then(|parent| parent.id())
-        .unwrap_or_default()
-        .to_owned();
+    let parents = org.list_parents().child_id(account.as_str()).send().await.op("ListParents")?;
+    let current = parents.parents().first().and_then(|parent| parent.id()).unwrap_or_default().to_owned();
     if current == parent_id {
         return Ok(());
     }
@@ -261,13 +208,7 @@ pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Resu
 
 /// Closes the account; one already closed or closing is fine.
 pub async fn close(org: &Client, account: &AccountId) -> Result<(), AwsError> {
-    match org
-        .close_account()
-        .account_id(account.as_str())
-        .send()
-        .await
-        .op("CloseAccount")
-    {
+    match org.close_account().account_id(account.as_str()).send().await.op("CloseAccount") {
         Err(error) if !error.is("AccountAlreadyClosedException") => Err(error),
         _ => Ok(()),
     }

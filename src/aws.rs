@@ -33,11 +33,7 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            operation,
-            code: None,
-            message: message.into(),
-        }
+        Self { operation, code: None, message: message.into() }
     }
 
     pub fn is(&self, code: &str) -> bool {
@@ -55,16 +51,8 @@ impl AwsError {
             (Some(code), None) => code.clone(),
             _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
         };
-        let message = message
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(MAX_MESSAGE_CHARS)
-            .collect();
-        Self {
-            operation,
-            code,
-            message,
-        }
+        let message = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE_CHARS).collect();
+        Self { operation, code, message }
     }
 }
 
@@ -106,11 +94,7 @@ impl Aws {
         self.own_account
             .get_or_try_init(|| async {
                 let sts = aws_sdk_sts::Client::new(self.base().await);
-                let identity = sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .op("GetCallerIdentity")?;
+                let identity = sts.get_caller_identity().send().await.op("GetCallerIdentity")?;
                 identity
                     .account()
                     .and_then(AccountId::parse)
@@ -134,10 +118,7 @@ impl Aws {
         }
         let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", partition(base));
         let credentials = assume_role(base, &role_arn, patience).await?;
-        Ok(base
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build())
+        Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
     }
 }
 
@@ -163,27 +144,17 @@ async fn load_base() -> SdkConfig {
         .await
 }
 
-async fn assume_role(
-    base: &SdkConfig,
-    role_arn: &str,
-    patience: Duration,
-) -> Result<Credentials, AwsError> {
+async fn assume_role(base: &SdkConfig, role_arn: &str, patience: Duration) -> Result<Credentials, AwsError> {
     let sts = aws_sdk_sts::Client::new(base);
     let give_up = tokio::time::Instant::now() + patience;
     let mut pause = Duration::from_secs(1);
     loop {
-        let result = sts
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name(SESSION_NAME)
-            .send()
-            .await
-            .op("AssumeRole");
+        let result = sts.assume_role().role_arn(role_arn).role_session_name(SESSION_NAME).send().await.op("AssumeRole");
         match result {
             Ok(output) => {
-                let credentials = output.credentials().ok_or_else(|| {
-                    AwsError::new("AssumeRole", format!("{role_arn}: answered no credentials"))
-                })?;
+                let credentials = output
+                    .credentials()
+                    .ok_or_else(|| AwsError::new("AssumeRole", format!("{role_arn}: answered no credentials")))?;
                 let expiry = SystemTime::try_from(*credentials.expiration()).ok();
                 return Ok(Credentials::new(
                     credentials.access_key_id(),
@@ -193,19 +164,12 @@ async fn assume_role(
                     "AssumeRole",
                 ));
             }
-            Err(error)
-                if error.is("AccessDenied") && tokio::time::Instant::now() + pause < give_up =>
-            {
+            Err(error) if error.is("AccessDenied") && tokio::time::Instant::now() + pause < give_up => {
                 tracing::info!(role = role_arn, "role not assumable yet; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
-            Err(error) => {
-                return Err(AwsError {
-                    message: format!("{role_arn}: {}", error.message),
-                    ..error
-                })
-            }
+            Err(error) => return Err(AwsError { message: format!("{role_arn}: {}", error.message), ..error }),
         }
     }
 }
@@ -221,8 +185,6 @@ fn partition(config: &SdkConfig) -> &'static str {
 
 /// Security Hub client of `session` in `region`.
 pub fn securityhub(session: &SdkConfig, region: &str) -> aws_sdk_securityhub::Client {
-    let config = aws_sdk_securityhub::config::Builder::from(session)
-        .region(Region::new(region.to_owned()))
-        .build();
+    let config = aws_sdk_securityhub::config::Builder::from(session).region(Region::new(region.to_owned())).build();
     aws_sdk_securityhub::Client::from_conf(config)
 }

@@ -32,13 +32,7 @@ impl Config {
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "" | "false" | "0" => false,
                 "true" | "1" => true,
-                _ => {
-                    return Err(invalid(
-                        "ALLOW_LOOPBACK_RESPONSE_URL",
-                        "true or false",
-                        value,
-                    ))
-                }
+                _ => return Err(invalid("ALLOW_LOOPBACK_RESPONSE_URL", "true or false", value)),
             },
         };
         let max_concurrent_regions = match lookup("MAX_CONCURRENT_REGIONS") {
@@ -48,27 +42,14 @@ impl Config {
                 .parse::<NonZeroUsize>()
                 .ok()
                 .filter(|n| n.get() <= 256)
-                .ok_or_else(|| {
-                    invalid(
-                        "MAX_CONCURRENT_REGIONS",
-                        "a whole number from 1 to 256",
-                        value,
-                    )
-                })?,
+                .ok_or_else(|| invalid("MAX_CONCURRENT_REGIONS", "a whole number from 1 to 256", value))?,
         };
-        Ok(Self {
-            allow_loopback_response_url,
-            max_concurrent_regions,
-        })
+        Ok(Self { allow_loopback_response_url, max_concurrent_regions })
     }
 }
 
 fn invalid(variable: &'static str, expected: &'static str, value: String) -> ConfigError {
-    ConfigError {
-        variable,
-        expected,
-        value,
-    }
+    ConfigError { variable, expected, value }
 }
 
 #[cfg(test)]
@@ -77,10 +58,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -93,11 +71,7 @@ mod tests {
 
     #[test]
     fn values_and_errors_name_the_variable() {
-        let config = config(&[
-            ("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE"),
-            ("MAX_CONCURRENT_REGIONS", "1"),
-        ])
-        .unwrap();
+        let config = config(&[("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE"), ("MAX_CONCURRENT_REGIONS", "1")]).unwrap();
         assert!(config.allow_loopback_response_url);
         assert_eq!(config.max_concurrent_regions.get(), 1);
         for (name, value) in [

@@ -11,9 +11,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3);
 pub enum DeliveryError {
     #[error("the response endpoint refused the response with HTTP {0}")]
     Rejected(StatusCode),
-    #[error(
-        "no response could be delivered before the deadline ({attempts} attempts; last: {last})"
-    )]
+    #[error("no response could be delivered before the deadline ({attempts} attempts; last: {last})")]
     OutOfTime { attempts: u32, last: String },
 }
 
@@ -39,11 +37,7 @@ pub async fn deliver(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let request = client
-            .put(url.clone())
-            .header(CONTENT_TYPE, "")
-            .body(body.clone())
-            .send();
+        let request = client.put(url.clone()).header(CONTENT_TYPE, "").body(body.clone()).send();
         let last = match timeout_at(deadline, request).await {
             Ok(Ok(response)) if response.status().is_success() => return Ok(attempts),
             Ok(Ok(response)) if is_transient(response.status()) => {

@@ -9,13 +9,8 @@ use crate::response::Echo;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Create,
-    Update {
-        physical_id: String,
-        old_properties: Value,
-    },
-    Delete {
-        physical_id: String,
-    },
+    Update { physical_id: String, old_properties: Value },
+    Delete { physical_id: String },
 }
 
 impl Action {
@@ -59,9 +54,7 @@ pub enum EventError {
 pub fn parse(payload: Value) -> Result<Request, EventError> {
     let payload = unwrap_sns(payload)?;
     match serde_json::from_value::<CfnRequest>(payload.clone()) {
-        Ok(request) => {
-            from_cfn(request).ok_or_else(|| malformed(&payload, "unknown RequestType".into()))
-        }
+        Ok(request) => from_cfn(request).ok_or_else(|| malformed(&payload, "unknown RequestType".into())),
         Err(error) => Err(malformed(&payload, error.to_string())),
     }
 }
@@ -71,19 +64,12 @@ fn unwrap_sns(payload: Value) -> Result<Value, EventError> {
     let Some(message) = payload.pointer("/Records/0/Sns/Message") else {
         return Ok(payload);
     };
-    let text = message
-        .as_str()
-        .ok_or_else(|| EventError::Unanswerable("SNS Message is not a string".into()))?;
-    serde_json::from_str(text)
-        .map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))
+    let text = message.as_str().ok_or_else(|| EventError::Unanswerable("SNS Message is not a string".into()))?;
+    serde_json::from_str(text).map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))
 }
 
 fn from_cfn(request: CfnRequest) -> Option<Request> {
-    let echo = |stack_id, request_id, logical_resource_id| Echo {
-        stack_id,
-        request_id,
-        logical_resource_id,
-    };
+    let echo = |stack_id, request_id, logical_resource_id| Echo { stack_id, request_id, logical_resource_id };
     let request = match request {
         CfnRequest::Create(r) => Request {
             action: Action::Create,
@@ -92,18 +78,13 @@ fn from_cfn(request: CfnRequest) -> Option<Request> {
             properties: r.resource_properties,
         },
         CfnRequest::Update(r) => Request {
-            action: Action::Update {
-                physical_id: r.physical_resource_id,
-                old_properties: r.old_resource_properties,
-            },
+            action: Action::Update { physical_id: r.physical_resource_id, old_properties: r.old_resource_properties },
             response_url: r.response_url,
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
         },
         CfnRequest::Delete(r) => Request {
-            action: Action::Delete {
-                physical_id: r.physical_resource_id,
-            },
+            action: Action::Delete { physical_id: r.physical_resource_id },
             response_url: r.response_url,
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
@@ -115,12 +96,7 @@ fn from_cfn(request: CfnRequest) -> Option<Request> {
 
 /// Salvages what a FAILED response needs from a request that did not parse.
 fn malformed(payload: &Value, problem: String) -> EventError {
-    let text = |field: &str| {
-        payload
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let text = |field: &str| payload.get(field).and_then(Value::as_str).map(str::to_owned);
     match text("ResponseURL") {
         None => EventError::Unanswerable(problem),
         Some(response_url) => EventError::Malformed(Box::new(Malformed {
@@ -176,13 +152,7 @@ mod tests {
         update["RequestType"] = json!("Update");
         update["PhysicalResourceId"] = json!("222222222222");
         update["OldResourceProperties"] = json!({"AccountId": "333333333333"});
-        let Action::Update {
-            physical_id,
-            old_properties,
-        } = parse(update).unwrap().action
-        else {
-            panic!()
-        };
+        let Action::Update { physical_id, old_properties } = parse(update).unwrap().action else { panic!() };
         assert_eq!(physical_id, "222222222222");
         assert_eq!(old_properties["AccountId"], "333333333333");
     }
@@ -191,27 +161,15 @@ mod tests {
     fn malformed_but_answerable() {
         let mut event = create();
         event["RequestType"] = json!("Destroy");
-        let EventError::Malformed(malformed) = parse(event).unwrap_err() else {
-            panic!()
-        };
+        let EventError::Malformed(malformed) = parse(event).unwrap_err() else { panic!() };
         assert_eq!(malformed.echo.request_id, "r1");
-        assert!(
-            malformed.problem.contains("Destroy"),
-            "{}",
-            malformed.problem
-        );
+        assert!(malformed.problem.contains("Destroy"), "{}", malformed.problem);
     }
 
     #[test]
     fn without_a_response_url_nothing_can_answer() {
-        assert!(matches!(
-            parse(json!({"hello": "world"})),
-            Err(EventError::Unanswerable(_))
-        ));
-        assert!(matches!(
-            parse(json!([1, 2])),
-            Err(EventError::Unanswerable(_))
-        ));
+        assert!(matches!(parse(json!({"hello": "world"})), Err(EventError::Unanswerable(_))));
+        assert!(matches!(parse(json!([1, 2])), Err(EventError::Unanswerable(_))));
         let bad_sns = json!({"Records": [{"Sns": {"Message": "{not json"}}]});
         assert!(matches!(parse(bad_sns), Err(EventError::Unanswerable(_))));
     }

@@ -35,13 +35,9 @@ where
 }
 
 /// The regions that succeeded, or a Reason that names each failed region and why.
-pub fn summarize(
-    verb: &str,
-    results: Vec<(String, Result<(), RegionError>)>,
-) -> Result<Vec<String>, String> {
+pub fn summarize(verb: &str, results: Vec<(String, Result<(), RegionError>)>) -> Result<Vec<String>, String> {
     let total = results.len();
-    let (done, failed): (Vec<_>, Vec<_>) =
-        results.into_iter().partition(|(_, result)| result.is_ok());
+    let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, result)| result.is_ok());
     if failed.is_empty() {
         return Ok(done.into_iter().map(|(region, _)| region).collect());
     }
@@ -49,11 +45,7 @@ pub fn summarize(
         .into_iter()
         .filter_map(|(region, result)| result.err().map(|error| format!("{region}: {error}")))
         .collect();
-    Err(format!(
-        "{verb} failed in {} of {total} regions: {}",
-        details.len(),
-        details.join("; ")
-    ))
+    Err(format!("{verb} failed in {} of {total} regions: {}", details.len(), details.join("; ")))
 }
 
 #[cfg(test)]
@@ -91,20 +83,13 @@ mod tests {
 
     #[tokio::test]
     async fn failures_name_each_region_and_error() {
-        let results = each_region(
-            &regions(&["us-east-1", "eu-west-1", "ap-south-1"]),
-            16,
-            |region| async move {
-                if region.starts_with("eu") || region.starts_with("ap") {
-                    Err(RegionError::Aws(AwsError::new(
-                        "InviteMembers",
-                        format!("boom in {region}"),
-                    )))
-                } else {
-                    Ok(())
-                }
-            },
-        )
+        let results = each_region(&regions(&["us-east-1", "eu-west-1", "ap-south-1"]), 16, |region| async move {
+            if region.starts_with("eu") || region.starts_with("ap") {
+                Err(RegionError::Aws(AwsError::new("InviteMembers", format!("boom in {region}"))))
+            } else {
+                Ok(())
+            }
+        })
         .await;
         let reason = summarize("Enrollment", results).unwrap_err();
         assert_eq!(

@@ -42,10 +42,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Refused(_) => "ResponseUrlRefused",
             HandlerError::Undelivered(_) => "ResponseNotDelivered",
         };
-        Self {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
+        Self { error_type: error_type.to_owned(), error_message: error.to_string() }
     }
 }
 
@@ -58,11 +55,7 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(config: Result<Config, ConfigError>, http: reqwest::Client, aws: Aws) -> Self {
-        Self {
-            config,
-            http,
-            aws: Arc::new(aws),
-        }
+        Self { config, http, aws: Arc::new(aws) }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<(), HandlerError> {
@@ -71,26 +64,15 @@ impl Provider {
         match event::parse(event.payload) {
             Ok(request) => {
                 let span = request_span(&request.echo, request.action.name());
-                self.serve(request, deadline, &log_stream)
-                    .instrument(span)
-                    .await
+                self.serve(request, deadline, &log_stream).instrument(span).await
             }
             Err(EventError::Malformed(malformed)) => {
                 let span = request_span(&malformed.echo, "Malformed");
-                let physical_id = malformed
-                    .physical_id
-                    .clone()
-                    .unwrap_or_else(|| failed_id(&malformed.echo));
+                let physical_id = malformed.physical_id.clone().unwrap_or_else(|| failed_id(&malformed.echo));
                 let outcome = Outcome::failed(physical_id, malformed.problem.clone());
-                self.answer(
-                    &malformed.response_url,
-                    &malformed.echo,
-                    &outcome,
-                    deadline,
-                    &log_stream,
-                )
-                .instrument(span)
-                .await
+                self.answer(&malformed.response_url, &malformed.echo, &outcome, deadline, &log_stream)
+                    .instrument(span)
+                    .await
             }
             Err(EventError::Unanswerable(problem)) => {
                 tracing::error!(problem = %problem, "event has no ResponseURL to answer at");
@@ -99,12 +81,7 @@ impl Provider {
         }
     }
 
-    async fn serve(
-        &self,
-        request: Request,
-        deadline: Instant,
-        log_stream: &str,
-    ) -> Result<(), HandlerError> {
+    async fn serve(&self, request: Request, deadline: Instant, log_stream: &str) -> Result<(), HandlerError> {
         tracing::info!("request received");
         // Checked before any work: a URL that would be refused must not cause AWS changes.
         let url = match response_url::check(&request.response_url, self.allow_loopback()) {
@@ -117,20 +94,14 @@ impl Provider {
         let outcome = self.work(&request, deadline).await;
         tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
             reason = outcome.reason.as_deref().unwrap_or(""), "answering");
-        self.deliver(&url, &request.echo, &outcome, deadline, log_stream)
-            .await
+        self.deliver(&url, &request.echo, &outcome, deadline, log_stream).await
     }
 
     /// Runs the lifecycle in its own task, bounded by the answer time, catching panics.
     async fn work(&self, request: &Request, deadline: Instant) -> Outcome {
         let config = match &self.config {
             Ok(config) => config.clone(),
-            Err(error) => {
-                return Outcome::failed(
-                    fallback_id(request, &Progress::default()),
-                    error.to_string(),
-                )
-            }
+            Err(error) => return Outcome::failed(fallback_id(request, &Progress::default()), error.to_string()),
         };
         let progress = Progress::default();
         let answer_by = deadline - answer_margin(deadline);
@@ -141,16 +112,11 @@ impl Provider {
             Ok(Err(failure)) => {
                 let why = panic_message(failure);
                 tracing::error!(panic = %why, "the work panicked");
-                Outcome::failed(
-                    fallback_id(request, &progress),
-                    format!("internal error in the provider: {why}"),
-                )
+                Outcome::failed(fallback_id(request, &progress), format!("internal error in the provider: {why}"))
             }
             Err(_) => {
                 task.abort();
-                let left = deadline
-                    .saturating_duration_since(Instant::now())
-                    .as_secs_f32();
+                let left = deadline.saturating_duration_since(Instant::now()).as_secs_f32();
                 tracing::error!("the work did not finish before the Lambda deadline; stopped");
                 let reason = format!(
                     "timed out: the work did not finish within the Lambda time limit and was stopped with {left:.1} s left; it is safe to retry"
@@ -171,13 +137,8 @@ impl Provider {
         let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
             tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
         })?;
-        tracing::info!(
-            status = "FAILED",
-            reason = outcome.reason.as_deref().unwrap_or(""),
-            "answering"
-        );
-        self.deliver(&url, echo, outcome, deadline, log_stream)
-            .await
+        tracing::info!(status = "FAILED", reason = outcome.reason.as_deref().unwrap_or(""), "answering");
+        self.deliver(&url, echo, outcome, deadline, log_stream).await
     }
 
     async fn deliver(
@@ -202,9 +163,7 @@ impl Provider {
     }
 
     fn allow_loopback(&self) -> bool {
-        self.config
-            .as_ref()
-            .is_ok_and(|config| config.allow_loopback_response_url)
+        self.config.as_ref().is_ok_and(|config| config.allow_loopback_response_url)
     }
 }
 
@@ -216,21 +175,14 @@ fn request_span(echo: &Echo, request_type: &str) -> tracing::Span {
 /// The physical id of a FAILED answer: the account when one is known, else the request's own.
 fn fallback_id(request: &Request, progress: &Progress) -> String {
     match &request.action {
-        Action::Create => progress
-            .account()
-            .unwrap_or_else(|| failed_id(&request.echo)),
+        Action::Create => progress.account().unwrap_or_else(|| failed_id(&request.echo)),
         Action::Update { physical_id, .. } | Action::Delete { physical_id } => physical_id.clone(),
     }
 }
 
 /// An id that is never 12 digits, so that the rollback's Delete is recognised and makes no AWS call.
 pub fn failed_id(echo: &Echo) -> String {
-    let request: String = echo
-        .request_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect();
+    let request: String = echo.request_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
     format!("failed-create-{request}")
 }
 
@@ -241,10 +193,7 @@ fn answer_margin(deadline: Instant) -> Duration {
 
 /// The Runtime API gives the deadline in milliseconds since the epoch.
 fn instant_of(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
@@ -267,10 +216,7 @@ mod tests {
     #[test]
     fn failed_ids_are_never_account_ids() {
         for request_id in ["123456789012", "", "a/b\nc", &"9".repeat(500)] {
-            let echo = Echo {
-                request_id: request_id.to_owned(),
-                ..Echo::default()
-            };
+            let echo = Echo { request_id: request_id.to_owned(), ..Echo::default() };
             let id = failed_id(&echo);
             assert!(crate::properties::AccountId::parse(&id).is_none());
             assert!(id.len() <= 80 && !id.contains('\n'));
@@ -280,13 +226,7 @@ mod tests {
     #[test]
     fn margin_is_bounded() {
         let now = Instant::now();
-        assert_eq!(
-            answer_margin(now + Duration::from_secs(900)),
-            MAX_ANSWER_MARGIN
-        );
-        assert_eq!(
-            answer_margin(now + Duration::from_secs(3)),
-            MIN_ANSWER_MARGIN
-        );
+        assert_eq!(answer_margin(now + Duration::from_secs(900)), MAX_ANSWER_MARGIN);
+        assert_eq!(answer_margin(now + Duration::from_secs(3)), MIN_ANSWER_MARGIN);
     }
 }

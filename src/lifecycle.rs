@@ -53,30 +53,22 @@ pub async fn run(aws: Arc<Aws>, config: Config, request: Request, progress: Prog
     let job = Job {
         aws,
         concurrency: config.max_concurrent_regions.get(),
-        owner: Owner {
-            stack_id: request.echo.stack_id.clone(),
-            logical_id: request.echo.logical_resource_id.clone(),
-        },
+        owner: Owner { stack_id: request.echo.stack_id.clone(), logical_id: request.echo.logical_resource_id.clone() },
         progress,
     };
     match &request.action {
-        Action::Create => {
-            let failed = failed_id(&request.echo);
-            match Properties::parse(&request.properties) {
-                Ok(properties) => create(&job, &properties)
-                    .await
-                    .unwrap_or_else(|(id, reason)| {
-                        Outcome::failed(id.map(|id| id.to_string()).unwrap_or(failed), reason)
-                    }),
-                Err(error) => Outcome::failed(failed, error.to_string()),
-            }
+        Action::Create => match Properties::parse(&request.properties) {
+            // A failure after the account is known answers with its id, so the rollback's Delete cleans up.
+            Ok(properties) => create(&job, &properties).await.unwrap_or_else(|reason| {
+                Outcome::failed(job.progress.account().unwrap_or_else(|| failed_id(&request.echo)), reason)
+            }),
+            Err(error) => Outcome::failed(failed_id(&request.echo), error.to_string()),
+        },
+        Action::Update { physical_id, old_properties } => {
+            update(&job, physical_id, &request.properties, old_properties)
+                .await
+                .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason))
         }
-        Action::Update {
-            physical_id,
-            old_properties,
-        } => update(&job, physical_id, &request.properties, old_properties)
-            .await
-            .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason)),
         Action::Delete { physical_id } => delete(&job, physical_id, &request.properties)
             .await
             .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason)),
@@ -91,18 +83,10 @@ fn panic_if_asked() {
     }
 }
 
-/// Resolves (or creates) the account, then enrolls it. A failure after the account is known
-/// carries its id, so that the rollback's Delete cleans the regions that succeeded.
-async fn create(
-    job: &Job,
-    properties: &Properties,
-) -> Result<Outcome, (Option<AccountId>, Failure)> {
-    let member = resolve_account(job, properties)
-        .await
-        .map_err(|reason| (None, reason))?;
-    let regions = enroll(job, properties, &member)
-        .await
-        .map_err(|reason| (Some(member.clone()), reason))?;
+/// Resolves (or creates) the account, then enrolls it.
+async fn create(job: &Job, properties: &Properties) -> Result<Outcome, Failure> {
+    let member = resolve_account(job, properties).await?;
+    let regions = enroll(job, properties, &member).await?;
     Ok(success(&member, properties, &regions))
 }
 
@@ -116,9 +100,7 @@ async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId
                 .map_err(|error| error.to_string())?;
             job.progress.set(&id);
             if let Some(parent) = &new.parent_id {
-                accounts::move_to(&org, &id, parent)
-                    .await
-                    .map_err(|error| format!("ParentId: {error}"))?;
+                accounts::move_to(&org, &id, parent).await.map_err(|error| format!("ParentId: {error}"))?;
             }
             id
         }
@@ -128,24 +110,11 @@ async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId
 }
 
 /// Sessions for the administrator and the member, both at once.
-async fn sessions(
-    job: &Job,
-    properties: &Properties,
-    member: &AccountId,
-) -> Result<(SdkConfig, SdkConfig), Failure> {
-    let patience = if properties.creates_account() {
-        NEW_ACCOUNT_ROLE_PATIENCE
-    } else {
-        Duration::ZERO
-    };
-    let admin = job.aws.session(
-        &properties.administrator_account_id,
-        &properties.administrator_role_name,
-        Duration::ZERO,
-    );
-    let member = job
-        .aws
-        .session(member, &properties.member_role_name, patience);
+async fn sessions(job: &Job, properties: &Properties, member: &AccountId) -> Result<(SdkConfig, SdkConfig), Failure> {
+    let patience = if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { Duration::ZERO };
+    let admin =
+        job.aws.session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO);
+    let member = job.aws.session(member, &properties.member_role_name, patience);
     let (admin, member) = tokio::join!(admin, member);
     let admin = admin.map_err(|error| format!("administrator account: {error}"))?;
     let member = member.map_err(|error| format!("member account: {error}"))?;
@@ -153,29 +122,12 @@ async fn sessions(
 }
 
 /// Makes `member` an Enabled member in every region; returns the regions, sorted.
-async fn enroll(
-    job: &Job,
-    properties: &Properties,
-    member: &AccountId,
-) -> Result<Vec<String>, Failure> {
+async fn enroll(job: &Job, properties: &Properties, member: &AccountId) -> Result<Vec<String>, Failure> {
     let (admin_session, member_session) = sessions(job, properties, member).await?;
-    let regions = regions::resolve(
-        &admin_session,
-        &member_session,
-        properties.regions.as_deref(),
-        job.concurrency,
-    )
-    .await
-    .map_err(|error| error.to_string())?;
-    join_regions(
-        job,
-        properties,
-        member,
-        &admin_session,
-        &member_session,
-        &regions,
-    )
-    .await
+    let regions = regions::resolve(&admin_session, &member_session, properties.regions.as_deref(), job.concurrency)
+        .await
+        .map_err(|error| error.to_string())?;
+    join_regions(job, properties, member, &admin_session, &member_session, &regions).await
 }
 
 async fn join_regions(
@@ -222,12 +174,7 @@ async fn leave_regions(
     fanout::summarize("Disassociation", results).map(|_| ())
 }
 
-async fn update(
-    job: &Job,
-    physical_id: &str,
-    new: &Value,
-    old: &Value,
-) -> Result<Outcome, Failure> {
+async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Result<Outcome, Failure> {
     let new = Properties::parse(new).map_err(|error| error.to_string())?;
     let old = Properties::parse(old).ok();
     if let (Some(AccountSpec::New(before)), AccountSpec::New(after)) =
@@ -240,17 +187,13 @@ async fn update(
     let current = AccountId::parse(physical_id);
     let target = match (&new.account, &current) {
         (AccountSpec::Existing(id), _) => id.clone(),
-        (AccountSpec::New(_), Some(current))
-            if old.as_ref().is_some_and(Properties::creates_account) =>
-        {
+        (AccountSpec::New(_), Some(current)) if old.as_ref().is_some_and(Properties::creates_account) => {
             current.clone()
         }
         (AccountSpec::New(_), _) => resolve_account(job, &new).await?,
     };
     match (old, current) {
-        (Some(old), Some(current)) if current == target => {
-            update_in_place(job, &old, &new, &target).await
-        }
+        (Some(old), Some(current)) if current == target => update_in_place(job, &old, &new, &target).await,
         // Another account: enroll it and answer its id; CloudFormation then deletes the old one.
         _ => {
             let regions = enroll(job, &new, &target).await?;
@@ -267,76 +210,59 @@ async fn update_in_place(
     member: &AccountId,
 ) -> Result<Outcome, Failure> {
     let admin_changed = old.administrator_account_id != new.administrator_account_id;
-    if !admin_changed && new.regions.is_some() && old.regions == new.regions {
-        tracing::info!("no membership change; properties stored without AWS calls");
-        return Ok(success(
-            member,
-            new,
-            new.regions.as_deref().unwrap_or_default(),
-        ));
+    if !admin_changed && old.regions == new.regions {
+        tracing::info!("no membership change; properties stored without AWS changes");
+        let regions = match &new.regions {
+            Some(regions) => regions.clone(),
+            // Discovered regions are not in the request: read where the member is Enabled now.
+            None => enrolled_regions(job, new, member).await?,
+        };
+        return Ok(success(member, new, &regions));
     }
     let (admin_session, member_session) = sessions(job, new, member).await?;
-    let regions = regions::resolve(
-        &admin_session,
-        &member_session,
-        new.regions.as_deref(),
-        job.concurrency,
-    )
-    .await
-    .map_err(|error| error.to_string())?;
+    let regions = regions::resolve(&admin_session, &member_session, new.regions.as_deref(), job.concurrency)
+        .await
+        .map_err(|error| error.to_string())?;
     if admin_changed {
         let old_admin = job
             .aws
-            .session(
-                &old.administrator_account_id,
-                &old.administrator_role_name,
-                Duration::ZERO,
-            )
+            .session(&old.administrator_account_id, &old.administrator_role_name, Duration::ZERO)
             .await
             .map_err(|error| format!("previous administrator account: {error}"))?;
         let old_regions = match &old.regions {
             Some(regions) => regions.clone(),
-            None => regions::administrator_hubs(&old_admin, job.concurrency)
-                .await
-                .map_err(|error| error.to_string())?,
+            None => {
+                regions::administrator_hubs(&old_admin, job.concurrency).await.map_err(|error| error.to_string())?
+            }
         };
         let departure = departure(old, member, false);
-        leave_regions(
-            job,
-            &departure,
-            &old_admin,
-            Some(&member_session),
-            &old_regions,
-        )
-        .await?;
+        leave_regions(job, &departure, &old_admin, Some(&member_session), &old_regions).await?;
     } else if new.on_delete != OnDelete::Retain {
-        let dropped: Vec<String> = old
-            .regions
-            .iter()
-            .flatten()
-            .filter(|region| !regions.contains(region))
-            .cloned()
-            .collect();
+        let covered = match &old.regions {
+            Some(regions) => regions.clone(),
+            None => regions::administrator_hubs(&admin_session, job.concurrency).await.map_err(|e| e.to_string())?,
+        };
+        let dropped: Vec<String> = covered.into_iter().filter(|region| !regions.contains(region)).collect();
         let departure = departure(new, member, new.on_delete == OnDelete::DisableSecurityHub);
-        leave_regions(
-            job,
-            &departure,
-            &admin_session,
-            Some(&member_session),
-            &dropped,
-        )
-        .await?;
+        leave_regions(job, &departure, &admin_session, Some(&member_session), &dropped).await?;
     }
     let joined = join_regions(job, new, member, &admin_session, &member_session, &regions).await?;
     Ok(success(member, new, &joined))
 }
 
+/// The regions where `member` is an Enabled member of the administrator now (read-only).
+async fn enrolled_regions(job: &Job, properties: &Properties, member: &AccountId) -> Result<Vec<String>, Failure> {
+    let admin = job
+        .aws
+        .session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO)
+        .await
+        .map_err(|error| format!("administrator account: {error}"))?;
+    let hubs = regions::administrator_hubs(&admin, job.concurrency).await.map_err(|error| error.to_string())?;
+    regions::where_member_enabled(&admin, member, hubs, job.concurrency).await.map_err(|error| error.to_string())
+}
+
 fn departure(properties: &Properties, member: &AccountId, disable_hub: bool) -> Departure {
-    Departure {
-        administrator: properties.administrator_account_id.clone(),
-        member: member.clone(),
-        disable_hub,
-    }
+    Departure { administrator: properties.administrator_account_id.clone(), member: member.clone(), disable_hub }
 }
 
 async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, Failure> {
@@ -358,18 +284,10 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
     }
     let admin_session = job
         .aws
-        .session(
-            &properties.administrator_account_id,
-            &properties.administrator_role_name,
-            Duration::ZERO,
-        )
+        .session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO)
         .await
         .map_err(|error| format!("administrator account: {error}"))?;
-    let member_session = match job
-        .aws
-        .session(&member, &properties.member_role_name, Duration::ZERO)
-        .await
-    {
+    let member_session = match job.aws.session(&member, &properties.member_role_name, Duration::ZERO).await {
         Ok(session) => Some(session),
         Err(error) => {
             tracing::warn!(error = %error, "member role not assumable (account closed, suspended or gone): administrator side only");
@@ -378,23 +296,12 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
     };
     let regions = match &properties.regions {
         Some(regions) => regions.clone(),
-        None => regions::administrator_hubs(&admin_session, job.concurrency)
-            .await
-            .map_err(|error| error.to_string())?,
+        None => {
+            regions::administrator_hubs(&admin_session, job.concurrency).await.map_err(|error| error.to_string())?
+        }
     };
-    let departure = departure(
-        &properties,
-        &member,
-        properties.on_delete == OnDelete::DisableSecurityHub,
-    );
-    leave_regions(
-        job,
-        &departure,
-        &admin_session,
-        member_session.as_ref(),
-        &regions,
-    )
-    .await?;
+    let departure = departure(&properties, &member, properties.on_delete == OnDelete::DisableSecurityHub);
+    leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
     if properties.close_account_on_delete {
         close_if_created_here(job, &member).await?;
     }
@@ -403,13 +310,8 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
 
 async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), Failure> {
     let org = aws_sdk_organizations::Client::new(job.aws.base().await);
-    if accounts::is_owned_by(&org, member, &job.owner)
-        .await
-        .map_err(|error| error.to_string())?
-    {
-        accounts::close(&org, member)
-            .await
-            .map_err(|error| error.to_string())?;
+    if accounts::is_owned_by(&org, member, &job.owner).await.map_err(|error| error.to_string())? {
+        accounts::close(&org, member).await.map_err(|error| error.to_string())?;
         tracing::info!(account = %member, "account closed");
     } else {
         tracing::warn!(account = %member, "not closed: the account does not carry this resource's creation tags");
@@ -420,15 +322,9 @@ async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), Fail
 fn success(member: &AccountId, properties: &Properties, regions: &[String]) -> Outcome {
     let data = BTreeMap::from([
         ("AccountId".to_owned(), member.to_string()),
-        (
-            "AdministratorAccountId".to_owned(),
-            properties.administrator_account_id.to_string(),
-        ),
+        ("AdministratorAccountId".to_owned(), properties.administrator_account_id.to_string()),
         ("Regions".to_owned(), regions.join(",")),
-        (
-            "AccountCreated".to_owned(),
-            properties.creates_account().to_string(),
-        ),
+        ("AccountCreated".to_owned(), properties.creates_account().to_string()),
     ]);
     Outcome::success(member.to_string(), data)
 }

@@ -8,11 +8,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init();
-    let provider = Arc::new(Provider::new(
-        Config::from_env(),
-        delivery::client()?,
-        Aws::new(),
-    ));
+    let provider = Arc::new(Provider::new(Config::from_env(), delivery::client()?, Aws::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let provider = provider.clone();
         async move { provider.handle(event).await }

@@ -39,11 +39,7 @@ pub struct Enrollment {
 }
 
 /// Makes the member an Enabled member of the administrator in the region of both clients.
-pub async fn join(
-    admin: &Client,
-    member: &Client,
-    enrollment: &Enrollment,
-) -> Result<(), RegionError> {
+pub async fn join(admin: &Client, member: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
     let (admin_side, member_side) = tokio::join!(
         add_and_invite(admin, enrollment),
         enable_and_inspect(member, enrollment.enable_default_standards)
@@ -53,9 +49,7 @@ pub async fn join(
         return Ok(());
     }
     match member_side? {
-        Some((administrator, status))
-            if administrator != enrollment.administrator.as_str() && status == ENABLED =>
-        {
+        Some((administrator, status)) if administrator != enrollment.administrator.as_str() && status == ENABLED => {
             return Err(RegionError::OtherAdministrator(administrator));
         }
         _ => {}
@@ -72,37 +66,16 @@ enum Added {
 
 /// Administrator side: CreateMembers, then InviteMembers unless the member is Enabled already.
 async fn add_and_invite(admin: &Client, enrollment: &Enrollment) -> Result<Added, RegionError> {
-    let details = AccountDetails::builder()
-        .account_id(enrollment.member.as_str())
-        .set_email(enrollment.email.clone())
-        .build();
-    let created = admin
-        .create_members()
-        .account_details(details)
-        .send()
-        .await
-        .op("CreateMembers")?;
+    let details =
+        AccountDetails::builder().account_id(enrollment.member.as_str()).set_email(enrollment.email.clone()).build();
+    let created = admin.create_members().account_details(details).send().await.op("CreateMembers")?;
     if let Some(refused) = created.unprocessed_accounts().first() {
-        return Err(RegionError::NotTaken(
-            refused
-                .processing_result()
-                .unwrap_or("no reason given")
-                .to_owned(),
-        ));
+        return Err(RegionError::NotTaken(refused.processing_result().unwrap_or("no reason given").to_owned()));
     }
-    if member_status(admin, enrollment.member.as_str())
-        .await?
-        .as_deref()
-        == Some(ENABLED)
-    {
+    if member_status(admin, enrollment.member.as_str()).await?.as_deref() == Some(ENABLED) {
         return Ok(Added::AlreadyEnabled);
     }
-    let invited = admin
-        .invite_members()
-        .account_ids(enrollment.member.as_str())
-        .send()
-        .await
-        .op("InviteMembers")?;
+    let invited = admin.invite_members().account_ids(enrollment.member.as_str()).send().await.op("InviteMembers")?;
     if let Some(refused) = invited.unprocessed_accounts().first() {
         let reason = refused.processing_result().unwrap_or("no reason given");
         return Err(AwsError::new("InviteMembers", reason).into());
@@ -111,20 +84,13 @@ async fn add_and_invite(admin: &Client, enrollment: &Enrollment) -> Result<Added
 }
 
 /// Member side: its hub enabled (already enabled is fine), and who its administrator is now.
-async fn enable_and_inspect(
-    member: &Client,
-    default_standards: bool,
-) -> Result<Option<(String, String)>, RegionError> {
+async fn enable_and_inspect(member: &Client, default_standards: bool) -> Result<Option<(String, String)>, RegionError> {
     enable_hub(member, default_standards).await?;
     current_administrator(member).await
 }
 
 async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), AwsError> {
-    let enabled = member
-        .enable_security_hub()
-        .enable_default_standards(default_standards)
-        .send()
-        .await;
+    let enabled = member.enable_security_hub().enable_default_standards(default_standards).send().await;
     match enabled.op("EnableSecurityHub") {
         Err(error) if !error.is("ResourceConflictException") => Err(error),
         _ => Ok(()),
@@ -133,32 +99,18 @@ async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), AwsE
 
 /// The member's administrator and its status, if it has one.
 async fn current_administrator(member: &Client) -> Result<Option<(String, String)>, RegionError> {
-    let answer = member
-        .get_administrator_account()
-        .send()
-        .await
-        .op("GetAdministratorAccount")?;
+    let answer = member.get_administrator_account().send().await.op("GetAdministratorAccount")?;
     Ok(answer.administrator().and_then(|invitation| {
         let account = invitation.account_id()?.to_owned();
-        Some((
-            account,
-            invitation.member_status().unwrap_or_default().to_owned(),
-        ))
+        Some((account, invitation.member_status().unwrap_or_default().to_owned()))
     }))
 }
 
 /// Finds the invitation from `administrator` (not merely the first one) and accepts it.
 async fn accept(member: &Client, administrator: &str) -> Result<(), RegionError> {
     for look in 0..INVITATION_LOOKS {
-        let listed = member
-            .list_invitations()
-            .send()
-            .await
-            .op("ListInvitations")?;
-        let invitation = listed
-            .invitations()
-            .iter()
-            .find(|invitation| invitation.account_id() == Some(administrator));
+        let listed = member.list_invitations().send().await.op("ListInvitations")?;
+        let invitation = listed.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
         if let Some(id) = invitation.and_then(|invitation| invitation.invitation_id()) {
             member
                 .accept_administrator_invitation()
@@ -179,20 +131,13 @@ async fn accept(member: &Client, administrator: &str) -> Result<(), RegionError>
 async fn confirm_enabled(admin: &Client, member: &str) -> Result<(), RegionError> {
     match member_status(admin, member).await? {
         Some(status) if status == ENABLED => Ok(()),
-        status => Err(RegionError::NotEnabled(
-            status.unwrap_or_else(|| "not a member".to_owned()),
-        )),
+        status => Err(RegionError::NotEnabled(status.unwrap_or_else(|| "not a member".to_owned()))),
     }
 }
 
 /// The member's status as the administrator sees it, `None` when it is not a member.
 pub async fn member_status(admin: &Client, member: &str) -> Result<Option<String>, AwsError> {
-    let answer = admin
-        .get_members()
-        .account_ids(member)
-        .send()
-        .await
-        .op("GetMembers")?;
+    let answer = admin.get_members().account_ids(member).send().await.op("GetMembers")?;
     Ok(answer
         .members()
         .iter()
@@ -211,38 +156,23 @@ pub struct Departure {
 /// Ends the membership from both sides. Idempotent: "not a member", "not associated" and a hub that
 /// is not enabled all count as done. Without a member client (its role cannot be assumed) only the
 /// administrator's side is done. The member is never taken from a newer administrator.
-pub async fn leave(
-    admin: &Client,
-    member: Option<&Client>,
-    departure: &Departure,
-) -> Result<(), RegionError> {
+pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
     let member_side = async {
         match member {
             Some(member) => resign(member, departure).await,
             None => Ok(()),
         }
     };
-    let (admin_side, member_side) =
-        tokio::join!(remove(admin, departure.member.as_str()), member_side);
+    let (admin_side, member_side) = tokio::join!(remove(admin, departure.member.as_str()), member_side);
     admin_side?;
     member_side
 }
 
 /// Administrator side: DisassociateMembers, then DeleteMembers.
 async fn remove(admin: &Client, member: &str) -> Result<(), RegionError> {
-    let disassociated = admin
-        .disassociate_members()
-        .account_ids(member)
-        .send()
-        .await
-        .op("DisassociateMembers");
+    let disassociated = admin.disassociate_members().account_ids(member).send().await.op("DisassociateMembers");
     tolerate_gone(disassociated)?;
-    let deleted = admin
-        .delete_members()
-        .account_ids(member)
-        .send()
-        .await
-        .op("DeleteMembers");
+    let deleted = admin.delete_members().account_ids(member).send().await.op("DeleteMembers");
     tolerate_gone(deleted)?;
     Ok(())
 }
@@ -270,26 +200,14 @@ async fn resign(member: &Client, departure: &Departure) -> Result<(), RegionErro
         _ => {}
     }
     if departure.disable_hub {
-        tolerate_gone(
-            member
-                .disable_security_hub()
-                .send()
-                .await
-                .op("DisableSecurityHub"),
-        )?;
+        tolerate_gone(member.disable_security_hub().send().await.op("DisableSecurityHub"))?;
     }
     Ok(())
 }
 
 /// Errors that mean "already as wanted" when taking something away.
 fn is_gone(error: &AwsError) -> bool {
-    [
-        "ResourceNotFoundException",
-        "InvalidAccessException",
-        "InvalidInputException",
-    ]
-    .iter()
-    .any(|code| error.is(code))
+    ["ResourceNotFoundException", "InvalidAccessException", "InvalidInputException"].iter().any(|code| error.is(code))
 }
 
 fn tolerate_gone<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
@@ -303,11 +221,10 @@ fn tolerate_gone<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
 mod tests {
     use super::*;
     use aws_sdk_securityhub::operation::{
-        accept_administrator_invitation::AcceptAdministratorInvitationOutput,
-        create_members::CreateMembersOutput, delete_members::DeleteMembersOutput,
+        accept_administrator_invitation::AcceptAdministratorInvitationOutput, create_members::CreateMembersOutput,
+        delete_members::DeleteMembersOutput,
         disassociate_from_administrator_account::DisassociateFromAdministratorAccountOutput,
-        disassociate_members::DisassociateMembersOutput,
-        enable_security_hub::EnableSecurityHubOutput,
+        disassociate_members::DisassociateMembersOutput, enable_security_hub::EnableSecurityHubOutput,
         get_administrator_account::GetAdministratorAccountOutput, get_members::GetMembersOutput,
         invite_members::InviteMembersOutput, list_invitations::ListInvitationsOutput,
     };
@@ -328,34 +245,22 @@ mod tests {
     }
 
     fn client(rules: &[&Rule]) -> Client {
-        mock_client!(
-            aws_sdk_securityhub,
-            RuleMode::MatchAny,
-            rules.iter().copied(),
-            |config| config.retry_config(
-                aws_config::retry::RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(1))
-            )
-        )
+        mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, rules.iter().copied(), |config| config.retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ))
     }
 
     /// A Security Hub error as the service sends it (REST-JSON, code in the body).
     fn error_body(code: &str) -> Option<String> {
-        Some(format!(
-            r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#
-        ))
+        Some(format!(r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#))
     }
 
     fn members(status: &'static str) -> impl Fn() -> GetMembersOutput + Send + Sync {
         move || {
             GetMembersOutput::builder()
-                .members(
-                    Member::builder()
-                        .account_id(MEMBER)
-                        .member_status(status)
-                        .build(),
-                )
+                .members(Member::builder().account_id(MEMBER).member_status(status).build())
                 .build()
         }
     }
@@ -366,27 +271,16 @@ mod tests {
     ) -> impl Fn() -> GetAdministratorAccountOutput + Send + Sync {
         move || {
             GetAdministratorAccountOutput::builder()
-                .administrator(
-                    Invitation::builder()
-                        .account_id(account)
-                        .member_status(status)
-                        .build(),
-                )
+                .administrator(Invitation::builder().account_id(account).member_status(status).build())
                 .build()
         }
     }
 
     #[tokio::test]
     async fn accepts_the_invitation_of_its_administrator_not_the_first_one() {
-        let create =
-            mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
-        let get = mock!(Client::get_members)
-            .sequence()
-            .output(members("Created"))
-            .output(members("Enabled"))
-            .build();
-        let invite =
-            mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+        let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+        let get = mock!(Client::get_members).sequence().output(members("Created")).output(members("Enabled")).build();
+        let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
         let admin = client(&[&create, &get, &invite]);
 
         // The hub was enabled before: conflict is fine. A throttled call is retried by the SDK.
@@ -395,22 +289,12 @@ mod tests {
             .http_status(429, error_body("LimitExceededException"))
             .http_status(409, error_body("ResourceConflictException"))
             .build();
-        let current = mock!(Client::get_administrator_account)
-            .then_output(|| GetAdministratorAccountOutput::builder().build());
+        let current =
+            mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
         let list = mock!(Client::list_invitations).then_output(|| {
             ListInvitationsOutput::builder()
-                .invitations(
-                    Invitation::builder()
-                        .account_id(OTHER_ADMIN)
-                        .invitation_id("theirs")
-                        .build(),
-                )
-                .invitations(
-                    Invitation::builder()
-                        .account_id(ADMIN)
-                        .invitation_id("ours")
-                        .build(),
-                )
+                .invitations(Invitation::builder().account_id(OTHER_ADMIN).invitation_id("theirs").build())
+                .invitations(Invitation::builder().account_id(ADMIN).invitation_id("ours").build())
                 .build()
         });
         let accept = mock!(Client::accept_administrator_invitation)
@@ -428,16 +312,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_enabled_member_needs_no_invitation() {
-        let create =
-            mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+        let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
         let get = mock!(Client::get_members).then_output(members("Enabled"));
-        let invite =
-            mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+        let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
         let admin = client(&[&create, &get, &invite]);
-        let enable = mock!(Client::enable_security_hub)
-            .then_output(|| EnableSecurityHubOutput::builder().build());
-        let current =
-            mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+        let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+        let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
         let accept = mock!(Client::accept_administrator_invitation)
             .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
         let member = client(&[&enable, &current, &accept]);
@@ -449,25 +329,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_of_another_administrator_is_left_there() {
-        let create =
-            mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+        let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
         let get = mock!(Client::get_members).then_output(members("Invited"));
-        let invite =
-            mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+        let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
         let admin = client(&[&create, &get, &invite]);
-        let enable = mock!(Client::enable_security_hub)
-            .then_output(|| EnableSecurityHubOutput::builder().build());
-        let current = mock!(Client::get_administrator_account)
-            .then_output(administrator(OTHER_ADMIN, "Enabled"));
+        let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+        let current = mock!(Client::get_administrator_account).then_output(administrator(OTHER_ADMIN, "Enabled"));
         let accept = mock!(Client::accept_administrator_invitation)
             .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
         let member = client(&[&enable, &current, &accept]);
 
         let error = join(&admin, &member, &enrollment()).await.unwrap_err();
-        assert_eq!(
-            error,
-            RegionError::OtherAdministrator(OTHER_ADMIN.to_owned())
-        );
+        assert_eq!(error, RegionError::OtherAdministrator(OTHER_ADMIN.to_owned()));
         assert!(error.to_string().contains(OTHER_ADMIN));
         assert_eq!(accept.num_calls(), 0);
     }
@@ -478,70 +351,48 @@ mod tests {
             .sequence()
             .http_status(404, error_body("ResourceNotFoundException"))
             .build();
-        let delete =
-            mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+        let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
         let admin = client(&[&disassociate, &delete]);
-        let current = mock!(Client::get_administrator_account)
-            .then_output(administrator(OTHER_ADMIN, "Enabled"));
+        let current = mock!(Client::get_administrator_account).then_output(administrator(OTHER_ADMIN, "Enabled"));
         let resign = mock!(Client::disassociate_from_administrator_account)
             .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
         let member = client(&[&current, &resign]);
-        let departure = Departure {
-            administrator: enrollment().administrator,
-            member: enrollment().member,
-            disable_hub: true,
-        };
+        let departure =
+            Departure { administrator: enrollment().administrator, member: enrollment().member, disable_hub: true };
 
-        leave(&admin, Some(&member), &departure)
-            .await
-            .expect("left");
+        leave(&admin, Some(&member), &departure).await.expect("left");
         assert_eq!((disassociate.num_calls(), delete.num_calls()), (1, 1));
         assert_eq!(resign.num_calls(), 0);
     }
 
     #[tokio::test]
     async fn leaving_resigns_from_this_administrator() {
-        let disassociate = mock!(Client::disassociate_members)
-            .then_output(|| DisassociateMembersOutput::builder().build());
-        let delete =
-            mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+        let disassociate =
+            mock!(Client::disassociate_members).then_output(|| DisassociateMembersOutput::builder().build());
+        let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
         let admin = client(&[&disassociate, &delete]);
-        let current =
-            mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Removed"));
+        let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Removed"));
         let resign = mock!(Client::disassociate_from_administrator_account)
             .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
         let member = client(&[&current, &resign]);
-        let departure = Departure {
-            administrator: enrollment().administrator,
-            member: enrollment().member,
-            disable_hub: false,
-        };
+        let departure =
+            Departure { administrator: enrollment().administrator, member: enrollment().member, disable_hub: false };
 
-        leave(&admin, Some(&member), &departure)
-            .await
-            .expect("left");
+        leave(&admin, Some(&member), &departure).await.expect("left");
         assert_eq!(resign.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn a_real_failure_is_reported_with_its_operation() {
-        let create = mock!(Client::create_members)
-            .sequence()
-            .http_status(400, error_body("InvalidInputException"))
-            .build();
+        let create =
+            mock!(Client::create_members).sequence().http_status(400, error_body("InvalidInputException")).build();
         let admin = client(&[&create]);
-        let enable = mock!(Client::enable_security_hub)
-            .then_output(|| EnableSecurityHubOutput::builder().build());
-        let current = mock!(Client::get_administrator_account)
-            .then_output(|| GetAdministratorAccountOutput::builder().build());
+        let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+        let current =
+            mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
         let member = client(&[&enable, &current]);
 
         let error = join(&admin, &member, &enrollment()).await.unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("CreateMembers: InvalidInputException"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
     }
 }

@@ -18,8 +18,7 @@ pub struct AccountId(String);
 
 impl AccountId {
     pub fn parse(text: &str) -> Option<Self> {
-        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| Self(text.to_owned()))
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -88,11 +87,7 @@ impl fmt::Display for FieldError {
 pub struct PropertiesError(pub Vec<FieldError>);
 
 fn join(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 const KNOWN: &[&str] = &[
@@ -124,10 +119,7 @@ impl Properties {
                 }]))
             }
         };
-        let mut reader = Reader {
-            map,
-            errors: Vec::new(),
-        };
+        let mut reader = Reader { map, errors: Vec::new() };
         reader.reject_unknown();
         let properties = reader.properties();
         match properties {
@@ -157,24 +149,14 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn fail(&mut self, field: &str, problem: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.to_owned(),
-            problem: problem.into(),
-        });
+        self.errors.push(FieldError { field: field.to_owned(), problem: problem.into() });
     }
 
     fn reject_unknown(&mut self) {
-        let unknown: Vec<String> = self
-            .map
-            .keys()
-            .filter(|key| !KNOWN.contains(&key.as_str()))
-            .map(|key| quote(key))
-            .collect();
+        let unknown: Vec<String> =
+            self.map.keys().filter(|key| !KNOWN.contains(&key.as_str())).map(|key| quote(key)).collect();
         if !unknown.is_empty() {
-            let problem = format!(
-                "unknown property; expected one of {}",
-                KNOWN[1..].join(", ")
-            );
+            let problem = format!("unknown property; expected one of {}", KNOWN[1..].join(", "));
             self.fail(&unknown.join(", "), problem);
         }
     }
@@ -189,17 +171,13 @@ impl Reader<'_> {
         let on_delete = self.on_delete();
         let close_account_on_delete = self.boolean("CloseAccountOnDelete", false);
 
-        if close_account_on_delete == Some(true)
-            && matches!(account, Some(AccountSpec::Existing(_)))
-        {
+        if close_account_on_delete == Some(true) && matches!(account, Some(AccountSpec::Existing(_))) {
             self.fail(
                 "CloseAccountOnDelete",
                 "allowed only for an account this resource creates (AccountName + Email), not with AccountId",
             );
         }
-        if let (Some(admin), Some(AccountSpec::Existing(member))) =
-            (&administrator_account_id, &account)
-        {
+        if let (Some(admin), Some(AccountSpec::Existing(member))) = (&administrator_account_id, &account) {
             if admin == member {
                 self.fail("AccountId", "must differ from AdministratorAccountId");
             }
@@ -233,10 +211,7 @@ impl Reader<'_> {
     fn required_account_id(&mut self, field: &str) -> Option<AccountId> {
         match self.scalar(field)? {
             None => {
-                self.fail(
-                    field,
-                    "required: the 12-digit id of the Security Hub administrator account",
-                );
+                self.fail(field, "required: the 12-digit id of the Security Hub administrator account");
                 None
             }
             Some(text) => self.account_id(field, &text),
@@ -246,10 +221,7 @@ impl Reader<'_> {
     fn account_id(&mut self, field: &str, text: &str) -> Option<AccountId> {
         let id = AccountId::parse(text);
         if id.is_none() {
-            self.fail(
-                field,
-                format!("expected a 12-digit AWS account id, got {}", quote(text)),
-            );
+            self.fail(field, format!("expected a 12-digit AWS account id, got {}", quote(text)));
         }
         id
     }
@@ -262,10 +234,7 @@ impl Reader<'_> {
         match (account_id, name, email) {
             (Some(id), None, None) => {
                 if parent_id.is_some() {
-                    self.fail(
-                        "ParentId",
-                        "applies only to an account this resource creates (AccountName + Email)",
-                    );
+                    self.fail("ParentId", "applies only to an account this resource creates (AccountName + Email)");
                 }
                 self.account_id("AccountId", &id).map(AccountSpec::Existing)
             }
@@ -276,11 +245,7 @@ impl Reader<'_> {
                     Some(parent) => Some(self.parent_id(&parent)?),
                     None => None,
                 };
-                Some(AccountSpec::New(NewAccount {
-                    name: name?,
-                    email: email?,
-                    parent_id,
-                }))
+                Some(AccountSpec::New(NewAccount { name: name?, email: email?, parent_id }))
             }
             (Some(_), _, _) => {
                 self.fail(
@@ -290,22 +255,12 @@ impl Reader<'_> {
                 None
             }
             (None, None, None) => {
-                self.fail(
-                    "AccountId",
-                    "required: AccountId, or AccountName + Email to create an account",
-                );
+                self.fail("AccountId", "required: AccountId, or AccountName + Email to create an account");
                 None
             }
             (None, name, _) => {
-                let missing = if name.is_none() {
-                    "AccountName"
-                } else {
-                    "Email"
-                };
-                self.fail(
-                    missing,
-                    "required with AccountName/Email: both are needed to create an account",
-                );
+                let missing = if name.is_none() { "AccountName" } else { "Email" };
+                self.fail(missing, "required with AccountName/Email: both are needed to create an account");
                 None
             }
         }
@@ -314,13 +269,7 @@ impl Reader<'_> {
     fn account_name(&mut self, name: &str) -> Option<String> {
         let printable = name.chars().all(|c| (' '..='~').contains(&c));
         if name.trim().is_empty() || name.chars().count() > 50 || !printable {
-            self.fail(
-                "AccountName",
-                format!(
-                    "expected 1 to 50 printable ASCII characters, got {}",
-                    quote(name)
-                ),
-            );
+            self.fail("AccountName", format!("expected 1 to 50 printable ASCII characters, got {}", quote(name)));
             return None;
         }
         Some(name.to_owned())
@@ -328,13 +277,7 @@ impl Reader<'_> {
 
     fn email(&mut self, email: &str) -> Option<String> {
         if !is_email(email) {
-            self.fail(
-                "Email",
-                format!(
-                    "expected an email address of 6 to 64 characters, got {}",
-                    quote(email)
-                ),
-            );
+            self.fail("Email", format!("expected an email address of 6 to 64 characters, got {}", quote(email)));
             return None;
         }
         Some(email.to_owned())
@@ -342,13 +285,7 @@ impl Reader<'_> {
 
     fn parent_id(&mut self, parent: &str) -> Option<String> {
         if !is_parent_id(parent) {
-            self.fail(
-                "ParentId",
-                format!(
-                    "expected an OU id (ou-…) or a root id (r-…), got {}",
-                    quote(parent)
-                ),
-            );
+            self.fail("ParentId", format!("expected an OU id (ou-…) or a root id (r-…), got {}", quote(parent)));
             return None;
         }
         Some(parent.to_owned())
@@ -357,19 +294,14 @@ impl Reader<'_> {
     fn regions(&mut self) -> Option<Option<Vec<String>>> {
         let names: Vec<String> = match self.map.get("Regions") {
             None | Some(Value::Null) => return Some(None),
-            Some(Value::String(text)) => {
-                text.split(',').map(|name| name.trim().to_owned()).collect()
-            }
+            Some(Value::String(text)) => text.split(',').map(|name| name.trim().to_owned()).collect(),
             Some(Value::Array(items)) => {
                 let mut names = Vec::with_capacity(items.len());
                 for item in items {
                     match item {
                         Value::String(name) => names.push(name.trim().to_owned()),
                         other => {
-                            self.fail(
-                                "Regions",
-                                format!("expected region names, got {}", kind(other)),
-                            );
+                            self.fail("Regions", format!("expected region names, got {}", kind(other)));
                             return None;
                         }
                     }
@@ -377,31 +309,18 @@ impl Reader<'_> {
                 names
             }
             Some(other) => {
-                self.fail(
-                    "Regions",
-                    format!("expected a list of region names, got {}", kind(other)),
-                );
+                self.fail("Regions", format!("expected a list of region names, got {}", kind(other)));
                 return None;
             }
         };
         let mut names: Vec<String> = names.into_iter().filter(|name| !name.is_empty()).collect();
         if names.is_empty() {
-            self.fail(
-                "Regions",
-                "expected at least one region name; omit Regions to discover them",
-            );
+            self.fail("Regions", "expected at least one region name; omit Regions to discover them");
             return None;
         }
-        let invalid: Vec<String> = names
-            .iter()
-            .filter(|name| !is_region(name))
-            .map(|name| quote(name))
-            .collect();
+        let invalid: Vec<String> = names.iter().filter(|name| !is_region(name)).map(|name| quote(name)).collect();
         if !invalid.is_empty() {
-            self.fail(
-                "Regions",
-                format!("not region names like us-east-1: {}", invalid.join(", ")),
-            );
+            self.fail("Regions", format!("not region names like us-east-1: {}", invalid.join(", ")));
             return None;
         }
         names.sort();
@@ -410,21 +329,11 @@ impl Reader<'_> {
     }
 
     fn role_name(&mut self, field: &str) -> Option<String> {
-        let name = self
-            .scalar(field)?
-            .unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
-        let valid = (1..=64).contains(&name.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        let name = self.scalar(field)?.unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
+        let valid =
+            (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !valid {
-            self.fail(
-                field,
-                format!(
-                    "expected an IAM role name (1 to 64 of A-Za-z0-9+=,.@_-), got {}",
-                    quote(&name)
-                ),
-            );
+            self.fail(field, format!("expected an IAM role name (1 to 64 of A-Za-z0-9+=,.@_-), got {}", quote(&name)));
             return None;
         }
         Some(name)
@@ -436,10 +345,7 @@ impl Reader<'_> {
             Some(text) if text.eq_ignore_ascii_case("true") => Some(true),
             Some(text) if text.eq_ignore_ascii_case("false") => Some(false),
             Some(text) => {
-                self.fail(
-                    field,
-                    format!("expected true or false, got {}", quote(&text)),
-                );
+                self.fail(field, format!("expected true or false, got {}", quote(&text)));
                 None
             }
         }
@@ -453,10 +359,7 @@ impl Reader<'_> {
             Some(other) => {
                 self.fail(
                     "OnDelete",
-                    format!(
-                        "expected Disassociate, DisableSecurityHub or Retain, got {}",
-                        quote(other)
-                    ),
+                    format!("expected Disassociate, DisableSecurityHub or Retain, got {}", quote(other)),
                 );
                 None
             }
@@ -473,9 +376,7 @@ pub fn is_region(name: &str) -> bool {
     let number_ok = (1..=2).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit());
     let words_ok = words.len() >= 2
         && words[0].len() == 2
-        && words
-            .iter()
-            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()));
+        && words.iter().all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()));
     number_ok && words_ok && name.len() <= 32
 }
 
@@ -484,12 +385,7 @@ fn is_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
-    let clean = |part: &str| {
-        !part.is_empty()
-            && !part
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '@')
-    };
+    let clean = |part: &str| !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
     (6..=64).contains(&email.len())
         && clean(local)
         && clean(domain)
@@ -499,18 +395,12 @@ fn is_email(email: &str) -> bool {
 
 fn is_parent_id(parent: &str) -> bool {
     let lower_alnum = |part: &str, min: usize, max: usize| {
-        (min..=max).contains(&part.len())
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     };
     if let Some(root) = parent.strip_prefix("r-") {
         return lower_alnum(root, 4, 32);
     }
-    match parent
-        .strip_prefix("ou-")
-        .and_then(|rest| rest.split_once('-'))
-    {
+    match parent.strip_prefix("ou-").and_then(|rest| rest.split_once('-')) {
         Some((root, unit)) => lower_alnum(root, 4, 32) && lower_alnum(unit, 8, 32),
         None => false,
     }
@@ -518,11 +408,7 @@ fn is_parent_id(parent: &str) -> bool {
 
 /// A value quoted back to the user: shortened, with control characters escaped.
 fn quote(text: &str) -> String {
-    let mut shown: String = text
-        .chars()
-        .take(QUOTE_LIMIT)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut shown: String = text.chars().take(QUOTE_LIMIT).flat_map(char::escape_debug).collect();
     if text.chars().count() > QUOTE_LIMIT {
         shown.push('…');
     }
@@ -565,10 +451,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(props.existing_account().unwrap().as_str(), "222222222222");
-        assert_eq!(
-            props.regions,
-            Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()])
-        );
+        assert_eq!(props.regions, Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]));
         assert!(!props.enable_default_standards);
         assert_eq!(props.on_delete, OnDelete::DisableSecurityHub);
         assert_eq!(props.member_role_name, DEFAULT_ROLE_NAME);
@@ -602,14 +485,8 @@ mod tests {
         }))
         .unwrap_err();
         let text = error.to_string();
-        for field in [
-            "AdministratorAccountId",
-            "AccountId",
-            "OnDelete",
-            "Regions",
-            "EnableDefaultStandards",
-            "Colour",
-        ] {
+        for field in ["AdministratorAccountId", "AccountId", "OnDelete", "Regions", "EnableDefaultStandards", "Colour"]
+        {
             assert!(text.contains(field), "{field} not named in: {text}");
         }
     }
@@ -618,23 +495,18 @@ mod tests {
     fn account_must_be_given_one_way() {
         let neither = parse(json!({"AdministratorAccountId": "111111111111"})).unwrap_err();
         assert_eq!(fields(neither), ["AccountId"]);
-        let both = parse(
-            json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
-            "AccountName": "a", "Email": "a@example.com"}),
-        )
+        let both = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+            "AccountName": "a", "Email": "a@example.com"}))
         .unwrap_err();
         assert_eq!(fields(both), ["AccountId"]);
-        let half = parse(json!({"AdministratorAccountId": "111111111111", "AccountName": "a"}))
-            .unwrap_err();
+        let half = parse(json!({"AdministratorAccountId": "111111111111", "AccountName": "a"})).unwrap_err();
         assert_eq!(fields(half), ["Email"]);
     }
 
     #[test]
     fn close_on_delete_only_for_created_accounts() {
-        let error = parse(
-            json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
-            "CloseAccountOnDelete": "true"}),
-        )
+        let error = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+            "CloseAccountOnDelete": "true"}))
         .unwrap_err();
         assert_eq!(fields(error), ["CloseAccountOnDelete"]);
     }
@@ -642,10 +514,8 @@ mod tests {
     #[test]
     fn empty_regions_are_an_error_not_a_discovery() {
         for regions in [json!([]), json!(""), json!(" , ")] {
-            let error = parse(
-                json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
-                "Regions": regions}),
-            )
+            let error = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+                "Regions": regions}))
             .unwrap_err();
             assert_eq!(fields(error), ["Regions"]);
         }
@@ -653,24 +523,10 @@ mod tests {
 
     #[test]
     fn region_names() {
-        for good in [
-            "us-east-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "ap-southeast-5",
-            "il-central-1",
-        ] {
+        for good in ["us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "il-central-1"] {
             assert!(is_region(good), "{good}");
         }
-        for bad in [
-            "us-east",
-            "US-EAST-1",
-            "useast1",
-            "us--1",
-            "us-east-100",
-            "u-east-1",
-            "us-east-1 ",
-        ] {
+        for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "us-east-100", "u-east-1", "us-east-1 "] {
             assert!(!is_region(bad), "{bad}");
         }
     }
@@ -678,13 +534,7 @@ mod tests {
     #[test]
     fn emails_and_parents() {
         assert!(is_email("a.b+c@example.co.uk"));
-        for bad in [
-            "a@b",
-            "no-at.example.com",
-            "two@@example.com",
-            "sp ace@example.com",
-            "a@example.",
-        ] {
+        for bad in ["a@b", "no-at.example.com", "two@@example.com", "sp ace@example.com", "a@example."] {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(is_parent_id("r-ab12"));
@@ -697,8 +547,7 @@ mod tests {
     #[test]
     fn huge_and_hostile_values_are_quoted_short() {
         let long = "x".repeat(10_000);
-        let error =
-            parse(json!({"AdministratorAccountId": long, "AccountId": "\u{0}\n1"})).unwrap_err();
+        let error = parse(json!({"AdministratorAccountId": long, "AccountId": "\u{0}\n1"})).unwrap_err();
         let text = error.to_string();
         assert!(text.len() < 600, "{}", text.len());
         assert!(!text.contains('\u{0}') && !text.contains('\n'));
@@ -706,9 +555,7 @@ mod tests {
 
     #[test]
     fn admin_and_member_must_differ() {
-        let error =
-            parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "111111111111"}))
-                .unwrap_err();
+        let error = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "111111111111"})).unwrap_err();
         assert_eq!(fields(error), ["AccountId"]);
     }
 }

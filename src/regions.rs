@@ -8,16 +8,15 @@ use futures_util::{stream, StreamExt};
 use std::collections::BTreeSet;
 
 use crate::aws::{self, AwsError, Operation};
+use crate::membership;
+use crate::properties::AccountId;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionsError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("Regions: not enabled in the {account} account: {}", .regions.join(", "))]
-    NotEnabled {
-        account: &'static str,
-        regions: Vec<String>,
-    },
+    NotEnabled { account: &'static str, regions: Vec<String> },
     #[error("Regions: the administrator account has Security Hub disabled in: {}", .0.join(", "))]
     NoAdministratorHub(Vec<String>),
     #[error("no region is enabled in both accounts with Security Hub enabled in the administrator account")]
@@ -28,11 +27,7 @@ pub enum RegionsError {
 pub async fn enabled(session: &SdkConfig) -> Result<BTreeSet<String>, AwsError> {
     let ec2 = aws_sdk_ec2::Client::new(session);
     let answer = ec2.describe_regions().send().await.op("DescribeRegions")?;
-    Ok(answer
-        .regions()
-        .iter()
-        .filter_map(|region| region.region_name().map(str::to_owned))
-        .collect())
+    Ok(answer.regions().iter().filter_map(|region| region.region_name().map(str::to_owned)).collect())
 }
 
 /// Checks `wanted`, or discovers the regions, for an administrator and a member session.
@@ -55,15 +50,9 @@ pub async fn resolve(
             Ok(wanted.to_vec())
         }
         None => {
-            let both: Vec<String> = admin_enabled
-                .intersection(&member_enabled)
-                .cloned()
-                .collect();
+            let both: Vec<String> = admin_enabled.intersection(&member_enabled).cloned().collect();
             let without_hub = without_hub(admin, both.iter().cloned(), concurrency).await?;
-            let found: Vec<String> = both
-                .into_iter()
-                .filter(|region| !without_hub.contains(region))
-                .collect();
+            let found: Vec<String> = both.into_iter().filter(|region| !without_hub.contains(region)).collect();
             if found.is_empty() {
                 return Err(RegionsError::NoneDiscovered);
             }
@@ -73,28 +62,34 @@ pub async fn resolve(
 }
 
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled.
-pub async fn administrator_hubs(
-    admin: &SdkConfig,
-    concurrency: usize,
-) -> Result<Vec<String>, AwsError> {
+pub async fn administrator_hubs(admin: &SdkConfig, concurrency: usize) -> Result<Vec<String>, AwsError> {
     let enabled = enabled(admin).await?;
     let without_hub = without_hub(admin, enabled.iter().cloned(), concurrency).await?;
-    Ok(enabled
-        .into_iter()
-        .filter(|region| !without_hub.contains(region))
-        .collect())
+    Ok(enabled.into_iter().filter(|region| !without_hub.contains(region)).collect())
 }
 
-fn missing(
-    account: &'static str,
-    wanted: &[String],
-    enabled: &BTreeSet<String>,
-) -> Result<(), RegionsError> {
-    let regions: Vec<String> = wanted
-        .iter()
-        .filter(|region| !enabled.contains(*region))
-        .cloned()
-        .collect();
+/// Of `regions`, those where the administrator of `session` sees `member` as Enabled.
+pub async fn where_member_enabled(
+    session: &SdkConfig,
+    member: &AccountId,
+    regions: Vec<String>,
+    concurrency: usize,
+) -> Result<Vec<String>, AwsError> {
+    let statuses = stream::iter(regions)
+        .map(|region| async move {
+            let status = membership::member_status(&aws::securityhub(session, &region), member.as_str()).await;
+            status.map(|status| (status.as_deref() == Some("Enabled")).then_some(region))
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let mut enabled: Vec<String> = statuses.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
+    enabled.sort();
+    Ok(enabled)
+}
+
+fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>) -> Result<(), RegionsError> {
+    let regions: Vec<String> = wanted.iter().filter(|region| !enabled.contains(*region)).cloned().collect();
     if regions.is_empty() {
         Ok(())
     } else {
@@ -110,32 +105,19 @@ async fn without_hub(
 ) -> Result<Vec<String>, AwsError> {
     let checks = stream::iter(regions)
         .map(|region| async move {
-            let answer = aws::securityhub(session, &region)
-                .describe_hub()
-                .send()
-                .await
-                .op("DescribeHub");
+            let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
             match answer {
                 Ok(_) => Ok(None),
-                Err(error)
-                    if error.is("InvalidAccessException")
-                        || error.is("ResourceNotFoundException") =>
-                {
+                Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => {
                     Ok(Some(region))
                 }
-                Err(error) => Err(AwsError {
-                    message: format!("{region}: {}", error.message),
-                    ..error
-                }),
+                Err(error) => Err(AwsError { message: format!("{region}: {}", error.message), ..error }),
             }
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
-    let mut without: Vec<String> = checks
-        .into_iter()
-        .filter_map(Result::transpose)
-        .collect::<Result<_, _>>()?;
+    let mut without: Vec<String> = checks.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
     without.sort();
     Ok(without)
 }

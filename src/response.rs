@@ -1,8 +1,7 @@
 //! The body PUT to CloudFormation's ResponseURL: at most 4,096 bytes, Reason shortened to fit.
 
 use aws_lambda_events::cloudformation::{
-    CloudFormationCustomResourceResponse as Body,
-    CloudFormationCustomResourceResponseStatus as Status,
+    CloudFormationCustomResourceResponse as Body, CloudFormationCustomResourceResponseStatus as Status,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,21 +21,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn success(physical_id: impl Into<String>, data: BTreeMap<String, String>) -> Self {
-        Self {
-            success: true,
-            physical_id: physical_id.into(),
-            reason: None,
-            data,
-        }
+        Self { success: true, physical_id: physical_id.into(), reason: None, data }
     }
 
     pub fn failed(physical_id: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            success: false,
-            physical_id: physical_id.into(),
-            reason: Some(reason.into()),
-            data: BTreeMap::new(),
-        }
+        Self { success: false, physical_id: physical_id.into(), reason: Some(reason.into()), data: BTreeMap::new() }
     }
 }
 
@@ -53,11 +42,7 @@ pub struct Echo {
 /// The log stream is appended after shortening so that it is always named. If Data alone is too
 /// large the response turns FAILED with a Reason saying so, rather than dropping attributes silently.
 pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Vec<u8> {
-    let suffix = if log_stream.is_empty() {
-        String::new()
-    } else {
-        format!(" (log stream: {log_stream})")
-    };
+    let suffix = if log_stream.is_empty() { String::new() } else { format!(" (log stream: {log_stream})") };
     let reason = outcome.reason.as_deref().map(strip_control);
     let body = body(outcome, echo, reason.as_deref(), &suffix);
     if body.len() <= MAX_BODY_BYTES {
@@ -66,7 +51,10 @@ pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Vec<u8> {
     let Some(reason) = reason else {
         let oversized = Outcome::failed(
             outcome.physical_id.clone(),
-            format!("the response attributes take {} bytes, over CloudFormation's limit of {MAX_BODY_BYTES}", body.len()),
+            format!(
+                "the response attributes take {} bytes, over CloudFormation's limit of {MAX_BODY_BYTES}",
+                body.len()
+            ),
         );
         return render(&oversized, echo, log_stream);
     };
@@ -91,30 +79,20 @@ pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Vec<u8> {
 
 fn body(outcome: &Outcome, echo: &Echo, reason: Option<&str>, suffix: &str) -> Vec<u8> {
     let mut body = Body::default();
-    body.status = if outcome.success {
-        Status::Success
-    } else {
-        Status::Failed
-    };
+    body.status = if outcome.success { Status::Success } else { Status::Failed };
     body.reason = reason.map(|reason| format!("{reason}{suffix}"));
     body.physical_resource_id = outcome.physical_id.clone();
     body.stack_id = echo.stack_id.clone();
     body.request_id = echo.request_id.clone();
     body.logical_resource_id = echo.logical_resource_id.clone();
-    body.data = outcome
-        .data
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect::<HashMap<_, _>>();
+    body.data = outcome.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>();
     // Serialising plain strings and maps cannot fail.
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// Reason is shown in the console and event stream: control characters only garble it.
 fn strip_control(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// The first `bytes` bytes of `text`, cut back to a character boundary.
@@ -146,11 +124,7 @@ mod tests {
     #[test]
     fn success_carries_data_and_no_reason() {
         let data = BTreeMap::from([("AccountId".to_owned(), "222222222222".to_owned())]);
-        let body = parse(&render(
-            &Outcome::success("222222222222", data),
-            &echo(),
-            "stream",
-        ));
+        let body = parse(&render(&Outcome::success("222222222222", data), &echo(), "stream"));
         assert_eq!(body["Status"], "SUCCESS");
         assert_eq!(body["Data"]["AccountId"], "222222222222");
         assert_eq!(body["PhysicalResourceId"], "222222222222");
@@ -161,11 +135,7 @@ mod tests {
     fn long_reason_is_cut_to_fit_keeping_head_and_log_stream() {
         for filler in ["a", "\"", "é", "\u{1F600}", "\\"] {
             let reason = format!("Regions: first problem. {}", filler.repeat(10_000));
-            let body = render(
-                &Outcome::failed("x", reason),
-                &echo(),
-                "2026/11/23/[$LATEST]abc",
-            );
+            let body = render(&Outcome::failed("x", reason), &echo(), "2026/11/23/[$LATEST]abc");
             assert!(body.len() <= MAX_BODY_BYTES, "{filler}: {}", body.len());
             let reason = parse(&body)["Reason"].as_str().unwrap().to_owned();
             assert!(reason.starts_with("Regions: first problem."));
@@ -183,9 +153,7 @@ mod tests {
 
     #[test]
     fn oversized_data_is_never_dropped_silently() {
-        let data = (0..400)
-            .map(|i| (format!("Key{i}"), "v".repeat(20)))
-            .collect();
+        let data = (0..400).map(|i| (format!("Key{i}"), "v".repeat(20))).collect();
         let body = parse(&render(&Outcome::success("id", data), &echo(), "s"));
         assert_eq!(body["Status"], "FAILED");
         assert!(body["Reason"].as_str().unwrap().contains("limit of 4096"));

@@ -39,19 +39,12 @@ pub fn check(raw: &str, allow_loopback: bool) -> Result<Url, RefusedUrl> {
 
 /// The part of a URL that is safe to log: never the query, which holds the presigned signature.
 pub fn loggable(url: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.path()
-    )
+    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path())
 }
 
 fn is_aws_domain(name: &str) -> bool {
     let name = name.trim_end_matches('.');
-    [".amazonaws.com", ".amazonaws.com.cn"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix))
+    [".amazonaws.com", ".amazonaws.com.cn"].iter().any(|suffix| name.ends_with(suffix))
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
@@ -66,16 +59,13 @@ fn is_loopback(host: &Host<&str>) -> bool {
 mod tests {
     use super::*;
 
-    const S3: &str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/req?X-Amz-Signature=abc";
+    const S3: &str =
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/req?X-Amz-Signature=abc";
 
     #[test]
     fn cloudformation_urls_pass() {
         assert!(check(S3, false).is_ok());
-        assert!(check(
-            "https://bucket.s3.cn-north-1.amazonaws.com.cn/key?X-Amz-Signature=1",
-            false
-        )
-        .is_ok());
+        assert!(check("https://bucket.s3.cn-north-1.amazonaws.com.cn/key?X-Amz-Signature=1", false).is_ok());
     }
 
     #[test]
@@ -99,11 +89,7 @@ mod tests {
 
     #[test]
     fn loopback_only_when_allowed() {
-        for url in [
-            "http://127.0.0.1:5000/b/k",
-            "http://localhost:5000/b/k",
-            "https://[::1]:5000/b/k",
-        ] {
+        for url in ["http://127.0.0.1:5000/b/k", "http://localhost:5000/b/k", "https://[::1]:5000/b/k"] {
             assert!(check(url, true).is_ok(), "{url}");
             assert!(check(url, false).is_err(), "{url}");
         }
