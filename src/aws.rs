@@ -116,7 +116,10 @@ impl Aws {
         if self.own_account().await? == account {
             return Ok(base.clone());
         }
-        let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", partition(base));
+        let role_arn = format!(
+            "arn:{}:iam::{account}:role/{role_name}",
+            partition(base.region().map(Region::as_ref).unwrap_or_default())
+        );
         let credentials = assume_role(base, &role_arn, patience).await?;
         Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
     }
@@ -174,12 +177,14 @@ async fn assume_role(base: &SdkConfig, role_arn: &str, patience: Duration) -> Re
     }
 }
 
-/// `aws`, `aws-cn` or `aws-us-gov`, from the Lambda's region.
-fn partition(config: &SdkConfig) -> &'static str {
-    match config.region().map(Region::as_ref) {
-        Some(region) if region.starts_with("cn-") => "aws-cn",
-        Some(region) if region.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
+/// `aws`, `aws-cn` or `aws-us-gov`: the partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod event;
 pub mod fanout;
+pub mod fence;
 pub mod handler;
 pub mod lifecycle;
 pub mod logging;

@@ -4,7 +4,7 @@ use aws_config::SdkConfig;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::accounts::{self, Owner};
 use crate::aws::{self, Aws};
@@ -43,6 +43,7 @@ struct Job {
     concurrency: usize,
     owner: Owner,
     progress: Progress,
+    started: SystemTime,
 }
 
 /// A failed step: the Reason for CloudFormation.
@@ -55,6 +56,7 @@ pub async fn run(aws: Arc<Aws>, config: Config, request: Request, progress: Prog
         concurrency: config.max_concurrent_regions.get(),
         owner: Owner { stack_id: request.echo.stack_id.clone(), logical_id: request.echo.logical_resource_id.clone() },
         progress,
+        started: SystemTime::now(),
     };
     match &request.action {
         Action::Create => match Properties::parse(&request.properties) {
@@ -86,7 +88,7 @@ fn panic_if_asked() {
 /// Resolves (or creates) the account, then enrolls it.
 async fn create(job: &Job, properties: &Properties) -> Result<Outcome, Failure> {
     let member = resolve_account(job, properties).await?;
-    let regions = enroll(job, properties, &member).await?;
+    let regions = enroll(job, properties, &member, Some(job.started)).await?;
     Ok(success(&member, properties, &regions))
 }
 
@@ -122,21 +124,28 @@ async fn sessions(job: &Job, properties: &Properties, member: &AccountId) -> Res
 }
 
 /// Makes `member` an Enabled member in every region; returns the regions, sorted.
-async fn enroll(job: &Job, properties: &Properties, member: &AccountId) -> Result<Vec<String>, Failure> {
+/// `fenced_since`: a Create's start, so that a Delete running meanwhile makes it undo its joins.
+async fn enroll(
+    job: &Job,
+    properties: &Properties,
+    member: &AccountId,
+    fenced_since: Option<SystemTime>,
+) -> Result<Vec<String>, Failure> {
     let (admin_session, member_session) = sessions(job, properties, member).await?;
     let regions = regions::resolve(&admin_session, &member_session, properties.regions.as_deref(), job.concurrency)
         .await
         .map_err(|error| error.to_string())?;
-    join_regions(job, properties, member, &admin_session, &member_session, &regions).await
+    let sessions = (&admin_session, &member_session);
+    join_regions(job, properties, member, sessions, &regions, fenced_since).await
 }
 
 async fn join_regions(
     job: &Job,
     properties: &Properties,
     member: &AccountId,
-    admin_session: &SdkConfig,
-    member_session: &SdkConfig,
+    (admin_session, member_session): (&SdkConfig, &SdkConfig),
     regions: &[String],
+    fenced_since: Option<SystemTime>,
 ) -> Result<Vec<String>, Failure> {
     let enrollment = Enrollment {
         administrator: properties.administrator_account_id.clone(),
@@ -146,6 +155,7 @@ async fn join_regions(
             AccountSpec::Existing(_) => None,
         },
         enable_default_standards: properties.enable_default_standards,
+        fenced_since,
     };
     let results = fanout::each_region(regions, job.concurrency, |region| {
         let admin = aws::securityhub(admin_session, &region);
@@ -196,7 +206,7 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
         (Some(old), Some(current)) if current == target => update_in_place(job, &old, &new, &target).await,
         // Another account: enroll it and answer its id; CloudFormation then deletes the old one.
         _ => {
-            let regions = enroll(job, &new, &target).await?;
+            let regions = enroll(job, &new, &target, None).await?;
             Ok(success(&target, &new, &regions))
         }
     }
@@ -246,7 +256,7 @@ async fn update_in_place(
         let departure = departure(new, member, new.on_delete == OnDelete::DisableSecurityHub);
         leave_regions(job, &departure, &admin_session, Some(&member_session), &dropped).await?;
     }
-    let joined = join_regions(job, new, member, &admin_session, &member_session, &regions).await?;
+    let joined = join_regions(job, new, member, (&admin_session, &member_session), &regions, None).await?;
     Ok(success(member, new, &joined))
 }
 
@@ -262,7 +272,8 @@ async fn enrolled_regions(job: &Job, properties: &Properties, member: &AccountId
 }
 
 fn departure(properties: &Properties, member: &AccountId, disable_hub: bool) -> Departure {
-    Departure { administrator: properties.administrator_account_id.clone(), member: member.clone(), disable_hub }
+    let administrator = properties.administrator_account_id.clone();
+    Departure { administrator, member: member.clone(), disable_hub, mark_deleted: false }
 }
 
 async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, Failure> {
@@ -300,7 +311,8 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
             regions::administrator_hubs(&admin_session, job.concurrency).await.map_err(|error| error.to_string())?
         }
     };
-    let departure = departure(&properties, &member, properties.on_delete == OnDelete::DisableSecurityHub);
+    let disable_hub = properties.on_delete == OnDelete::DisableSecurityHub;
+    let departure = Departure { mark_deleted: true, ..departure(&properties, &member, disable_hub) };
     leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
     if properties.close_account_on_delete {
         close_if_created_here(job, &member).await?;

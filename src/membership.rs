@@ -5,15 +5,18 @@
 
 use aws_sdk_securityhub::types::AccountDetails;
 use aws_sdk_securityhub::Client;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::aws::{AwsError, Operation};
+use crate::fence;
 use crate::properties::AccountId;
 
 const ENABLED: &str = "Enabled";
 /// How often, and how patiently, to look for an invitation that was just sent.
 const INVITATION_LOOKS: u32 = 8;
 const INVITATION_PAUSE: Duration = Duration::from_millis(250);
+/// Rounds of accepting, when runs of the same request replace each other's invitations.
+const JOIN_ROUNDS: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionError {
@@ -27,6 +30,8 @@ pub enum RegionError {
     NoInvitation(String),
     #[error("after accepting, the administrator sees the member as {0}, not Enabled")]
     NotEnabled(String),
+    #[error("the resource was deleted while this Create was running; the region was left again")]
+    DeletedMeanwhile,
 }
 
 /// One account joining one administrator in one region.
@@ -36,10 +41,26 @@ pub struct Enrollment {
     pub member: AccountId,
     pub email: Option<String>,
     pub enable_default_standards: bool,
+    /// A Create's start: a Delete of the member after it makes the Create undo its join (see `fence`).
+    pub fenced_since: Option<SystemTime>,
 }
 
 /// Makes the member an Enabled member of the administrator in the region of both clients.
+///
+/// Lambda may run the same request twice at once; the two runs then invite and accept over each other.
+/// So the join converges rather than runs once: a lost invitation is looked for again, and a region
+/// whose member turns out Enabled is done whatever error a step met on the way.
 pub async fn join(admin: &Client, member: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
+    match join_once(admin, member, enrollment).await {
+        Err(error) if is_convergent(&error) && is_enabled(admin, enrollment).await => {
+            tracing::info!(error = %error, "member is Enabled already (another run of this request got there)");
+            Ok(())
+        }
+        outcome => outcome,
+    }
+}
+
+async fn join_once(admin: &Client, member: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
     let (admin_side, member_side) = tokio::join!(
         add_and_invite(admin, enrollment),
         enable_and_inspect(member, enrollment.enable_default_standards)
@@ -54,8 +75,66 @@ pub async fn join(admin: &Client, member: &Client, enrollment: &Enrollment) -> R
         }
         _ => {}
     }
-    accept(member, enrollment.administrator.as_str()).await?;
-    confirm_enabled(admin, enrollment.member.as_str()).await
+    for round in 1..=JOIN_ROUNDS {
+        match accept(member, enrollment.administrator.as_str()).await {
+            Ok(()) => break,
+            Err(error) if round < JOIN_ROUNDS && is_lost_invitation(&error) => {
+                if is_enabled(admin, enrollment).await {
+                    return Ok(());
+                }
+                if matches!(error, RegionError::NoInvitation(_)) {
+                    invite(admin, enrollment).await?;
+                }
+                tokio::time::sleep(jitter()).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let deleted = async {
+        match enrollment.fenced_since {
+            Some(since) => fence::deleted_since(member, &enrollment.member, since).await,
+            None => false,
+        }
+    };
+    let (confirmed, deleted) = tokio::join!(confirm_enabled(admin, enrollment.member.as_str()), deleted);
+    confirmed?;
+    if deleted {
+        let departure = Departure {
+            administrator: enrollment.administrator.clone(),
+            member: enrollment.member.clone(),
+            disable_hub: false,
+            mark_deleted: false,
+        };
+        leave(admin, Some(member), &departure).await?;
+        return Err(RegionError::DeletedMeanwhile);
+    }
+    Ok(())
+}
+
+fn is_convergent(error: &RegionError) -> bool {
+    !matches!(error, RegionError::OtherAdministrator(_) | RegionError::DeletedMeanwhile)
+}
+
+/// An invitation that vanished or was replaced, as when another run of the request invites again.
+fn is_lost_invitation(error: &RegionError) -> bool {
+    match error {
+        RegionError::NoInvitation(_) => true,
+        RegionError::Aws(error) => {
+            error.operation == "AcceptAdministratorInvitation"
+                && (error.is("InvalidInputException") || error.is("ResourceNotFoundException"))
+        }
+        _ => false,
+    }
+}
+
+async fn is_enabled(admin: &Client, enrollment: &Enrollment) -> bool {
+    matches!(member_status(admin, enrollment.member.as_str()).await, Ok(Some(status)) if status == ENABLED)
+}
+
+/// Up to a quarter second, so that two runs racing each other fall out of step.
+fn jitter() -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    Duration::from_millis(u64::from(nanos % 250))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -75,12 +154,16 @@ async fn add_and_invite(admin: &Client, enrollment: &Enrollment) -> Result<Added
     if member_status(admin, enrollment.member.as_str()).await?.as_deref() == Some(ENABLED) {
         return Ok(Added::AlreadyEnabled);
     }
-    let invited = admin.invite_members().account_ids(enrollment.member.as_str()).send().await.op("InviteMembers")?;
-    if let Some(refused) = invited.unprocessed_accounts().first() {
-        let reason = refused.processing_result().unwrap_or("no reason given");
-        return Err(AwsError::new("InviteMembers", reason).into());
-    }
+    invite(admin, enrollment).await?;
     Ok(Added::Invited)
+}
+
+async fn invite(admin: &Client, enrollment: &Enrollment) -> Result<(), AwsError> {
+    let invited = admin.invite_members().account_ids(enrollment.member.as_str()).send().await.op("InviteMembers")?;
+    match invited.unprocessed_accounts().first() {
+        Some(refused) => Err(AwsError::new("InviteMembers", refused.processing_result().unwrap_or("no reason given"))),
+        None => Ok(()),
+    }
 }
 
 /// Member side: its hub enabled (already enabled is fine), and who its administrator is now.
@@ -151,12 +234,17 @@ pub struct Departure {
     pub administrator: AccountId,
     pub member: AccountId,
     pub disable_hub: bool,
+    /// Set by Delete: mark the member's hub first, so that a Create still running undoes its join.
+    pub mark_deleted: bool,
 }
 
 /// Ends the membership from both sides. Idempotent: "not a member", "not associated" and a hub that
 /// is not enabled all count as done. Without a member client (its role cannot be assumed) only the
 /// administrator's side is done. The member is never taken from a newer administrator.
 pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
+    if let (true, Some(member)) = (departure.mark_deleted, member) {
+        fence::mark_deleted(member, &departure.member).await?;
+    }
     let member_side = async {
         match member {
             Some(member) => resign(member, departure).await,
@@ -241,6 +329,7 @@ mod tests {
             member: AccountId::parse(MEMBER).unwrap(),
             email: None,
             enable_default_standards: true,
+            fenced_since: None,
         }
     }
 
@@ -357,8 +446,12 @@ mod tests {
         let resign = mock!(Client::disassociate_from_administrator_account)
             .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
         let member = client(&[&current, &resign]);
-        let departure =
-            Departure { administrator: enrollment().administrator, member: enrollment().member, disable_hub: true };
+        let departure = Departure {
+            administrator: enrollment().administrator,
+            member: enrollment().member,
+            disable_hub: true,
+            mark_deleted: false,
+        };
 
         leave(&admin, Some(&member), &departure).await.expect("left");
         assert_eq!((disassociate.num_calls(), delete.num_calls()), (1, 1));
@@ -375,8 +468,12 @@ mod tests {
         let resign = mock!(Client::disassociate_from_administrator_account)
             .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
         let member = client(&[&current, &resign]);
-        let departure =
-            Departure { administrator: enrollment().administrator, member: enrollment().member, disable_hub: false };
+        let departure = Departure {
+            administrator: enrollment().administrator,
+            member: enrollment().member,
+            disable_hub: false,
+            mark_deleted: false,
+        };
 
         leave(&admin, Some(&member), &departure).await.expect("left");
         assert_eq!(resign.num_calls(), 1);
@@ -386,7 +483,9 @@ mod tests {
     async fn a_real_failure_is_reported_with_its_operation() {
         let create =
             mock!(Client::create_members).sequence().http_status(400, error_body("InvalidInputException")).build();
-        let admin = client(&[&create]);
+        // Before giving up, the region checks whether another run made the member Enabled meanwhile.
+        let get = mock!(Client::get_members).then_output(|| GetMembersOutput::builder().build());
+        let admin = client(&[&create, &get]);
         let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
         let current =
             mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
@@ -394,5 +493,6 @@ mod tests {
 
         let error = join(&admin, &member, &enrollment()).await.unwrap_err();
         assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
+        assert_eq!(get.num_calls(), 1);
     }
 }
