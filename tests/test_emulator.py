@@ -1,11 +1,15 @@
 """Behaviour of the AWS emulator that its users rely on, checked through boto3 against the running server."""
 
+import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
@@ -200,6 +204,133 @@ def test_organization_members_of_an_auto_enabling_administrator_are_enabled_at_o
     assert emulator.administrator_of(member, REGION) == audit
     assert emulator.state()[member][REGION]["enabled"] is True
     assert emulator.member_status(audit, "999999999999", REGION) == "Created"
+
+
+# --- Security Hub tags ----------------------------------------------------------------------------
+
+def hub_arn(account, region=REGION) -> str:
+    return f"arn:aws:securityhub:{region}:{account}:hub/default"
+
+
+def test_hub_tags_are_added_listed_replaced_and_removed(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    admin, arn = hub(emulator, ADMIN), hub_arn(ADMIN)
+    assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == {}
+
+    admin.tag_resource(ResourceArn=arn, Tags={"StackId": "stack-1", "Team": "security", "Env": "test"})
+    admin.tag_resource(ResourceArn=arn, Tags={"Team": "platform"})
+    assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == \
+        {"StackId": "stack-1", "Team": "platform", "Env": "test"}
+
+    # Several tagKeys in the query string; a key the hub does not have is ignored.
+    admin.untag_resource(ResourceArn=arn, TagKeys=["Team", "Env", "Absent"])
+    assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"StackId": "stack-1"}
+    assert emulator.state()[ADMIN][REGION]["tags"] == {"StackId": "stack-1"}
+    assert [c["operation"] for c in emulator.calls() if c["service"] == "securityhub"] == \
+        ["ListTagsForResource", "TagResource", "TagResource", "ListTagsForResource", "UntagResource",
+         "ListTagsForResource"]
+
+
+def signed_request(emulator, account, method, path, body=b"") -> tuple[int, dict]:
+    """A Security Hub request with `path` sent exactly as given (SigV4-signed as `account`)."""
+    credentials = emulator.session(account, REGION).get_credentials().get_frozen_credentials()
+    request = AWSRequest(method=method, url=f"{emulator.url}{path}", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(credentials, "securityhub", REGION).add_auth(request)
+    sent = urllib.request.Request(request.url, data=body or None, method=method, headers=dict(request.headers))
+    try:
+        with urllib.request.urlopen(sent, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_the_arn_routes_percent_encoded_with_its_slash_as_2f_or_with_a_plain_slash(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    arn = hub_arn(ADMIN)
+    encoded = urllib.parse.quote(arn, safe="")
+    assert "%2F" in encoded and "%3A" in encoded  # as the SDKs send it
+
+    assert signed_request(emulator, ADMIN, "POST", f"/tags/{encoded}", b'{"Tags": {"k": "v"}}')[0] == 200
+    assert signed_request(emulator, ADMIN, "GET", f"/tags/{encoded}") == (200, {"Tags": {"k": "v"}})
+    assert signed_request(emulator, ADMIN, "GET", f"/tags/{arn}") == (200, {"Tags": {"k": "v"}})
+    assert signed_request(emulator, ADMIN, "DELETE", f"/tags/{encoded}?tagKeys=k")[0] == 200
+    assert hub(emulator, ADMIN).list_tags_for_resource(ResourceArn=arn)["Tags"] == {}
+
+
+def test_tags_of_another_accounts_or_regions_hub_are_not_found(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    emulator.enable_hub(MEMBER, REGION)
+    emulator.enable_hub(ADMIN, "us-east-1")
+    hub(emulator, MEMBER).tag_resource(ResourceArn=hub_arn(MEMBER), Tags={"Owner": "member"})
+    admin = hub(emulator, ADMIN)
+
+    for arn in (hub_arn(MEMBER), hub_arn(ADMIN, "us-east-1"), f"arn:aws:securityhub:{REGION}:{ADMIN}:hub/other",
+                f"arn:aws:securityhub:{REGION}:{ADMIN}:automation-rule/0123"):
+        assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"Owner": "admin"})) == \
+            ("ResourceNotFoundException", 404), arn
+        assert code_and_status(error_of(admin.list_tags_for_resource, ResourceArn=arn)) == \
+            ("ResourceNotFoundException", 404), arn
+        assert code_and_status(error_of(admin.untag_resource, ResourceArn=arn, TagKeys=["Owner"])) == \
+            ("ResourceNotFoundException", 404), arn
+    assert hub(emulator, MEMBER).list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"Owner": "member"}
+    assert emulator.state()[ADMIN][REGION]["tags"] == {}
+
+
+def test_invalid_tags_and_arns_are_invalid_input(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    admin, arn = hub(emulator, ADMIN), hub_arn(ADMIN)
+    refused = [
+        (admin.tag_resource, {"ResourceArn": "arn:aws:s3:::bucket", "Tags": {"k": "v"}}),
+        (admin.list_tags_for_resource, {"ResourceArn": "not-an-arn"}),
+        (admin.tag_resource, {"ResourceArn": arn, "Tags": {"aws:reserved": "v"}}),
+        (admin.tag_resource, {"ResourceArn": arn, "Tags": {"bad key!": "v"}}),
+        (admin.tag_resource, {"ResourceArn": arn, "Tags": {"k": "v" * 257}}),
+        (admin.tag_resource, {"ResourceArn": arn, "Tags": {f"k{i}": "v" for i in range(51)}}),
+        (admin.untag_resource, {"ResourceArn": arn, "TagKeys": ["aws:reserved"]}),
+    ]
+    for call, kwargs in refused:
+        assert code_and_status(error_of(call, **kwargs)) == ("InvalidInputException", 400), kwargs
+    # At most 50 tags on the hub in all.
+    admin.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
+    assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"one-more": "v"})) == \
+        ("InvalidInputException", 400)
+    assert len(admin.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 50
+
+
+def test_enable_security_hub_tags_land_in_the_hubs_tags(emulator):
+    member = hub(emulator, MEMBER)
+    member.enable_security_hub(EnableDefaultStandards=False, Tags={"StackId": "stack-1"})
+    assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"StackId": "stack-1"}
+    assert emulator.state()[MEMBER][REGION]["tags"] == {"StackId": "stack-1"}
+    # A second EnableSecurityHub conflicts and leaves the tags alone.
+    assert code_and_status(error_of(member.enable_security_hub, Tags={"Other": "x"}))[0] == \
+        "ResourceConflictException"
+    assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"StackId": "stack-1"}
+
+
+def test_disabling_the_hub_drops_its_tags_and_a_disabled_hub_has_none_to_tag(emulator):
+    member = hub(emulator, MEMBER)
+    member.enable_security_hub(Tags={"StackId": "stack-1"})
+    member.tag_resource(ResourceArn=hub_arn(MEMBER), Tags={"Team": "security"})
+    member.disable_security_hub()
+
+    assert MEMBER not in emulator.state()  # no hub, no tags
+    for call, kwargs in [(member.list_tags_for_resource, {}), (member.tag_resource, {"Tags": {"k": "v"}}),
+                         (member.untag_resource, {"TagKeys": ["Team"]})]:
+        assert code_and_status(error_of(call, ResourceArn=hub_arn(MEMBER), **kwargs)) == \
+            ("ResourceNotFoundException", 404)
+    member.enable_security_hub()
+    assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {}
+
+
+def test_reset_clears_hub_tags(emulator):
+    hub(emulator, ADMIN).enable_security_hub(Tags={"StackId": "stack-1"})
+    assert emulator.state()[ADMIN][REGION]["tags"] == {"StackId": "stack-1"}
+    emulator.reset()
+    assert emulator.state() == {}
+    emulator.enable_hub(ADMIN, REGION)
+    assert hub(emulator, ADMIN).list_tags_for_resource(ResourceArn=hub_arn(ADMIN))["Tags"] == {}
 
 
 # --- Organizations and STS ------------------------------------------------------------------------

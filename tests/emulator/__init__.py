@@ -1,9 +1,9 @@
 """Local AWS emulator for the tests: moto's server plus what the provider needs and moto lacks.
 
-Modules: server (entry point), app (WSGI wiring), securityhub (membership model) and securityhub_api
-(its moto routes), organizations (asynchronous CreateAccount, MoveAccount errors), sts (AssumeRole
-refusals), regions (DescribeRegions per account), faults (latency, faults, call log middleware), identify
-(service/region/account/operation of a request), errors (each service's error format), calls (call log),
-config (settings), control (the /_emulator/ API), state (all state and its reset), client (start it, drive
-it, act as accounts) and fixtures (pytest).
+Modules: server (entry point), app (WSGI wiring), securityhub (membership and hub tags model) and
+securityhub_api (its moto routes), organizations (asynchronous CreateAccount, MoveAccount errors), sts
+(AssumeRole refusals), regions (DescribeRegions per account), faults (latency, faults, call log middleware),
+identify (service/region/account/operation of a request), errors (each service's error format), calls (call
+log), config (settings), control (the /_emulator/ API), state (all state and its reset), client (start it,
+drive it, act as accounts) and fixtures (pytest).
 """

@@ -179,8 +179,8 @@ class Emulator:
         return self._control("GET", "config")
 
     def state(self) -> dict:
-        """Security Hub state: {account: {region: {enabled, enable_default_standards, members: {id: status},
-        administrator, invitations: [{administrator, invitation_id}]}}}."""
+        """Security Hub state: {account: {region: {enabled, enable_default_standards, tags: {key: value},
+        members: {id: status}, administrator, invitations: [{administrator, invitation_id}]}}}."""
         return self._control("GET", "securityhub")
 
     def calls(self) -> list[dict]:

@@ -9,8 +9,16 @@ cannot disagree.
 Statuses are those of the API (Created, Invited, Enabled, Removed, Resigned). Every operation except
 EnableSecurityHub needs the caller's hub to be enabled in that region, as in AWS. Errors are raised as
 `SecurityHubError`, whose code is the API's exception name.
+
+Tags (TagResource, UntagResource, ListTagsForResource, and EnableSecurityHub's `Tags`) belong to the hub,
+the only taggable resource modelled: `arn:aws:securityhub:<region>:<account>:hub/default` of the caller's own
+account and region. They go when the hub is disabled. The tagging operations' documented errors are only
+InternalException, InvalidInputException and ResourceNotFoundException, so an ARN that is not a Security Hub
+ARN or tags breaking the documented constraints answer InvalidInputException, and any other ARN (another
+account's or region's hub, a hub that is not enabled, a resource that is not a hub) ResourceNotFoundException.
 """
 
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -21,6 +29,10 @@ CREATED, INVITED, ENABLED, REMOVED, RESIGNED = "Created", "Invited", "Enabled", 
 # A relationship in one of these states still binds the member to the administrator.
 ACTIVE_STATUSES = (CREATED, INVITED, ENABLED)
 MAX_RESULTS_LIMIT = 50
+# TagResource, UntagResource: the API reference's constraints on a tag map and a tag key list.
+ARN_PATTERN = re.compile(r"^arn:aws:securityhub:.*")
+TAG_KEY_PATTERN = re.compile(r"^(?!aws:)[a-zA-Z+-=._:/]+$")
+MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS = 128, 256, 50
 
 
 class SecurityHubError(Exception):
@@ -37,10 +49,15 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def hub_arn(account: str, region: str) -> str:
+    return f"arn:aws:securityhub:{region}:{account}:hub/default"
+
+
 @dataclass
 class Hub:
     enable_default_standards: bool
     subscribed_at: str = field(default_factory=now_iso)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +107,38 @@ def _unprocessed(account_id: str, reason: str) -> dict:
     return {"AccountId": account_id, "ProcessingResult": reason}
 
 
+def _check_tag_key(key: object) -> str:
+    if not (isinstance(key, str) and 1 <= len(key) <= MAX_TAG_KEY_LENGTH and TAG_KEY_PATTERN.match(key)):
+        raise SecurityHubError(
+            "InvalidInputException",
+            f"Tag key {key!r} is not valid: 1 to {MAX_TAG_KEY_LENGTH} characters matching "
+            f"{TAG_KEY_PATTERN.pattern}")
+    return key
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    """A tag map as the API constrains it: up to 50 entries, keys 1..128 characters of the key pattern (not
+    starting `aws:`), string values up to 256 characters."""
+    if not isinstance(tags, dict):
+        raise SecurityHubError("InvalidInputException", "Tags must be a map of strings to strings")
+    if len(tags) > MAX_TAGS:
+        raise SecurityHubError("InvalidInputException", f"At most {MAX_TAGS} tags can be added at a time")
+    for key, value in tags.items():
+        _check_tag_key(key)
+        if not isinstance(value, str) or len(value) > MAX_TAG_VALUE_LENGTH:
+            raise SecurityHubError("InvalidInputException",
+                                   f"The value of tag {key!r} must be a string of at most "
+                                   f"{MAX_TAG_VALUE_LENGTH} characters")
+    return dict(tags)
+
+
+def check_tag_keys(keys: object) -> list[str]:
+    """A tag key list as the API constrains it: 1 to 50 keys, each a valid tag key."""
+    if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_TAGS:
+        raise SecurityHubError("InvalidInputException", f"TagKeys must list 1 to {MAX_TAGS} tag keys")
+    return [_check_tag_key(key) for key in keys]
+
+
 def paginate(items: list, max_results: int | None, next_token: str | None) -> tuple[list, str | None]:
     """Offset pagination with the API's limits: MaxResults 1..50, an opaque NextToken."""
     if max_results is not None and not 1 <= max_results <= MAX_RESULTS_LIMIT:
@@ -124,12 +173,15 @@ class SecurityHubModel:
 
     # --- hubs -------------------------------------------------------------------------------------
 
-    def enable_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
+    def enable_hub(self, account: str, region: str, enable_default_standards: bool = True,
+                   tags: dict[str, str] | None = None) -> None:
+        """`tags` (EnableSecurityHub's `Tags`) are the new hub's tags, as if added by TagResource."""
+        tags = check_tags(tags) if tags is not None else {}
         with self._lock:
             if (account, region) in self._hubs:
                 raise SecurityHubError("ResourceConflictException",
                                        f"Account {account} is already subscribed to Security Hub")
-            self._hubs[(account, region)] = Hub(enable_default_standards)
+            self._hubs[(account, region)] = Hub(enable_default_standards, tags=tags)
 
     def seed_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
         """Test setup: the hub is enabled afterwards, whether it was or not."""
@@ -138,7 +190,7 @@ class SecurityHubModel:
 
     def disable_hub(self, account: str, region: str) -> None:
         """AWS refuses while the account administers members, or is an organization member; an invited
-        member's association ends (Resigned)."""
+        member's association ends (Resigned). The hub's tags go with it."""
         with self._lock:
             self._require_hub(account, region)
             administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
@@ -157,14 +209,49 @@ class SecurityHubModel:
                 association.set_status(RESIGNED)
             del self._hubs[(account, region)]
 
-    def describe_hub(self, account: str, region: str, hub_arn: str | None) -> dict:
+    def describe_hub(self, account: str, region: str, requested_arn: str | None) -> dict:
         with self._lock:
             hub = self._require_hub(account, region)
-            arn = f"arn:aws:securityhub:{region}:{account}:hub/default"
-            if hub_arn and hub_arn != arn:
-                raise SecurityHubError("ResourceNotFoundException", f"Hub {hub_arn} not found")
+            arn = hub_arn(account, region)
+            if requested_arn and requested_arn != arn:
+                raise SecurityHubError("ResourceNotFoundException", f"Hub {requested_arn} not found")
             return {"HubArn": arn, "SubscribedAt": hub.subscribed_at, "AutoEnableControls": True,
                     "ControlFindingGenerator": "SECURITY_CONTROL"}
+
+    # --- tags ---------------------------------------------------------------------------------------
+
+    def tag_resource(self, account: str, region: str, resource_arn: str, tags: object) -> None:
+        """Adds the tags, replacing the values of keys already present."""
+        tags = check_tags(tags)
+        with self._lock:
+            hub = self._tagged_hub(account, region, resource_arn)
+            merged = {**hub.tags, **tags}
+            if len(merged) > MAX_TAGS:
+                raise SecurityHubError("InvalidInputException",
+                                       f"A resource can have at most {MAX_TAGS} tags; {resource_arn} would have "
+                                       f"{len(merged)}")
+            hub.tags = merged
+
+    def untag_resource(self, account: str, region: str, resource_arn: str, tag_keys: object) -> None:
+        """Removes the tags with these keys; keys the resource does not have are ignored."""
+        keys = check_tag_keys(tag_keys)
+        with self._lock:
+            hub = self._tagged_hub(account, region, resource_arn)
+            hub.tags = {key: value for key, value in hub.tags.items() if key not in keys}
+
+    def list_tags(self, account: str, region: str, resource_arn: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._tagged_hub(account, region, resource_arn).tags)
+
+    def _tagged_hub(self, account: str, region: str, resource_arn: str) -> Hub:
+        """The hub `resource_arn` names: only the caller's own, enabled hub in the request's region."""
+        if not isinstance(resource_arn, str) or not ARN_PATTERN.match(resource_arn):
+            raise SecurityHubError("InvalidInputException",
+                                   f"ResourceArn {resource_arn!r} is not a Security Hub ARN (arn:aws:securityhub:...)")
+        hub = self._hubs.get((account, region))
+        if hub is None or resource_arn != hub_arn(account, region):
+            raise SecurityHubError("ResourceNotFoundException", f"Resource {resource_arn} not found")
+        return hub
 
     # --- administrator side -----------------------------------------------------------------------
 
@@ -336,12 +423,13 @@ class SecurityHubModel:
     # --- inspection -------------------------------------------------------------------------------
 
     def snapshot(self) -> dict:
-        """{account: {region: {enabled, enable_default_standards, members, administrator, invitations}}}."""
+        """{account: {region: {enabled, enable_default_standards, tags, members, administrator, invitations}}}."""
         with self._lock:
             view: dict[str, dict[str, dict]] = {}
             for (account, region), hub in self._hubs.items():
                 entry = self._entry(view, account, region)
-                entry.update(enabled=True, enable_default_standards=hub.enable_default_standards)
+                entry.update(enabled=True, enable_default_standards=hub.enable_default_standards,
+                             tags=dict(hub.tags))
             for record in self._memberships.values():
                 self._entry(view, record.administrator, record.region)["members"][record.member] = record.status
                 member_view = self._entry(view, record.member, record.region)
@@ -355,7 +443,7 @@ class SecurityHubModel:
     @staticmethod
     def _entry(view: dict, account: str, region: str) -> dict:
         return view.setdefault(account, {}).setdefault(region, {
-            "enabled": False, "enable_default_standards": None, "members": {}, "administrator": None,
+            "enabled": False, "enable_default_standards": None, "tags": {}, "members": {}, "administrator": None,
             "invitations": []})
 
     # --- helpers ----------------------------------------------------------------------------------

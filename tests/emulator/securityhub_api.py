@@ -7,11 +7,17 @@ Security Hub operations (findings, organization configuration, ...) keep working
 
 The caller's account is moto's `current_account` (AssumeRole credentials act as the role's account), the
 region is that of the request's SigV4 scope.
+
+Tagging (`/tags/{ResourceArn}`): SDKs percent-encode the ARN as one path label, its `/` as %2F. The werkzeug
+server decodes PATH_INFO, so moto's Flask route sees `/tags/arn:aws:securityhub:<region>:<account>:hub/default`
+with a real `/` and must match across slashes (`.+`); moto's operation router matches the raw, still-encoded
+path and hands the decoded ARN over as the `ResourceArn` URI parameter.
 """
 
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import moto.securityhub.urls as securityhub_urls
 from moto.securityhub.responses import SecurityHubResponse
@@ -29,7 +35,9 @@ MISSING_PATHS = (
     "{0}/members/delete$",
     "{0}/administrator/disassociate$",
     "{0}/master/disassociate$",
+    "{0}/tags/(?P<resource_arn>.+)$",
 )
+TAGS_PATH_PREFIX = "/tags/"
 
 Operation = Callable[[SecurityHubModel, "Call"], dict]
 
@@ -41,6 +49,8 @@ class Call:
         self.account: str = response.current_account
         self.region: str = response.region
         self._query = response.querystring
+        self._uri_params: dict[str, Any] = response.uri_match
+        self._raw_path: str = response.raw_path
         self.body = self._parse_body(response.body)
 
     @staticmethod
@@ -71,6 +81,20 @@ class Call:
         values = self._query.get(name)
         return values[0] if values else None
 
+    def query_all(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter (`?tagKeys=a&tagKeys=b`)."""
+        return list(self._query.get(name) or [])
+
+    def resource_arn(self) -> str:
+        """The `{ResourceArn}` label of `/tags/{ResourceArn}`, percent-decoded (moto's router decodes it; the
+        raw path is the fallback)."""
+        arn = self._uri_params.get("ResourceArn")
+        if not arn and self._raw_path.startswith(TAGS_PATH_PREFIX):
+            arn = unquote(self._raw_path[len(TAGS_PATH_PREFIX):])
+        if not arn:
+            raise SecurityHubError("InvalidInputException", "ResourceArn is required")
+        return arn
+
     def max_results(self) -> int | None:
         value = self.query("MaxResults")
         try:
@@ -80,7 +104,8 @@ class Call:
 
 
 def _enable(model: SecurityHubModel, call: Call) -> dict:
-    model.enable_hub(call.account, call.region, bool(call.body.get("EnableDefaultStandards", True)))
+    model.enable_hub(call.account, call.region, bool(call.body.get("EnableDefaultStandards", True)),
+                     call.body.get("Tags"))
     return {}
 
 
@@ -161,6 +186,22 @@ def _decline_invitations(model: SecurityHubModel, call: Call) -> dict:
     return {"UnprocessedAccounts": model.decline_invitations(call.account, call.region, call.account_ids())}
 
 
+def _tag_resource(model: SecurityHubModel, call: Call) -> dict:
+    if "Tags" not in call.body:
+        raise SecurityHubError("InvalidInputException", "Tags is required")
+    model.tag_resource(call.account, call.region, call.resource_arn(), call.body["Tags"])
+    return {}
+
+
+def _untag_resource(model: SecurityHubModel, call: Call) -> dict:
+    model.untag_resource(call.account, call.region, call.resource_arn(), call.query_all("tagKeys"))
+    return {}
+
+
+def _list_tags(model: SecurityHubModel, call: Call) -> dict:
+    return {"Tags": model.list_tags(call.account, call.region, call.resource_arn())}
+
+
 def _with_token(result: dict, token: str | None) -> dict:
     return {**result, "NextToken": token} if token else result
 
@@ -185,6 +226,9 @@ OPERATIONS: dict[str, Operation] = {
     "disassociate_from_master_account": _disassociate_from_administrator,
     "decline_invitations": _decline_invitations,
     "delete_invitations": _decline_invitations,
+    "tag_resource": _tag_resource,
+    "untag_resource": _untag_resource,
+    "list_tags_for_resource": _list_tags,
 }
 
 
