@@ -40,6 +40,15 @@ PROVIDER_ACTIONS = {
     "securityhub:DisassociateMembers",
     "securityhub:DeleteMembers",
     "securityhub:ListMembers",
+    # the member side, for the provider's own account
+    "securityhub:EnableSecurityHub",
+    "securityhub:DisableSecurityHub",
+    "securityhub:GetAdministratorAccount",
+    "securityhub:ListInvitations",
+    "securityhub:AcceptAdministratorInvitation",
+    "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:TagResource",
+    "securityhub:ListTagsForResource",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
 }

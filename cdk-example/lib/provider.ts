@@ -166,6 +166,13 @@ export class SecurityHubMemberAccountProvider extends Construct {
         resources: ['*'],
       }),
     );
+    // Security Hub calls go to this account's hub only when it is the administrator or the member itself.
+    const securityHubHubs = Stack.of(this).formatArn({
+      service: 'securityhub',
+      region: '*',
+      resource: 'hub',
+      resourceName: 'default',
+    });
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'SecurityHubAdministrator',
@@ -178,7 +185,25 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'securityhub:DeleteMembers',
           'securityhub:ListMembers',
         ],
-        resources: ['*'],
+        resources: [securityHubHubs],
+      }),
+    );
+    // The member side, when the account enrolled is the provider's own (e.g. the management account joining
+    // the audit account); TagResource / ListTagsForResource carry a Delete's mark for a Create still running.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'SecurityHubMember',
+        actions: [
+          'securityhub:EnableSecurityHub',
+          'securityhub:DisableSecurityHub',
+          'securityhub:GetAdministratorAccount',
+          'securityhub:ListInvitations',
+          'securityhub:AcceptAdministratorInvitation',
+          'securityhub:DisassociateFromAdministratorAccount',
+          'securityhub:TagResource',
+          'securityhub:ListTagsForResource',
+        ],
+        resources: [securityHubHubs],
       }),
     );
 
