@@ -7,7 +7,7 @@
 use aws_sdk_organizations::types::{CreateAccountState, Tag};
 use aws_sdk_organizations::Client;
 use std::time::Duration;
-use tokio::time::{sleep, Instant};
+use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::aws::{AwsError, Operation};
 use crate::properties::{AccountId, NewAccount};
@@ -15,10 +15,10 @@ use crate::properties::{AccountId, NewAccount};
 pub const STACK_TAG: &str = "securityhub-member-account:stack-id";
 pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
 
-/// Creation is polled soon after it starts, then every two seconds at most, so that a finished
-/// creation is noticed within two seconds.
-const POLL_PAUSES: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(1), Duration::from_millis(1500)];
-const MAX_POLL_PAUSE: Duration = Duration::from_secs(2);
+/// Creation is polled soon after it starts, then every 1.5 s (from one poll's start to the next), so
+/// that a finished creation is noticed within two seconds, the poll's own round trip included.
+const POLL_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
+const MAX_POLL_PAUSE: Duration = Duration::from_millis(1500);
 /// AWS creates most accounts in a few minutes; past this the Create fails and a retry picks it up.
 const CREATION_PATIENCE: Duration = Duration::from_secs(14 * 60);
 /// Organizations answers CONCURRENT_ACCOUNT_MODIFICATION when another change is under way.
@@ -121,6 +121,7 @@ pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<Account
     let give_up = Instant::now() + CREATION_PATIENCE;
     let mut pauses = POLL_PAUSES.into_iter().chain(std::iter::repeat(MAX_POLL_PAUSE));
     loop {
+        let next_poll = Instant::now() + pauses.next().unwrap_or(MAX_POLL_PAUSE);
         let answer = org
             .describe_create_account_status()
             .create_account_request_id(request_id)
@@ -139,11 +140,10 @@ pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<Account
             }
             _ => {}
         }
-        let pause = pauses.next().unwrap_or(MAX_POLL_PAUSE);
-        if Instant::now() + pause > give_up {
+        if next_poll > give_up {
             return Err(AccountError::CreationSlow);
         }
-        sleep(pause).await;
+        sleep_until(next_poll).await;
     }
 }
 

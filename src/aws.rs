@@ -89,7 +89,16 @@ impl Aws {
         self.base.get_or_init(load_base).await
     }
 
-    /// The account the provider runs in (STS GetCallerIdentity, asked once per process).
+    /// Learns the provider's account from the invoked function's ARN
+    /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`), sparing a GetCallerIdentity round trip.
+    pub fn learn_own_account(&self, function_arn: &str) {
+        if let Some(account) = function_arn.split(':').nth(4).and_then(AccountId::parse) {
+            // Already known is fine: it is the same account for the life of the process.
+            let _ = self.own_account.set(account);
+        }
+    }
+
+    /// The account the provider runs in: from the function ARN, else STS GetCallerIdentity, once.
     pub async fn own_account(&self) -> Result<&AccountId, AwsError> {
         self.own_account
             .get_or_try_init(|| async {

@@ -61,6 +61,7 @@ impl Provider {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<(), HandlerError> {
         let deadline = instant_of(event.context.deadline);
         let log_stream = event.context.env_config.log_stream.clone();
+        self.aws.learn_own_account(&event.context.invoked_function_arn);
         match event::parse(event.payload) {
             Ok(request) => {
                 let span = request_span(&request.echo, request.action.name());

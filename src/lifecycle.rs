@@ -113,14 +113,18 @@ async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId
 
 /// Sessions for the administrator and the member, both at once.
 async fn sessions(job: &Job, properties: &Properties, member: &AccountId) -> Result<(SdkConfig, SdkConfig), Failure> {
+    tokio::try_join!(assume_administrator(job, properties), assume_member(job, properties, member))
+}
+
+async fn assume_administrator(job: &Job, properties: &Properties) -> Result<SdkConfig, Failure> {
+    let (admin, role) = (&properties.administrator_account_id, &properties.administrator_role_name);
+    job.aws.session(admin, role, Duration::ZERO).await.map_err(|error| format!("administrator account: {error}"))
+}
+
+async fn assume_member(job: &Job, properties: &Properties, member: &AccountId) -> Result<SdkConfig, Failure> {
     let patience = if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { Duration::ZERO };
-    let admin =
-        job.aws.session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO);
-    let member = job.aws.session(member, &properties.member_role_name, patience);
-    let (admin, member) = tokio::join!(admin, member);
-    let admin = admin.map_err(|error| format!("administrator account: {error}"))?;
-    let member = member.map_err(|error| format!("member account: {error}"))?;
-    Ok((admin, member))
+    let session = job.aws.session(member, &properties.member_role_name, patience).await;
+    session.map_err(|error| format!("member account: {error}"))
 }
 
 /// Makes `member` an Enabled member in every region; returns the regions, sorted.
@@ -131,10 +135,20 @@ async fn enroll(
     member: &AccountId,
     fenced_since: Option<SystemTime>,
 ) -> Result<Vec<String>, Failure> {
-    let (admin_session, member_session) = sessions(job, properties, member).await?;
-    let regions = regions::resolve(&admin_session, &member_session, properties.regions.as_deref(), job.concurrency)
-        .await
-        .map_err(|error| error.to_string())?;
+    // Each side reads its regions as soon as its own session is there: the critical path stays short.
+    let wanted = properties.regions.as_deref();
+    let admin_side = async {
+        let session = assume_administrator(job, properties).await?;
+        let view = regions::administrator_view(&session, wanted, job.concurrency).await;
+        Ok::<_, Failure>((view.map_err(|error| error.to_string())?, session))
+    };
+    let member_side = async {
+        let session = assume_member(job, properties, member).await?;
+        let enabled = regions::enabled(&session).await.map_err(|error| error.to_string())?;
+        Ok::<_, Failure>((enabled, session))
+    };
+    let ((view, admin_session), (member_enabled, member_session)) = tokio::try_join!(admin_side, member_side)?;
+    let regions = regions::decide(&view, &member_enabled, wanted).map_err(|error| error.to_string())?;
     let sessions = (&admin_session, &member_session);
     join_regions(job, properties, member, sessions, &regions, fenced_since).await
 }
@@ -234,11 +248,7 @@ async fn update_in_place(
         .await
         .map_err(|error| error.to_string())?;
     if admin_changed {
-        let old_admin = job
-            .aws
-            .session(&old.administrator_account_id, &old.administrator_role_name, Duration::ZERO)
-            .await
-            .map_err(|error| format!("previous administrator account: {error}"))?;
+        let old_admin = assume_administrator(job, old).await.map_err(|error| format!("previous {error}"))?;
         let old_regions = match &old.regions {
             Some(regions) => regions.clone(),
             None => {
@@ -262,11 +272,7 @@ async fn update_in_place(
 
 /// The regions where `member` is an Enabled member of the administrator now (read-only).
 async fn enrolled_regions(job: &Job, properties: &Properties, member: &AccountId) -> Result<Vec<String>, Failure> {
-    let admin = job
-        .aws
-        .session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO)
-        .await
-        .map_err(|error| format!("administrator account: {error}"))?;
+    let admin = assume_administrator(job, properties).await?;
     let hubs = regions::administrator_hubs(&admin, job.concurrency).await.map_err(|error| error.to_string())?;
     regions::where_member_enabled(&admin, member, hubs, job.concurrency).await.map_err(|error| error.to_string())
 }
@@ -293,12 +299,12 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
         tracing::info!("OnDelete is Retain: nothing touched");
         return Ok(done);
     }
-    let admin_session = job
-        .aws
-        .session(&properties.administrator_account_id, &properties.administrator_role_name, Duration::ZERO)
-        .await
-        .map_err(|error| format!("administrator account: {error}"))?;
-    let member_session = match job.aws.session(&member, &properties.member_role_name, Duration::ZERO).await {
+    let (admin_session, member_session) = tokio::join!(
+        assume_administrator(job, &properties),
+        job.aws.session(&member, &properties.member_role_name, Duration::ZERO)
+    );
+    let admin_session = admin_session?;
+    let member_session = match member_session {
         Ok(session) => Some(session),
         Err(error) => {
             tracing::warn!(error = %error, "member role not assumable (account closed, suspended or gone): administrator side only");

@@ -30,29 +30,56 @@ pub async fn enabled(session: &SdkConfig) -> Result<BTreeSet<String>, AwsError> 
     Ok(answer.regions().iter().filter_map(|region| region.region_name().map(str::to_owned)).collect())
 }
 
-/// Checks `wanted`, or discovers the regions, for an administrator and a member session.
-pub async fn resolve(
+/// What the administrator's side knows of regions: the ones enabled for it, and of the candidates
+/// (`Regions`, or all enabled ones), those where its Security Hub is enabled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdministratorView {
+    pub enabled: BTreeSet<String>,
+    pub with_hub: BTreeSet<String>,
+}
+
+/// Reads the administrator's view; with explicit `wanted` regions both reads go at once.
+pub async fn administrator_view(
     admin: &SdkConfig,
-    member: &SdkConfig,
     wanted: Option<&[String]>,
     concurrency: usize,
+) -> Result<AdministratorView, AwsError> {
+    let (enabled, candidates, without_hub) = match wanted {
+        Some(wanted) => {
+            let (enabled, without_hub) =
+                tokio::join!(enabled(admin), without_hub(admin, wanted.iter().cloned(), concurrency));
+            (enabled?, wanted.to_vec(), without_hub?)
+        }
+        None => {
+            let enabled = enabled(admin).await?;
+            let without_hub = without_hub(admin, enabled.iter().cloned(), concurrency).await?;
+            let candidates = enabled.iter().cloned().collect();
+            (enabled, candidates, without_hub)
+        }
+    };
+    let with_hub = candidates.into_iter().filter(|region| !without_hub.contains(region)).collect();
+    Ok(AdministratorView { enabled, with_hub })
+}
+
+/// The regions to cover: `wanted` once checked against both accounts, or the discovered ones.
+pub fn decide(
+    admin: &AdministratorView,
+    member_enabled: &BTreeSet<String>,
+    wanted: Option<&[String]>,
 ) -> Result<Vec<String>, RegionsError> {
-    let (admin_enabled, member_enabled) = tokio::join!(enabled(admin), enabled(member));
-    let (admin_enabled, member_enabled) = (admin_enabled?, member_enabled?);
     match wanted {
         Some(wanted) => {
-            missing("administrator", wanted, &admin_enabled)?;
-            missing("member", wanted, &member_enabled)?;
-            let without_hub = without_hub(admin, wanted.iter().cloned(), concurrency).await?;
+            missing("administrator", wanted, &admin.enabled)?;
+            missing("member", wanted, member_enabled)?;
+            let without_hub: Vec<String> =
+                wanted.iter().filter(|region| !admin.with_hub.contains(*region)).cloned().collect();
             if !without_hub.is_empty() {
                 return Err(RegionsError::NoAdministratorHub(without_hub));
             }
             Ok(wanted.to_vec())
         }
         None => {
-            let both: Vec<String> = admin_enabled.intersection(&member_enabled).cloned().collect();
-            let without_hub = without_hub(admin, both.iter().cloned(), concurrency).await?;
-            let found: Vec<String> = both.into_iter().filter(|region| !without_hub.contains(region)).collect();
+            let found: Vec<String> = admin.with_hub.intersection(member_enabled).cloned().collect();
             if found.is_empty() {
                 return Err(RegionsError::NoneDiscovered);
             }
@@ -61,11 +88,20 @@ pub async fn resolve(
     }
 }
 
+/// Checks `wanted`, or discovers the regions, for an administrator and a member session.
+pub async fn resolve(
+    admin: &SdkConfig,
+    member: &SdkConfig,
+    wanted: Option<&[String]>,
+    concurrency: usize,
+) -> Result<Vec<String>, RegionsError> {
+    let (view, member_enabled) = tokio::join!(administrator_view(admin, wanted, concurrency), enabled(member));
+    decide(&view?, &member_enabled?, wanted)
+}
+
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled.
 pub async fn administrator_hubs(admin: &SdkConfig, concurrency: usize) -> Result<Vec<String>, AwsError> {
-    let enabled = enabled(admin).await?;
-    let without_hub = without_hub(admin, enabled.iter().cloned(), concurrency).await?;
-    Ok(enabled.into_iter().filter(|region| !without_hub.contains(region)).collect())
+    Ok(administrator_view(admin, None, concurrency).await?.with_hub.into_iter().collect())
 }
 
 /// Of `regions`, those where the administrator of `session` sees `member` as Enabled.
@@ -102,7 +138,7 @@ async fn without_hub(
     session: &SdkConfig,
     regions: impl Iterator<Item = String>,
     concurrency: usize,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<BTreeSet<String>, AwsError> {
     let checks = stream::iter(regions)
         .map(|region| async move {
             let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
@@ -117,7 +153,39 @@ async fn without_hub(
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
-    let mut without: Vec<String> = checks.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
-    without.sort();
-    Ok(without)
+    checks.into_iter().filter_map(Result::transpose).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    fn view(enabled: &[&str], with_hub: &[&str]) -> AdministratorView {
+        AdministratorView { enabled: set(enabled), with_hub: set(with_hub) }
+    }
+
+    #[test]
+    fn discovered_regions_need_both_accounts_and_the_administrator_hub() {
+        let admin = view(&["eu-west-1", "us-east-1", "us-west-2"], &["eu-west-1", "us-east-1"]);
+        let member = set(&["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]);
+        assert_eq!(decide(&admin, &member, None).unwrap(), ["eu-west-1", "us-east-1"]);
+        assert_eq!(decide(&admin, &set(&["us-west-2"]), None), Err(RegionsError::NoneDiscovered));
+    }
+
+    #[test]
+    fn explicit_regions_are_checked_and_named() {
+        let admin = view(&["eu-west-1", "us-east-1"], &["us-east-1"]);
+        let wanted = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        let member = set(&["eu-west-1", "us-east-1"]);
+        let error = decide(&admin, &member, Some(&wanted)).unwrap_err();
+        assert_eq!(error.to_string(), "Regions: the administrator account has Security Hub disabled in: eu-west-1");
+        let error = decide(&admin, &set(&["us-east-1"]), Some(&wanted)).unwrap_err();
+        assert_eq!(error.to_string(), "Regions: not enabled in the member account: eu-west-1");
+        let both = view(&["eu-west-1", "us-east-1"], &["eu-west-1", "us-east-1"]);
+        assert_eq!(decide(&both, &member, Some(&wanted)).unwrap(), wanted);
+    }
 }
