@@ -2,8 +2,10 @@
 
 use std::num::NonZeroUsize;
 
-/// Regions worked on at once per request when `MAX_CONCURRENT_REGIONS` is unset.
-pub const DEFAULT_MAX_CONCURRENT_REGIONS: usize = 16;
+/// Regions worked on at once per request when `MAX_CONCURRENT_REGIONS` is unset: every region of a
+/// partition at once. Security Hub's rate limits are per account and region, so regions do not
+/// compete; a smaller bound runs regions in waves, each adding the whole per-region chain.
+pub const DEFAULT_MAX_CONCURRENT_REGIONS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -66,7 +68,7 @@ mod tests {
     fn defaults() {
         let config = config(&[]).unwrap();
         assert!(!config.allow_loopback_response_url);
-        assert_eq!(config.max_concurrent_regions.get(), 16);
+        assert_eq!(config.max_concurrent_regions.get(), 64);
     }
 
     #[test]

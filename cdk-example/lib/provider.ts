@@ -53,7 +53,7 @@ export interface SecurityHubMemberAccountProviderProps {
   /**
    * Regions worked on at once per request (`MAX_CONCURRENT_REGIONS`).
    *
-   * @default 16
+   * @default 64
    */
   readonly maxConcurrentRegions?: number;
 
@@ -119,7 +119,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
   constructor(scope: Construct, id: string, props: SecurityHubMemberAccountProviderProps = {}) {
     super(scope, id);
 
-    const maxConcurrentRegions = props.maxConcurrentRegions ?? 16;
+    const maxConcurrentRegions = props.maxConcurrentRegions ?? 64;
     if (!Token.isUnresolved(maxConcurrentRegions) && (!Number.isInteger(maxConcurrentRegions) || maxConcurrentRegions < 1)) {
       throw new Error(`maxConcurrentRegions must be a positive integer, got ${maxConcurrentRegions}`);
     }

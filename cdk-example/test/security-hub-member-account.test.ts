@@ -70,7 +70,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       Architectures: ['x86_64'],
       MemorySize: 256,
       Timeout: 900,
-      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '16', RUST_LOG: 'info' } },
+      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '64', RUST_LOG: 'info' } },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });

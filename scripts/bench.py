@@ -1,0 +1,749 @@
+"""`make bench`: how fast, how small and how lean the `bootstrap` binary is, measured on the local AWS emulator.
+
+    .venv/bin/python scripts/bench.py [--binary PATH] [--runs 3] [--quick] [--out BENCHMARKS.md]
+    .venv/bin/python scripts/bench.py --timeline 17     # one Create, its call log printed, nothing written
+
+It prints a table and writes BENCHMARKS.md at the repository root; every figure comes from this one run:
+
+- Enrollment latency of an existing account in 1 / 8 / 17 / 34 regions, every AWS call taking 200 ms
+  (emulator `latency_ms`): median of several runs, next to the same binary with MAX_CONCURRENT_REGIONS=1 (the
+  sequential design) and the critical-path bound (round trips on the longest dependent chain x 200 ms), and
+  the longest chain of non-overlapping calls seen in the emulator's call log.
+- Account-creation detection: how long after CreateAccount finishes the provider notices.
+- Cold start: process start to the first Runtime API `next` request.
+- Peak resident memory (VmHWM) of a 34-region Create.
+- Size of dist/bootstrap.zip.
+
+The binary: --binary, else BOOTSTRAP_BINARY, else target/release/bootstrap, else the packaged release binary
+(target/package/x86_64-unknown-linux-gnu/release/bootstrap), else dist/bootstrap.zip extracted.
+
+Each measured Create runs in a fresh provider process (a cold Lambda: its first request loads credentials and
+asks STS who it is) with a fresh member account, so no run inherits another's state. Before a run the
+emulator is warmed for that account with latency off (moto builds per-account backends lazily, which AWS does
+not); the run itself sees 200 ms on every call, the response PUT to S3 included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from typing import Callable
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bench_emulator  # noqa: E402
+from emulator.client import DEFAULT_ACCOUNT, Emulator  # noqa: E402
+from harness.fixtures import Cfn  # noqa: E402
+from harness.provider import Provider, require_binary  # noqa: E402
+from harness.runtime_api import RuntimeApi  # noqa: E402
+
+ADMIN = DEFAULT_ACCOUNT  # the administrator is the provider's own account (no AssumeRole for it)
+LATENCY_MS = 200
+REGION_COUNTS = (1, 8, 17, 34)
+SEQUENTIAL_RUNS = {1: 3, 8: 1, 17: 1, 34: 1}
+# Spread over more than one poll period (the provider polls at most every 2 s), so that the max is meaningful.
+CREATION_DELAYS_S = (3.0, 3.9, 5.0, 6.1, 6.6, 7.2, 8.0)
+COLD_START_RUNS = 20
+DEFAULT_CONCURRENCY = 64  # MAX_CONCURRENT_REGIONS unset (src/config.rs)
+WHAT_IF_CONCURRENCY = 16  # not the default: the earlier default, regions in waves (one run each, informative)
+WHAT_IF_REGIONS = (17, 34)
+REQUEST_TIMEOUT_S = 600.0
+START_TIMEOUT_S = 15.0
+
+TARGETS = {
+    "speedup_17": 8.0,        # sequential / parallel, at least
+    "bound_ratio": 1.5,       # parallel / critical-path bound, at most
+    "detection_s": 2.0,       # creation noticed within
+    "cold_start_ms": 50.0,    # median, below
+    "memory_mb": 40.0,        # peak RSS of a 34-region Create, below
+    "package_mb": 10.0,       # dist/bootstrap.zip, below (MiB)
+}
+
+# The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT):
+SETUP_TRIPS = ["AssumeRole", "DescribeRegions"]
+REGION_TRIPS = ["CreateMembers", "GetMembers", "InviteMembers", "ListInvitations",
+                "AcceptAdministratorInvitation", "GetMembers"]
+FINISH_TRIPS = ["PutObject"]
+CHAIN_TEXT = """\
+A Create of an existing account, as the code does it (src/lifecycle.rs `enroll`, src/aws.rs `session`,
+src/regions.rs `administrator_view`, src/membership.rs `join`):
+
+1. the provider's own account comes from the invoked function's ARN: the administrator, being that account,
+   needs no AssumeRole and no STS call;
+2. at once: the administrator's EC2 DescribeRegions and Security Hub DescribeHub of the listed regions, and
+   the member's STS AssumeRole followed by its DescribeRegions (2 trips: the longer side);
+3. per region, all regions at once: administrator CreateMembers -> GetMembers -> InviteMembers, beside the
+   member's EnableSecurityHub -> GetAdministratorAccount (2 trips, off the critical path); then member
+   ListInvitations -> AcceptAdministratorInvitation, then administrator GetMembers (confirm Enabled) beside
+   the member's ListTagsForResource (the Delete fence: no extra trip);
+4. the response PUT to the presigned S3 URL (CloudFormation waits for it).
+
+Longest dependent chain: AssumeRole -> DescribeRegions -> CreateMembers -> GetMembers -> InviteMembers ->
+ListInvitations -> AcceptAdministratorInvitation -> GetMembers -> PutObject = 9 round trips, whatever the
+number of regions, when every region runs at once: bound = 9 x 200 ms = 1.8 s. With at most C regions at
+once (MAX_CONCURRENT_REGIONS, default 64) the region step takes ceil(N / C) waves of 6 trips, and the
+administrator's DescribeHub ceil(N / C) waves beside the member's 2 setup trips."""
+
+
+# --- small helpers ------------------------------------------------------------------------------------------------
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def bound_trips(regions: int, concurrency: int | None = None) -> int:
+    """Round trips on the critical path; `concurrency` None = every region at once."""
+    waves = 1 if concurrency is None else math.ceil(regions / max(1, min(concurrency, regions)))
+    return max(len(SETUP_TRIPS), waves) + waves * len(REGION_TRIPS) + len(FINISH_TRIPS)
+
+
+def longest_chain(calls: list[dict]) -> list[dict]:
+    """The largest set of pairwise non-overlapping calls (earliest end first): the round trips the request
+    really waited for one after the other."""
+    chain, last_end = [], -math.inf
+    for call in sorted(calls, key=lambda c: c["end"]):
+        if call["start"] >= last_end:
+            chain.append(call)
+            last_end = call["end"]
+    return chain
+
+
+def show_path(path: pathlib.Path) -> str:
+    """A path as it may appear in a committed file: relative to the repository, else its name only."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return f"<outside the repository>/{path.name}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a live process has used so far."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_kb(pid: int) -> int | None:
+    """VmHWM (peak resident set) of a live process, in kB."""
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+# --- the binary ---------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Binary:
+    path: pathlib.Path
+    origin: str  # how it was chosen, for the report
+
+    def __post_init__(self) -> None:
+        self.path = self.path.resolve()  # the provider runs in a scratch directory
+
+
+
+def find_binary(explicit: str | None, scratch: pathlib.Path) -> Binary:
+    if explicit:
+        return Binary(require_binary(explicit), "--binary")
+    if os.environ.get("BOOTSTRAP_BINARY"):
+        return Binary(require_binary(os.environ["BOOTSTRAP_BINARY"]), "BOOTSTRAP_BINARY")
+    for candidate, origin in ((REPO / "target/release/bootstrap", "cargo build --release"),
+                              (REPO / "target/package/x86_64-unknown-linux-gnu/release/bootstrap",
+                               "make package, unzipped build")):
+        if candidate.is_file():
+            return Binary(require_binary(candidate), origin)
+    package = REPO / "dist/bootstrap.zip"
+    if package.is_file():
+        with zipfile.ZipFile(package) as archive:
+            archive.extract("bootstrap", scratch)
+        extracted = scratch / "bootstrap"
+        extracted.chmod(0o755)
+        return Binary(require_binary(extracted), "extracted from dist/bootstrap.zip")
+    sys.exit("bench: no bootstrap binary. Build one with `make package` (dist/bootstrap.zip) or "
+             "`cargo build --release`, or point BOOTSTRAP_BINARY (or --binary) at one.")
+
+
+# --- the bench rig ------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Run:
+    """One Create, as the bench saw it."""
+
+    regions: int
+    concurrency: int | None
+    elapsed_s: float       # invoke -> the runtime's answer (the response PUT done before it)
+    calls: list[dict]      # the emulator's call log for this request
+    peak_rss_kb: int | None
+    response: dict
+    cpu_s: float | None = None  # the provider's CPU time for the request
+    invoked_at: float = 0.0      # time.time() of the invocation
+
+    @property
+    def first_call_ms(self) -> float:
+        """Invocation to the first AWS call (event delivery, credentials and SDK set-up)."""
+        return (min(c["start"] for c in self.calls) - self.invoked_at) * 1000 if self.calls else float("nan")
+
+    @property
+    def chain(self) -> list[dict]:
+        return longest_chain(self.calls)
+
+    def count(self, operation: str) -> int:
+        return sum(1 for c in self.calls if c["operation"] == operation)
+
+
+class Rig:
+    def __init__(self, binary: Binary, scratch: pathlib.Path):
+        self.binary = binary
+        self.scratch = scratch
+        self._accounts = 0
+        self._providers = 0
+        self.server = bench_emulator.start(scratch / "emulator")
+        try:
+            self.aws = Emulator(self.server.url)
+            self.aws.reset()
+            self.all_regions = sorted(r["RegionName"]
+                                      for r in self.aws.client("ec2").describe_regions()["Regions"])
+            if len(self.all_regions) < max(REGION_COUNTS):
+                raise RuntimeError(f"the emulator offers {len(self.all_regions)} enabled regions, the bench needs "
+                                   f"{max(REGION_COUNTS)} (scripts/bench_emulator.py opts in the opt-in regions)")
+            for region in self.all_regions:
+                self.aws.enable_hub(ADMIN, region)
+            self.aws.create_organization()
+            Cfn(self.aws, None).ensure_bucket()
+            self._warm(ADMIN, self.all_regions)
+            self._warm(f"{199999999999:012d}", self.all_regions)  # Security Hub routes, as any member
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def close(self) -> None:
+        self.server.stop()
+
+    # -- emulator upkeep -----------------------------------------------------------------------------------------
+
+    def _warm(self, account: str, regions: list[str] | None = None) -> None:
+        """moto builds its routes on a service's first requests and an account's backends on that account's
+        first requests (some 100s of ms: EC2's default VPCs...): do that before the clock runs, latency off."""
+        self.aws.configure(latency_ms=0)
+        self.aws.client("ec2", account).describe_regions()
+        for region in regions or []:
+            try:
+                self.aws.client("securityhub", account, region).describe_hub()
+            except Exception:  # noqa: BLE001 - no hub yet is the point; only the warm-up matters
+                pass
+
+    def fresh_member(self) -> str:
+        self._accounts += 1
+        account = f"{200000000000 + self._accounts:012d}"
+        self._warm(account)
+        return account
+
+    def mark(self) -> int:
+        """The call log's last sequence number now; calls after it belong to what follows."""
+        calls = self.aws.calls()
+        return calls[-1]["seq"] if calls else 0
+
+    def calls_since(self, seq: int, until: float) -> list[dict]:
+        return [c for c in self.aws.calls() if c["seq"] > seq and c["end"] is not None and c["start"] <= until]
+
+    # -- providers -----------------------------------------------------------------------------------------------
+
+    def provider(self, concurrency: int | None = None) -> tuple[RuntimeApi, Provider]:
+        self._providers += 1
+        api = RuntimeApi()
+        env = {"MAX_CONCURRENT_REGIONS": str(concurrency)} if concurrency else None
+        try:
+            provider = Provider(self.binary.path, api, self.server.url, env_overrides=env,
+                                log_path=self.scratch / f"bootstrap-{self._providers}.log")
+        except Exception:
+            api.close()
+            raise
+        api.wait_next_requests(1, START_TIMEOUT_S)
+        return api, provider
+
+    def create(self, props: dict, *, regions: int, concurrency: int | None = None, latency_ms: float = LATENCY_MS,
+               measure_memory: bool = False, before: Callable[[], None] | None = None) -> Run:
+        api, provider = self.provider(concurrency)
+        try:
+            cfn = Cfn(self.aws, api, provider)
+            cfn._bucket_ready = True
+            event, key = cfn.event("Create", props)
+            if before:
+                before()
+            self.aws.configure(latency_ms=latency_ms)
+            seq = self.mark()
+            cpu_before = cpu_seconds(provider.pid)
+            request_id = api.invoke(event, deadline_s=900)
+            result = api.wait_result(request_id, REQUEST_TIMEOUT_S)
+            started = api.invocation(request_id).queued_at
+            rss = peak_rss_kb(provider.pid) if measure_memory else None
+            cpu_after = cpu_seconds(provider.pid)
+            cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+            self.aws.configure(latency_ms=0)
+            calls = self.calls_since(seq, until=result.received_at)
+            raw = cfn.read_response(key)
+            response = json.loads(raw) if raw else {}
+            if response.get("Status") != "SUCCESS":
+                raise RuntimeError(f"Create did not succeed: {response or result.body[:500]!r}\n{provider.tail(20)}")
+            return Run(regions, concurrency, result.received_at - started, calls, rss, response, cpu, started)
+        finally:
+            provider.stop()
+            api.close()
+
+    def enroll(self, regions: int, concurrency: int | None = None, measure_memory: bool = False) -> Run:
+        wanted = self.regions(regions)
+        member = self.fresh_member()
+        run = self.create({"AdministratorAccountId": ADMIN, "AccountId": member, "Regions": wanted},
+                          regions=regions, concurrency=concurrency, measure_memory=measure_memory)
+        got = run.response.get("Data", {}).get("Regions", "")
+        if got != ",".join(sorted(wanted)):
+            raise RuntimeError(f"Create answered Regions {got!r}, expected {len(wanted)} regions")
+        return run
+
+    def regions(self, count: int) -> list[str]:
+        if count > len(self.all_regions):
+            raise RuntimeError(f"{count} regions wanted, the emulator offers {len(self.all_regions)}")
+        return self.all_regions[:count]
+
+    def detection(self, delay_s: float, index: int) -> dict:
+        """Create a new account whose creation takes `delay_s`; how long after it finished the provider knew."""
+        props = {"AdministratorAccountId": ADMIN, "AccountName": f"Bench{index}",
+                 "Email": f"bench-{index}-{int(time.time())}@example.com", "Regions": self.regions(1)}
+        run = self.create(props, regions=1, before=lambda: self.aws.configure(create_account_delay_s=delay_s))
+        self.aws.configure(create_account_delay_s=0)
+        polls = [c for c in run.calls if c["operation"] == "DescribeCreateAccountStatus"]
+        if not polls:
+            raise RuntimeError("no DescribeCreateAccountStatus call in the call log")
+        organizations = self.aws.client("organizations")
+        statuses = organizations.list_create_account_status(States=["SUCCEEDED"])["CreateAccountStatuses"]
+        account = run.response.get("PhysicalResourceId")
+        finished = next(s["CompletedTimestamp"] for s in statuses if s.get("AccountId") == account)
+        finished = finished.timestamp() if hasattr(finished, "timestamp") else float(finished)
+        created = next(c for c in run.calls if c["operation"] == "CreateAccount")
+        # The provider stops polling once it sees SUCCEEDED: the last poll is the first that saw it.
+        seen = polls[-1]
+        return {"delay_s": delay_s, "lag_s": seen["end"] - finished, "polls": len(polls),
+                "finished_after_s": finished - created["end"],
+                "poll_offsets": [round(p["start"] - created["end"], 2) for p in polls]}
+
+    def cold_starts(self, count: int) -> list[float]:
+        out = []
+        for _ in range(count):
+            api = RuntimeApi()
+            try:
+                provider = Provider(self.binary.path, api, self.server.url,
+                                    log_path=self.scratch / "bootstrap-cold.log")
+                try:
+                    api.wait_next_requests(1, START_TIMEOUT_S)
+                    out.append((api.next_times[0] - provider.started_at) * 1000)
+                finally:
+                    provider.stop()
+            finally:
+                api.close()
+        return out
+
+
+# --- the report ---------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Results:
+    binary: Binary
+    parallel: dict[int, list[Run]]
+    sequential: dict[int, list[Run]]
+    what_if: dict[int, Run]
+    detections: list[dict]
+    cold_ms: list[float]
+    memory_kb: int | None
+    package_bytes: int | None
+    seconds: float
+    load: tuple[str, str]  # load average at the start and at the end
+
+    def par(self, n: int) -> float:
+        return median([r.elapsed_s for r in self.parallel.get(n, [])])
+
+    def seq(self, n: int) -> float:
+        return median([r.elapsed_s for r in self.sequential.get(n, [])])
+
+    @staticmethod
+    def bound(n: int) -> float:
+        return bound_trips(n) * LATENCY_MS / 1000
+
+    def summary(self) -> list[list[str]]:
+        """[figure, value, target, verdict] rows."""
+        rows = []
+        for n in REGION_COUNTS:
+            if not self.parallel.get(n):
+                continue
+            par, bound = self.par(n), self.bound(n)
+            plural = "s" if n > 1 else ""
+            rows.append([f"{n} region{plural}: Create, median of {len(self.parallel[n])}", f"{par:.2f} s", "", ""])
+            if self.sequential.get(n):
+                speed = self.seq(n) / par
+                targeted = n == 17
+                rows.append([f"{n} region{plural}: sequential / parallel", f"{speed:.1f}x",
+                             f">= {TARGETS['speedup_17']:.0f}x" if targeted else "",
+                             verdict(speed >= TARGETS["speedup_17"]) if targeted else ""])
+            ratio, targeted = par / bound, n in (17, 34)
+            rows.append([f"{n} region{plural}: parallel / bound ({bound:.1f} s)", f"{ratio:.2f}x",
+                         f"<= {TARGETS['bound_ratio']}x" if targeted else "",
+                         verdict(ratio <= TARGETS["bound_ratio"]) if targeted else ""])
+        if self.detections:
+            lags = [d["lag_s"] for d in self.detections]
+            for name, value in (("median", median(lags)), ("max", max(lags))):
+                rows.append([f"Account creation noticed after it finished, {name} of {len(lags)}",
+                             f"{value:.2f} s", f"<= {TARGETS['detection_s']:.0f} s",
+                             verdict(value <= TARGETS["detection_s"])])
+        if self.cold_ms:
+            rows.append([f"Cold start to first `next`, median of {len(self.cold_ms)}", f"{median(self.cold_ms):.1f} ms",
+                         f"< {TARGETS['cold_start_ms']:.0f} ms", verdict(median(self.cold_ms) < TARGETS["cold_start_ms"])])
+        if self.parallel.get(34):
+            mb = self.memory_kb / 1024 if self.memory_kb else None
+            rows.append(["Peak RSS (VmHWM), 34-region Create", f"{mb:.1f} MiB" if mb else "n/a",
+                         f"< {TARGETS['memory_mb']:.0f} MiB", verdict(mb < TARGETS["memory_mb"] if mb else None)])
+        mb = self.package_bytes / 2**20 if self.package_bytes is not None else None
+        rows.append(["dist/bootstrap.zip", f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
+                     f"< {TARGETS['package_mb']:.0f} MiB", verdict(mb < TARGETS["package_mb"] if mb is not None else None)])
+        return rows
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def median_run(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda r: r.elapsed_s)[len(runs) // 2]
+
+
+def op_counts(run: Run) -> str:
+    counts: dict[str, int] = {}
+    for c in run.calls:
+        counts[c["operation"]] = counts.get(c["operation"], 0) + 1
+    return ", ".join(f"{op} {n}" for op, n in counts.items())
+
+
+def gaps_ms(run: Run) -> float:
+    """Time on the chain between calls (after the first call): the provider's and the emulator's own work."""
+    chain = run.chain
+    return sum(max(0.0, b["start"] - a["end"]) for a, b in zip(chain, chain[1:])) * 1000
+
+
+def extra_ms(run: Run) -> float:
+    """Median call duration beyond the injected latency: the emulator's own time per call."""
+    return median([(c["end"] - c["start"]) * 1000 - LATENCY_MS for c in run.calls])
+
+
+ENROLLMENT_HEADERS = ["regions", "parallel, median (runs)", "sequential (runs)", "bound (trips)",
+                      f"bound at {DEFAULT_CONCURRENCY} (trips)", "chain", "seq / par", "par / bound"]
+
+
+def enrollment_rows(res: Results) -> list[list[str]]:
+    rows = []
+    for n in REGION_COUNTS:
+        runs = res.parallel.get(n)
+        if not runs:
+            continue
+        par, bound = res.par(n), res.bound(n)
+        seq = res.seq(n) if res.sequential.get(n) else None
+        rows.append([str(n), f"{par:.2f} s ({', '.join(f'{r.elapsed_s:.2f}' for r in runs)})",
+                     f"{seq:.2f} s ({len(res.sequential[n])})" if seq else "-",
+                     f"{bound:.1f} s ({bound_trips(n)})",
+                     f"{bound_trips(n, DEFAULT_CONCURRENCY) * LATENCY_MS / 1000:.1f} s "
+                     f"({bound_trips(n, DEFAULT_CONCURRENCY)})",
+                     str(len(median_run(runs).chain)), f"{seq / par:.1f}x" if seq else "-", f"{par / bound:.2f}x"])
+    return rows
+
+
+WHAT_IF_HEADERS = ["regions", f"MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}", "chain", "seq / it", "it / bound",
+                   "peak RSS"]
+
+
+def what_if_rows(res: Results) -> list[list[str]]:
+    rows = []
+    for n, run in sorted(res.what_if.items()):
+        seq = res.seq(n) if res.sequential.get(n) else None
+        rows.append([str(n), f"{run.elapsed_s:.2f} s", str(len(run.chain)),
+                     f"{seq / run.elapsed_s:.1f}x" if seq else "-", f"{run.elapsed_s / res.bound(n):.2f}x",
+                     f"{run.peak_rss_kb / 1024:.1f} MiB" if run.peak_rss_kb else "-"])
+    return rows
+
+
+def misses_explained(res: Results) -> list[str]:
+    out = []
+    for n in (17, 34):
+        if not res.parallel.get(n) or n <= DEFAULT_CONCURRENCY:
+            continue
+        speed_miss = n == 17 and res.sequential.get(n) and res.seq(n) / res.par(n) < TARGETS["speedup_17"]
+        if res.par(n) / res.bound(n) <= TARGETS["bound_ratio"] and not speed_miss:
+            continue
+        waves = math.ceil(n / DEFAULT_CONCURRENCY)
+        line = (f"- {n} regions: at most {DEFAULT_CONCURRENCY} regions run at once by default, so the DescribeHub step "
+                f"and the 6-trip region step each run in {waves} waves: {bound_trips(n, DEFAULT_CONCURRENCY)} round "
+                f"trips on the path instead of {bound_trips(n)} (the call log's longest chain: "
+                f"{len(median_run(res.parallel[n]).chain)}).")
+        if speed_miss:
+            line += " The sequential / parallel ratio is capped the same way."
+        run = res.what_if.get(n)
+        if run:
+            ok = run.elapsed_s / res.bound(n) <= TARGETS["bound_ratio"]
+            line += (f" With MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY} (table below) the same "
+                     f"binary takes {run.elapsed_s:.2f} s, {run.elapsed_s / res.bound(n):.2f}x the bound"
+                     f"{' (within the target)' if ok else ''}.")
+        out.append(line)
+    if res.detections and max(d["lag_s"] for d in res.detections) > TARGETS["detection_s"]:
+        interval = max(b - a for d in res.detections for a, b in zip(d["poll_offsets"], d["poll_offsets"][1:]))
+        out.append(f"- Account creation: polls were up to {interval:.1f} s apart, start to start (the provider's pause "
+                   f"after a poll plus the poll's own {LATENCY_MS} ms), so a creation that finishes just after a poll "
+                   "is seen up to that long later.")
+    cold = median(res.cold_ms) if res.cold_ms else None
+    if cold is not None and cold >= TARGETS["cold_start_ms"] and "debug" in str(res.binary.path):
+        out.append("- Cold start: this is a debug build; measure the release binary (`make bench`).")
+    return out
+
+
+def render(res: Results) -> str:
+    summary = res.summary()
+    misses = [r[0] for r in summary if r[3] == "MISS"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`scripts/bench.py`); every figure below comes from one run of it, on the local",
+        "AWS emulator (moto plus the project's Security Hub membership operations, `tests/emulator`) with the real",
+        "binary driven through the Lambda Runtime API stand-in (`tests/harness`). Re-run it to refresh this file.",
+        "",
+        f"- Binary: `{show_path(res.binary.path)}` ({res.binary.origin}, "
+        f"{res.binary.path.stat().st_size / 2**20:.1f} MiB)",
+        f"- Machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} {platform.machine()}, Python "
+        f"{platform.python_version()}; load average {res.load[0]} at the start, {res.load[1]} at the end (the "
+        "emulator shares the CPUs with the provider)",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the whole bench took {res.seconds:.0f} s",
+        "",
+        "## Summary",
+        "",
+        table(["figure", "value", "target", ""], summary),
+        "",
+        "All targets met." if not misses else "Missed: " + "; ".join(misses) + ".",
+        "",
+        *misses_explained(res),
+        "",
+        "## Enrollment latency",
+        "",
+        f"An existing account enrolled with `Regions` listed, every AWS call taking {LATENCY_MS} ms (emulator",
+        "`latency_ms`, the response PUT to S3 included). Time from the invocation to the runtime's answer (the",
+        "response is PUT before it); one cold provider process per Create (its first request loads credentials and",
+        f"asks STS who it is), a fresh member account each time. Parallel = the default MAX_CONCURRENT_REGIONS",
+        f"({DEFAULT_CONCURRENCY}); sequential = the same binary with MAX_CONCURRENT_REGIONS=1 (regions one after",
+        "another; within a region the administrator's and the member's calls still overlap). Bound = round trips",
+        f"on the longest dependent chain x {LATENCY_MS} ms with every region at once; \"bound at "
+        f"{DEFAULT_CONCURRENCY}\" = the same with at most {DEFAULT_CONCURRENCY} regions",
+        "at once. Chain = the longest chain of non-overlapping calls in the emulator's call log (median run): the",
+        "round trips the request really waited for, one after another.",
+        "",
+        table(ENROLLMENT_HEADERS, enrollment_rows(res)),
+        "",
+    ]
+    if res.what_if:
+        out += [
+            f"The same binary with MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY} (not the default; one run each), i.e. "
+            "regions in waves:",
+            "",
+            table(WHAT_IF_HEADERS, what_if_rows(res)),
+            "",
+        ]
+    out += ["### The critical path", "", CHAIN_TEXT, ""]
+    if res.parallel:
+        largest = max(n for n in res.parallel if res.parallel[n])
+        run = median_run(res.parallel[largest])
+        cpu = f"{run.cpu_s * 1000:.0f} ms" if run.cpu_s is not None else "n/a"
+        out += [
+            f"Seen in the call log of the median {largest}-region Create ({len(run.calls)} calls, "
+            f"{len(run.chain)} on its chain):",
+            "",
+            "    " + " -> ".join(c["operation"] for c in run.chain),
+            "",
+            f"Calls: {op_counts(run)}.",
+            "",
+            f"Besides the {LATENCY_MS} ms per call: invocation to the first AWS call {run.first_call_ms:.0f} ms; the "
+            f"emulator's own time {extra_ms(run):.0f} ms per call (median); {gaps_ms(run):.0f} ms between the calls of "
+            f"the chain in all (the provider's and the emulator's work between a response and the next request); "
+            f"the provider used {cpu} of CPU for the request.",
+            "",
+        ]
+    if res.detections:
+        out += [
+            "## Account creation detection",
+            "",
+            "A Create with AccountName and Email (one region); the emulator keeps CreateAccount IN_PROGRESS for",
+            "the given time. Lag = end of the DescribeCreateAccountStatus call that first saw SUCCEEDED (the last",
+            "poll: the provider stops polling then) minus the creation's CompletedTimestamp; every call takes",
+            f"{LATENCY_MS} ms. Poll start times are in seconds after CreateAccount answered. The creation times",
+            "span more than one poll period, so the max is near the worst case.",
+            "",
+            table(["creation takes", "lag", "polls", "poll start times"],
+                  [[f"{d['delay_s']:.1f} s", f"{d['lag_s']:.2f} s", str(d["polls"]),
+                    ", ".join(f"{x:.1f}" for x in d["poll_offsets"])] for d in res.detections]),
+            "",
+        ]
+    if res.cold_ms:
+        cold = sorted(res.cold_ms)
+        out += [
+            "## Cold start",
+            "",
+            f"Process start (just before exec) to its first `GET /2018-06-01/runtime/invocation/next`, {len(cold)} "
+            f"runs: median {median(cold):.1f} ms, min {cold[0]:.1f} ms, max {cold[-1]:.1f} ms.",
+            "",
+        ]
+    out += [
+        "## Memory and package",
+        "",
+        (f"- Peak resident set (VmHWM from /proc, read after the answer, before the process ends) of a 34-region "
+         f"Create at the default concurrency: {res.memory_kb / 1024:.1f} MiB.") if res.memory_kb else
+        "- Peak resident set: not measured.",
+        f"- dist/bootstrap.zip: {res.package_bytes:,} bytes." if res.package_bytes is not None else
+        "- dist/bootstrap.zip: not built (`make package`).",
+        "",
+        "## How the emulator is set up",
+        "",
+        "- Regions: the emulator's DescribeRegions offers the 20 regions moto enables by default;",
+        "  `scripts/bench_emulator.py` starts it with the 14 opt-in regions opted in as well (for both accounts),",
+        "  so that all 34 commercial regions are enabled, as in an organization that opted in everywhere.",
+        "- The administrator (the provider's own account) has Security Hub enabled in all 34 regions; each Create",
+        "  enrolls a fresh member account, warmed in the emulator first with latency off (moto builds an",
+        "  account's backends on its first requests, which AWS does not).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def print_timeline(run: Run) -> None:
+    chain = {c["seq"] for c in run.chain}
+    print(f"{len(run.calls)} calls, {run.elapsed_s:.2f} s, chain {len(chain)}, first call after "
+          f"{run.first_call_ms:.0f} ms, provider CPU {run.cpu_s} s; times from the invocation:")
+    for c in sorted(run.calls, key=lambda c: c["start"]):
+        mark = "*" if c["seq"] in chain else " "
+        print(f"{mark} {c['start'] - run.invoked_at:7.3f} {c['end'] - run.invoked_at:7.3f} {c['service']:<12} "
+              f"{c['operation']:<30} {c['account']} {c['region']}")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+# --- main ---------------------------------------------------------------------------------------------------------
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", help="the bootstrap binary (default: see the module docstring)")
+    parser.add_argument("--runs", type=int, default=3, help="parallel runs per region count (median; 1-9)")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 run each, no sequential 34, fewer creations and cold starts (about 1.5 min)")
+    parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="the report to write")
+    parser.add_argument("--timeline", type=int, metavar="REGIONS",
+                        help="only one Create in REGIONS regions; print its call log (nothing written)")
+    parser.add_argument("--concurrency", type=int, help="with --timeline: MAX_CONCURRENT_REGIONS")
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else max(1, min(args.runs, 9))
+    began = time.monotonic()
+    load_start = load_average()
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch_dir:
+        scratch = pathlib.Path(scratch_dir)
+        binary = find_binary(args.binary, scratch)
+        log(f"bench: binary {show_path(binary.path)} ({binary.origin})")
+        rig = Rig(binary, scratch)
+        try:
+            if args.timeline:
+                print_timeline(rig.enroll(args.timeline, args.concurrency, measure_memory=True))
+                return 0
+            parallel: dict[int, list[Run]] = {}
+            sequential: dict[int, list[Run]] = {}
+            what_if: dict[int, Run] = {}
+            memory_kb = None
+            for n in REGION_COUNTS:
+                parallel[n] = []
+                for i in range(runs):
+                    run = rig.enroll(n, measure_memory=(n == 34 and i == 0))
+                    memory_kb = run.peak_rss_kb or memory_kb
+                    parallel[n].append(run)
+                    log(f"  {n:2} regions, parallel:   {run.elapsed_s:6.2f} s, chain {len(run.chain)}")
+            for n in REGION_COUNTS:
+                for _ in range(SEQUENTIAL_RUNS[n] if not args.quick else int(n <= 17)):
+                    run = rig.enroll(n, concurrency=1)
+                    sequential.setdefault(n, []).append(run)
+                    log(f"  {n:2} regions, sequential: {run.elapsed_s:6.2f} s, chain {len(run.chain)}")
+            for n in WHAT_IF_REGIONS:
+                what_if[n] = rig.enroll(n, concurrency=WHAT_IF_CONCURRENCY, measure_memory=True)
+                log(f"  {n:2} regions, MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}: {what_if[n].elapsed_s:6.2f} s, "
+                    f"chain {len(what_if[n].chain)}")
+            detections = []
+            for i, delay in enumerate(CREATION_DELAYS_S[::2] if args.quick else CREATION_DELAYS_S):
+                detections.append(rig.detection(delay, i))
+                d = detections[-1]
+                log(f"  creation {delay:.1f} s: noticed {d['lag_s']:.2f} s after, {d['polls']} polls")
+            cold = rig.cold_starts(5 if args.quick else COLD_START_RUNS)
+            log(f"  cold start: median {median(cold):.1f} ms")
+        finally:
+            rig.close()
+        package = REPO / "dist/bootstrap.zip"
+        results = Results(binary, parallel, sequential, what_if, detections, cold, memory_kb,
+                          package.stat().st_size if package.is_file() else None, time.monotonic() - began,
+                          (load_start, load_average()))
+        print()
+        print(f"binary: {show_path(binary.path)} ({binary.origin})")
+        print(table(["figure", "value", "target", ""], results.summary()))
+        print()
+        print(table(ENROLLMENT_HEADERS, enrollment_rows(results)))
+        print()
+        print(table(WHAT_IF_HEADERS, what_if_rows(results)))
+        for line in misses_explained(results):
+            print(line)
+        out = pathlib.Path(args.out)
+        out.write_text(render(results))
+        print(f"\nwrote {show_path(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
