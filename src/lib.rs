@@ -21,6 +21,7 @@ pub mod properties;
 pub mod regions;
 pub mod response;
 pub mod response_url;
+pub mod shapes;
 
 #[cfg(test)]
 mod fuzz;

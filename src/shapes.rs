@@ -1,0 +1,68 @@
+//! The shapes AWS gives its identifiers: region names, account email addresses, OU and root ids.
+
+/// Region names as AWS forms them: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`.
+pub fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    let number_ok = (1..=2).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit());
+    let words_ok = words.len() >= 2
+        && words[0].len() == 2
+        && words.iter().all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()));
+    number_ok && words_ok && name.len() <= 32
+}
+
+/// The shape AWS Organizations accepts for an account's email address.
+pub fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let clean = |part: &str| !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+    (6..=64).contains(&email.len())
+        && clean(local)
+        && clean(domain)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+pub fn is_parent_id(parent: &str) -> bool {
+    let lower_alnum = |part: &str, min: usize, max: usize| {
+        (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if let Some(root) = parent.strip_prefix("r-") {
+        return lower_alnum(root, 4, 32);
+    }
+    match parent.strip_prefix("ou-").and_then(|rest| rest.split_once('-')) {
+        Some((root, unit)) => lower_alnum(root, 4, 32) && lower_alnum(unit, 8, 32),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for good in ["us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "il-central-1"] {
+            assert!(is_region(good), "{good}");
+        }
+        for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "us-east-100", "u-east-1", "us-east-1 "] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_and_parents() {
+        assert!(is_email("a.b+c@example.co.uk"));
+        for bad in ["a@b", "no-at.example.com", "two@@example.com", "sp ace@example.com", "a@example."] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(is_parent_id("r-ab12"));
+        assert!(is_parent_id("ou-ab12-abcdefgh"));
+        for bad in ["ou-ab12", "r-AB12", "x-ab12", "ou-ab12-short"] {
+            assert!(!is_parent_id(bad), "{bad}");
+        }
+    }
+}
