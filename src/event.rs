@@ -53,9 +53,54 @@ pub enum EventError {
 /// Parses an event payload, unwrapping SNS delivery first.
 pub fn parse(payload: Value) -> Result<Request, EventError> {
     let payload = unwrap_sns(payload)?;
+    check_envelope(&payload).map_err(|problem| malformed(&payload, problem))?;
     match serde_json::from_value::<CfnRequest>(payload.clone()) {
         Ok(request) => from_cfn(request).ok_or_else(|| malformed(&payload, "unknown RequestType".into())),
         Err(error) => Err(malformed(&payload, error.to_string())),
+    }
+}
+
+/// The fields a response echoes, with CloudFormation's own limits: a longer value is no CloudFormation
+/// request, and echoing it could not fit the 4,096-byte response.
+const ECHOED: [(&str, usize); 4] =
+    [("RequestId", 256), ("StackId", 1024), ("LogicalResourceId", 255), ("PhysicalResourceId", 1024)];
+const TEXT_FIELDS: [&str; 6] =
+    ["RequestId", "StackId", "LogicalResourceId", "PhysicalResourceId", "ResponseURL", "ResourceType"];
+
+/// Checks the top-level fields by hand, so that the Reason names the field (serde's messages do not).
+fn check_envelope(payload: &Value) -> Result<(), String> {
+    match payload.get("RequestType") {
+        Some(Value::String(kind)) if ["Create", "Update", "Delete"].contains(&kind.as_str()) => {}
+        other => return Err(format!("RequestType: expected Create, Update or Delete, got {}", shown(other))),
+    }
+    for field in TEXT_FIELDS {
+        match payload.get(field) {
+            None | Some(Value::String(_)) => {}
+            other => return Err(format!("{field}: expected a string, got {}", shown(other))),
+        }
+    }
+    for (field, limit) in ECHOED {
+        let Some(text) = payload.get(field).and_then(Value::as_str) else { continue };
+        if text.chars().count() > limit || text.chars().any(char::is_control) {
+            return Err(format!("{field}: expected at most {limit} printable characters, as CloudFormation sends"));
+        }
+    }
+    Ok(())
+}
+
+/// A short, printable rendering of a rejected value.
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None => "nothing".to_owned(),
+        Some(Value::String(text)) => {
+            let head: String = text.chars().take(40).flat_map(char::escape_debug).collect();
+            format!("\"{head}\"")
+        }
+        Some(other) => {
+            let text = other.to_string();
+            let head: String = text.chars().take(40).collect();
+            format!("{head}{}", if text.len() > head.len() { "…" } else { "" })
+        }
     }
 }
 
@@ -96,8 +141,13 @@ fn from_cfn(request: CfnRequest) -> Option<Request> {
 
 /// Salvages what a FAILED response needs from a request that did not parse.
 fn malformed(payload: &Value, problem: String) -> EventError {
-    let text = |field: &str| payload.get(field).and_then(Value::as_str).map(str::to_owned);
-    match text("ResponseURL") {
+    // Echoed fields are cut to CloudFormation's limits and cleaned, so that the FAILED answer fits.
+    let text = |field: &str| {
+        let limit = ECHOED.iter().find(|(name, _)| *name == field).map_or(usize::MAX, |(_, limit)| *limit);
+        let value = payload.get(field).and_then(Value::as_str)?;
+        Some(value.chars().filter(|c| !c.is_control()).take(limit).collect::<String>())
+    };
+    match payload.get("ResponseURL").and_then(Value::as_str).map(str::to_owned) {
         None => EventError::Unanswerable(problem),
         Some(response_url) => EventError::Malformed(Box::new(Malformed {
             response_url,
@@ -164,6 +214,24 @@ mod tests {
         let EventError::Malformed(malformed) = parse(event).unwrap_err() else { panic!() };
         assert_eq!(malformed.echo.request_id, "r1");
         assert!(malformed.problem.contains("Destroy"), "{}", malformed.problem);
+    }
+
+    #[test]
+    fn each_bad_envelope_field_is_named() {
+        let cases = [
+            ("RequestType", json!("Destroy")),
+            ("RequestType", json!(1)),
+            ("RequestId", json!(7)),
+            ("StackId", json!("s".repeat(5000))),
+            ("LogicalResourceId", json!("a\u{0}b")),
+        ];
+        for (field, value) in cases {
+            let mut event = create();
+            event[field] = value;
+            let EventError::Malformed(malformed) = parse(event).unwrap_err() else { panic!("{field}") };
+            assert!(malformed.problem.contains(&format!("{field}: ")), "{field}: {}", malformed.problem);
+            assert!(malformed.echo.stack_id.len() <= 1024);
+        }
     }
 
     #[test]

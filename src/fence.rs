@@ -1,49 +1,76 @@
 //! A fence between a Delete and a Create of the same member that overlap in time.
 //!
 //! CloudFormation can delete a resource whose Create is still running (a cancelled or timed-out
-//! Create), and Lambda can deliver a Create late. The two runs share nothing but AWS, so the Delete
-//! leaves a mark on the member's hub in each region *before* it leaves, and a Create checks for a
-//! mark newer than its own start *after* it joined: if the Create looked before the mark, its join
-//! came before the Delete's leave, which undoes it; if after, the Create undoes its own join.
+//! Create). The two runs share nothing but AWS, so the Delete leaves a mark on the administrator's hub
+//! in each region *before* it leaves, and a Create checks for a mark newer than its own start *after*
+//! it joined: if the Create looked before the mark, its join came before the Delete's leave, which
+//! undoes it; if after, the Create undoes its own join. The administrator's hub is the one place that
+//! exists wherever a membership can: the member's hub may not exist yet when the Delete runs.
+//!
+//! A Create delivered after the Delete finished (started later) is not fenced: it looks like a new one.
 
 use aws_sdk_securityhub::Client;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::aws::{partition, AwsError, Operation};
+use crate::aws::{partition, Operation};
 use crate::properties::AccountId;
 
-pub const DELETED_AT_TAG: &str = "securityhub-member-account:deleted-at";
+const MARK_PREFIX: &str = "securityhub-member-account:deleted:";
 /// Lambda hosts keep their clocks in sync well within this.
 const CLOCK_SKEW: Duration = Duration::from_secs(2);
+/// No Create runs longer than Lambda's time limit: older marks can go.
+const MARK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-/// Marks the member's hub in the client's region as left by a Delete, now.
-pub async fn mark_deleted(member: &Client, account: &AccountId) -> Result<(), AwsError> {
+/// Marks, on the administrator's hub in the client's region, that `member` was just left by a Delete.
+/// Best effort: a mark that cannot be written (a hub at its tag limit) must not stop the Delete.
+pub async fn mark_deleted(admin: &Client, administrator: &AccountId, member: &AccountId) {
     let now = millis(SystemTime::now()).to_string();
-    let marked = member.tag_resource().resource_arn(hub_arn(member, account)).tags(DELETED_AT_TAG, now).send().await;
-    match marked.op("TagResource") {
-        // No hub, no membership to protect.
-        Err(error) if !error.is("InvalidAccessException") && !error.is("ResourceNotFoundException") => Err(error),
-        _ => Ok(()),
+    let arn = hub_arn(admin, administrator);
+    let marked = admin.tag_resource().resource_arn(arn).tags(format!("{MARK_PREFIX}{member}"), now).send().await;
+    if let Err(error) = marked.op("TagResource") {
+        tracing::warn!(error = %error, "cannot mark the administrator's hub; a Create still running is not fenced");
     }
 }
 
-/// Whether a Delete marked the member's hub after `since` (less the clock skew). A mark that cannot
-/// be read counts as none: the fence narrows a race, it must not fail a Create on its own.
-pub async fn deleted_since(member: &Client, account: &AccountId, since: SystemTime) -> bool {
-    let listed = member.list_tags_for_resource().resource_arn(hub_arn(member, account)).send().await;
+/// Whether a Delete marked `member` on the administrator's hub after `since` (less the clock skew). A
+/// mark that cannot be read counts as none: the fence narrows a race, it must not fail a Create.
+pub async fn deleted_since(admin: &Client, administrator: &AccountId, member: &AccountId, since: SystemTime) -> bool {
+    let listed = admin.list_tags_for_resource().resource_arn(hub_arn(admin, administrator)).send().await;
     let tags = match listed.op("ListTagsForResource") {
         Ok(tags) => tags,
         Err(error) => {
-            tracing::warn!(error = %error, "cannot read the member hub's tags; assuming no concurrent Delete");
+            tracing::warn!(error = %error, "cannot read the administrator hub's tags; assuming no concurrent Delete");
             return false;
         }
     };
-    let marked = tags.tags().and_then(|tags| tags.get(DELETED_AT_TAG)).and_then(|at| at.parse::<u128>().ok());
+    let key = format!("{MARK_PREFIX}{member}");
+    let marked = tags.tags().and_then(|tags| tags.get(&key)).and_then(|at| at.parse::<u128>().ok());
     marked.is_some_and(|at| at + CLOCK_SKEW.as_millis() >= millis(since))
 }
 
-fn hub_arn(member: &Client, account: &AccountId) -> String {
-    let region = member.config().region().map(|region| region.as_ref().to_owned()).unwrap_or_default();
+/// Removes marks older than any Create could still be running, so that marks do not pile up.
+pub async fn prune(admin: &Client, administrator: &AccountId) {
+    let arn = hub_arn(admin, administrator);
+    let Ok(listed) = admin.list_tags_for_resource().resource_arn(&arn).send().await else { return };
+    let oldest_kept = millis(SystemTime::now()).saturating_sub(MARK_LIFETIME.as_millis());
+    let stale: Vec<String> = listed
+        .tags()
+        .into_iter()
+        .flatten()
+        .filter(|(key, at)| key.starts_with(MARK_PREFIX) && at.parse::<u128>().map_or(true, |at| at < oldest_kept))
+        .map(|(key, _)| key.clone())
+        .collect();
+    if !stale.is_empty() {
+        if let Err(error) =
+            admin.untag_resource().resource_arn(arn).set_tag_keys(Some(stale)).send().await.op("UntagResource")
+        {
+            tracing::warn!(error = %error, "cannot prune old marks from the administrator's hub");
+        }
+    }
+}
+
+fn hub_arn(client: &Client, account: &AccountId) -> String {
+    let region = client.config().region().map(|region| region.as_ref().to_owned()).unwrap_or_default();
     format!("arn:{}:securityhub:{region}:{account}:hub/default", partition(&region))
 }
 
@@ -57,15 +84,19 @@ mod tests {
     use aws_sdk_securityhub::operation::list_tags_for_resource::ListTagsForResourceOutput;
     use aws_smithy_mocks::{mock, mock_client};
 
-    fn member_marked(at: Option<SystemTime>) -> (Client, aws_smithy_mocks::Rule) {
+    const ADMIN: &str = "111111111111";
+    const MEMBER: &str = "222222222222";
+
+    fn admin_hub_marked(at: Option<SystemTime>) -> (Client, aws_smithy_mocks::Rule) {
         let rule = mock!(Client::list_tags_for_resource)
             .match_requests(|request| {
-                request.resource_arn() == Some("arn:aws:securityhub:eu-west-1:222222222222:hub/default")
+                request.resource_arn() == Some("arn:aws:securityhub:eu-west-1:111111111111:hub/default")
             })
             .then_output(move || {
                 let mut output = ListTagsForResourceOutput::builder().tags("owner", "team");
                 if let Some(at) = at {
-                    output = output.tags(DELETED_AT_TAG, millis(at).to_string());
+                    output = output.tags(format!("{MARK_PREFIX}{MEMBER}"), millis(at).to_string());
+                    output = output.tags(format!("{MARK_PREFIX}333333333333"), millis(SystemTime::now()).to_string());
                 }
                 output.build()
             });
@@ -77,20 +108,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_delete_after_the_create_started_is_seen() {
-        let account = AccountId::parse("222222222222").unwrap();
+        let (admin, member) = (AccountId::parse(ADMIN).unwrap(), AccountId::parse(MEMBER).unwrap());
         let started = SystemTime::now() - Duration::from_secs(30);
-        let (member, rule) = member_marked(Some(SystemTime::now()));
-        assert!(deleted_since(&member, &account, started).await);
+        let (client, rule) = admin_hub_marked(Some(SystemTime::now()));
+        assert!(deleted_since(&client, &admin, &member, started).await);
         assert_eq!(rule.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn an_older_delete_or_none_is_not() {
-        let account = AccountId::parse("222222222222").unwrap();
+        let (admin, member) = (AccountId::parse(ADMIN).unwrap(), AccountId::parse(MEMBER).unwrap());
         let started = SystemTime::now();
-        let (member, _) = member_marked(Some(started - Duration::from_secs(60)));
-        assert!(!deleted_since(&member, &account, started).await);
-        let (member, _) = member_marked(None);
-        assert!(!deleted_since(&member, &account, started).await);
+        let (client, _) = admin_hub_marked(Some(started - Duration::from_secs(60)));
+        assert!(!deleted_since(&client, &admin, &member, started).await);
+        // Another member's fresh mark is not this member's.
+        let (client, _) = admin_hub_marked(None);
+        assert!(!deleted_since(&client, &admin, &member, started).await);
     }
 }

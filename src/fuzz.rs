@@ -92,7 +92,9 @@ proptest! {
     fn fuzz_any_reason_fits_the_body(reason in any::<String>(), repeat in 1usize..400, stream in any::<String>()) {
         let reason = reason.repeat(repeat);
         let echo = Echo { stack_id: "s".into(), request_id: "r".into(), logical_resource_id: "l".into() };
-        let body = response::render(&Outcome::failed("failed-create-r", reason), &echo, &stream.chars().take(200).collect::<String>());
+let stream: String = stream.chars().take(200).collect();
+        let body = response::render(&Outcome::failed("failed-create-r", reason), &echo, &stream)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
         let parsed: Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(!parsed["Reason"].as_str().unwrap_or_default().chars().any(char::is_control));

@@ -17,7 +17,7 @@ use crate::config::{Config, ConfigError};
 use crate::delivery::{self, DeliveryError};
 use crate::event::{self, Action, EventError, Request};
 use crate::lifecycle::{self, Progress};
-use crate::response::{self, Echo, Outcome};
+use crate::response::{self, Echo, Outcome, Oversized};
 use crate::response_url::{self, RefusedUrl};
 
 /// Kept back from the Lambda deadline to deliver the response: a tenth of the time, 1 to 10 s.
@@ -32,6 +32,8 @@ pub enum HandlerError {
     Refused(#[from] RefusedUrl),
     #[error("response not delivered: {0}")]
     Undelivered(#[from] DeliveryError),
+    #[error("response not sent: {0}")]
+    Oversized(#[from] Oversized),
 }
 
 /// What the Lambda runtime reports when no response reached CloudFormation.
@@ -41,6 +43,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Unanswerable(_) => "Unanswerable",
             HandlerError::Refused(_) => "ResponseUrlRefused",
             HandlerError::Undelivered(_) => "ResponseNotDelivered",
+            HandlerError::Oversized(_) => "ResponseTooLarge",
         };
         Self { error_type: error_type.to_owned(), error_message: error.to_string() }
     }
@@ -150,7 +153,9 @@ impl Provider {
         deadline: Instant,
         log_stream: &str,
     ) -> Result<(), HandlerError> {
-        let body = response::render(outcome, echo, log_stream);
+        let body = response::render(outcome, echo, log_stream).inspect_err(|error| {
+            tracing::error!(error = %error, "response cannot be sent");
+        })?;
         match delivery::deliver(&self.http, url, body, deadline).await {
             Ok(attempts) => {
                 tracing::info!(attempts, target = %response_url::loggable(url), "response delivered");

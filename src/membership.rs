@@ -92,7 +92,7 @@ async fn join_once(admin: &Client, member: &Client, enrollment: &Enrollment) -> 
     }
     let deleted = async {
         match enrollment.fenced_since {
-            Some(since) => fence::deleted_since(member, &enrollment.member, since).await,
+            Some(since) => fence::deleted_since(admin, &enrollment.administrator, &enrollment.member, since).await,
             None => false,
         }
     };
@@ -242,8 +242,8 @@ pub struct Departure {
 /// is not enabled all count as done. Without a member client (its role cannot be assumed) only the
 /// administrator's side is done. The member is never taken from a newer administrator.
 pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
-    if let (true, Some(member)) = (departure.mark_deleted, member) {
-        fence::mark_deleted(member, &departure.member).await?;
+    if departure.mark_deleted {
+        fence::mark_deleted(admin, &departure.administrator, &departure.member).await;
     }
     let member_side = async {
         match member {
@@ -253,7 +253,11 @@ pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departur
     };
     let (admin_side, member_side) = tokio::join!(remove(admin, departure.member.as_str()), member_side);
     admin_side?;
-    member_side
+    member_side?;
+    if departure.mark_deleted {
+        fence::prune(admin, &departure.administrator).await;
+    }
+    Ok(())
 }
 
 /// Administrator side: DisassociateMembers, then DeleteMembers.

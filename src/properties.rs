@@ -11,6 +11,9 @@ use crate::shapes::{is_email, is_parent_id, is_region};
 /// Role that AWS Organizations creates in new accounts, and the usual cross-account role.
 pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 
+/// More names than any AWS partition has regions: a longer list is a mistake, not a wish.
+const MAX_REGIONS: usize = 64;
+
 /// Longest excerpt of a rejected value quoted back in an error.
 const QUOTE_LIMIT: usize = 64;
 
@@ -320,13 +323,17 @@ impl Reader<'_> {
             self.fail("Regions", "expected at least one region name; omit Regions to discover them");
             return None;
         }
+        names.sort();
+        names.dedup();
+        if names.len() > MAX_REGIONS {
+            self.fail("Regions", format!("at most {MAX_REGIONS} regions, got {}", names.len()));
+            return None;
+        }
         let invalid: Vec<String> = names.iter().filter(|name| !is_region(name)).map(|name| quote(name)).collect();
         if !invalid.is_empty() {
             self.fail("Regions", format!("not region names like us-east-1: {}", invalid.join(", ")));
             return None;
         }
-        names.sort();
-        names.dedup();
         Some(Some(names))
     }
 
@@ -482,6 +489,15 @@ mod tests {
             .unwrap_err();
             assert_eq!(fields(error), ["Regions"]);
         }
+    }
+
+    #[test]
+    fn a_region_list_longer_than_any_partition_is_refused() {
+        let regions: Vec<String> = (0..65).map(|n| format!("xx-test-{}", n % 100)).collect();
+        let error = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "222222222222",
+            "Regions": regions}))
+        .unwrap_err();
+        assert_eq!(error.to_string(), "invalid properties: Regions: at most 64 regions, got 65");
     }
 
     #[test]

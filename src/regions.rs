@@ -38,25 +38,19 @@ pub struct AdministratorView {
     pub with_hub: BTreeSet<String>,
 }
 
-/// Reads the administrator's view; with explicit `wanted` regions both reads go at once.
+/// Reads the administrator's view: DescribeHub only where the administrator has the region enabled, so
+/// that a listed name that is no region never becomes a call to an endpoint that does not exist.
 pub async fn administrator_view(
     admin: &SdkConfig,
     wanted: Option<&[String]>,
     concurrency: usize,
 ) -> Result<AdministratorView, AwsError> {
-    let (enabled, candidates, without_hub) = match wanted {
-        Some(wanted) => {
-            let (enabled, without_hub) =
-                tokio::join!(enabled(admin), without_hub(admin, wanted.iter().cloned(), concurrency));
-            (enabled?, wanted.to_vec(), without_hub?)
-        }
-        None => {
-            let enabled = enabled(admin).await?;
-            let without_hub = without_hub(admin, enabled.iter().cloned(), concurrency).await?;
-            let candidates = enabled.iter().cloned().collect();
-            (enabled, candidates, without_hub)
-        }
+    let enabled = enabled(admin).await?;
+    let candidates: Vec<String> = match wanted {
+        Some(wanted) => wanted.iter().filter(|region| enabled.contains(*region)).cloned().collect(),
+        None => enabled.iter().cloned().collect(),
     };
+    let without_hub = without_hub(admin, candidates.iter().cloned(), concurrency).await?;
     let with_hub = candidates.into_iter().filter(|region| !without_hub.contains(region)).collect();
     Ok(AdministratorView { enabled, with_hub })
 }

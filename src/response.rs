@@ -10,6 +10,11 @@ pub const MAX_BODY_BYTES: usize = 4096;
 
 const ELLIPSIS: &str = " […]";
 
+/// A response that cannot fit even with Reason cut away: the echoed request fields are too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the echoed request fields alone exceed CloudFormation's {MAX_BODY_BYTES}-byte response limit")]
+pub struct Oversized;
+
 /// What the work decided, before it is addressed to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -41,12 +46,12 @@ pub struct Echo {
 ///
 /// The log stream is appended after shortening so that it is always named. If Data alone is too
 /// large the response turns FAILED with a Reason saying so, rather than dropping attributes silently.
-pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Vec<u8> {
+pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Result<Vec<u8>, Oversized> {
     let suffix = if log_stream.is_empty() { String::new() } else { format!(" (log stream: {log_stream})") };
     let reason = outcome.reason.as_deref().map(strip_control);
     let body = body(outcome, echo, reason.as_deref(), &suffix);
     if body.len() <= MAX_BODY_BYTES {
-        return body;
+        return Ok(body);
     }
     let Some(reason) = reason else {
         let oversized = Outcome::failed(
@@ -73,8 +78,8 @@ pub fn render(outcome: &Outcome, echo: &Echo, log_stream: &str) -> Vec<u8> {
             high = middle;
         }
     }
-    // With nothing of the Reason kept the body may still be too large (huge echoed ids): send it anyway.
-    fits(low).unwrap_or_else(|| self::body(outcome, echo, Some(ELLIPSIS), &suffix))
+    // With nothing of the Reason kept, echoed fields alone may be too large: CloudFormation would reject it.
+    fits(low).ok_or(Oversized)
 }
 
 fn body(outcome: &Outcome, echo: &Echo, reason: Option<&str>, suffix: &str) -> Vec<u8> {
@@ -124,7 +129,7 @@ mod tests {
     #[test]
     fn success_carries_data_and_no_reason() {
         let data = BTreeMap::from([("AccountId".to_owned(), "222222222222".to_owned())]);
-        let body = parse(&render(&Outcome::success("222222222222", data), &echo(), "stream"));
+        let body = parse(&render(&Outcome::success("222222222222", data), &echo(), "stream").unwrap());
         assert_eq!(body["Status"], "SUCCESS");
         assert_eq!(body["Data"]["AccountId"], "222222222222");
         assert_eq!(body["PhysicalResourceId"], "222222222222");
@@ -135,7 +140,7 @@ mod tests {
     fn long_reason_is_cut_to_fit_keeping_head_and_log_stream() {
         for filler in ["a", "\"", "é", "\u{1F600}", "\\"] {
             let reason = format!("Regions: first problem. {}", filler.repeat(10_000));
-            let body = render(&Outcome::failed("x", reason), &echo(), "2026/11/23/[$LATEST]abc");
+            let body = render(&Outcome::failed("x", reason), &echo(), "2026/11/23/[$LATEST]abc").unwrap();
             assert!(body.len() <= MAX_BODY_BYTES, "{filler}: {}", body.len());
             let reason = parse(&body)["Reason"].as_str().unwrap().to_owned();
             assert!(reason.starts_with("Regions: first problem."));
@@ -145,7 +150,7 @@ mod tests {
 
     #[test]
     fn control_characters_are_stripped() {
-        let body = render(&Outcome::failed("x", "a\u{0}b\nc\u{1b}[31m"), &echo(), "");
+        let body = render(&Outcome::failed("x", "a\u{0}b\nc\u{1b}[31m"), &echo(), "").unwrap();
         let reason = parse(&body)["Reason"].as_str().unwrap().to_owned();
         assert!(!reason.chars().any(char::is_control), "{reason:?}");
         assert!(reason.starts_with("a b c"));
@@ -154,8 +159,14 @@ mod tests {
     #[test]
     fn oversized_data_is_never_dropped_silently() {
         let data = (0..400).map(|i| (format!("Key{i}"), "v".repeat(20))).collect();
-        let body = parse(&render(&Outcome::success("id", data), &echo(), "s"));
+        let body = parse(&render(&Outcome::success("id", data), &echo(), "s").unwrap());
         assert_eq!(body["Status"], "FAILED");
         assert!(body["Reason"].as_str().unwrap().contains("limit of 4096"));
+    }
+
+    #[test]
+    fn a_body_that_cannot_fit_is_not_rendered() {
+        let huge = Echo { stack_id: "s".repeat(5000), ..echo() };
+        assert_eq!(render(&Outcome::failed("x", "why"), &huge, "s"), Err(Oversized));
     }
 }

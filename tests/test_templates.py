@@ -48,6 +48,7 @@ PROVIDER_ACTIONS = {
     "securityhub:AcceptAdministratorInvitation",
     "securityhub:DisassociateFromAdministratorAccount",
     "securityhub:TagResource",
+    "securityhub:UntagResource",
     "securityhub:ListTagsForResource",
     "logs:CreateLogStream",
     "logs:PutLogEvents",

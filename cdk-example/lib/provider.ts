@@ -189,7 +189,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
       }),
     );
     // The member side, when the account enrolled is the provider's own (e.g. the management account joining
-    // the audit account); TagResource / ListTagsForResource carry a Delete's mark for a Create still running.
+    // the audit account). Tag actions: a Delete's mark on the administrator's hub, for a Create still running.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'SecurityHubMember',
@@ -201,6 +201,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'securityhub:AcceptAdministratorInvitation',
           'securityhub:DisassociateFromAdministratorAccount',
           'securityhub:TagResource',
+          'securityhub:UntagResource',
           'securityhub:ListTagsForResource',
         ],
         resources: [securityHubHubs],

@@ -148,6 +148,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       'securityhub:ListMembers',
       'securityhub:ListTagsForResource',
       'securityhub:TagResource',
+      'securityhub:UntagResource',
       'sts:AssumeRole',
     ]);
     // Logs only to its own log group.
