@@ -52,22 +52,32 @@ pub async fn create_or_find(
     role_name: &str,
     owner: &Owner,
 ) -> Result<AccountId, AccountError> {
-    if let Some(account) = owned_by_email(org, &new.email, owner).await? {
+    if let Some(account) = find_own(org, new, owner).await? {
         return Ok(account);
     }
-    // Account names are not unique: a creation of this name may be another resource's.
-    if let Some(request_id) = creation_in_progress(org, &new.name).await? {
-        tracing::info!(request = %request_id, "an account of this name is being created; waiting to see whose it is");
-        if let Ok(account) = wait_for_creation(org, &request_id).await {
-            if is_owned_by(org, &account, owner).await? {
-                return Ok(account);
-            }
+    match create(org, new, role_name, owner).await {
+        // Another run of this same request may have created it a moment ago.
+        Err(AccountError::CreationFailed(reason)) if reason == "EMAIL_ALREADY_EXISTS" => {
+            find_own(org, new, owner).await?.ok_or(AccountError::CreationFailed(reason))
         }
-        if let Some(account) = owned_by_email(org, &new.email, owner).await? {
-            return Ok(account);
+        outcome => outcome,
+    }
+}
+
+/// This resource's account, made or being made by an earlier run; an error if the email is another's.
+async fn find_own(org: &Client, new: &NewAccount, owner: &Owner) -> Result<Option<AccountId>, AccountError> {
+    if let Some(account) = owned_by_email(org, &new.email, owner).await? {
+        return Ok(Some(account));
+    }
+    // Account names are not unique: a creation of this name may be another resource's.
+    let Some(request_id) = creation_in_progress(org, &new.name).await? else { return Ok(None) };
+    tracing::info!(request = %request_id, "an account of this name is being created; waiting to see whose it is");
+    if let Ok(account) = wait_for_creation(org, &request_id).await {
+        if is_owned_by(org, &account, owner).await? {
+            return Ok(Some(account));
         }
     }
-    create(org, new, role_name, owner).await
+    owned_by_email(org, &new.email, owner).await
 }
 
 /// The account with `email` if this resource created it; an error if another resource's has it.
