@@ -6,23 +6,9 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::event::{self, EventError};
-use crate::properties::Properties;
+use crate::properties::{Properties, KNOWN};
 use crate::response::{self, Echo, Outcome, MAX_BODY_BYTES};
 use crate::response_url;
-
-const FIELDS: &[&str] = &[
-    "AdministratorAccountId",
-    "AccountId",
-    "AccountName",
-    "Email",
-    "ParentId",
-    "Regions",
-    "MemberRoleName",
-    "AdministratorRoleName",
-    "EnableDefaultStandards",
-    "OnDelete",
-    "CloseAccountOnDelete",
-];
 
 /// Any JSON value, nested a few levels, with strings that include control characters and unicode.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -47,7 +33,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Property maps made mostly of known keys, so that validation gets past the unknown-key check.
 fn properties() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![9 => prop::sample::select(FIELDS).prop_map(str::to_owned), 1 => any::<String>()];
+    let key = prop_oneof![9 => prop::sample::select(&KNOWN[1..]).prop_map(str::to_owned), 1 => any::<String>()];
     prop::collection::btree_map(key, json_value(), 0..8).prop_map(|map| Value::Object(map.into_iter().collect()))
 }
 

@@ -95,7 +95,8 @@ fn join(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-const KNOWN: &[&str] = &[
+/// Every property the resource takes, `ServiceToken` (always present, ignored) first.
+pub(crate) const KNOWN: &[&str] = &[
     "ServiceToken",
     "AdministratorAccountId",
     "AccountId",
