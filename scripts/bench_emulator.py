@@ -14,9 +14,7 @@ still apply), then runs the emulator's own server unchanged:
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
@@ -46,17 +44,8 @@ def opt_in_everywhere() -> None:
 def start(log_dir: Path | None = None,
           timeout_s: float = emulator_client.START_TIMEOUT_S) -> emulator_client.EmulatorProcess:
     """Start this launcher on a free loopback port and wait (bounded) for it to listen."""
-    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="bench-emulator-"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    port_file, log_path = log_dir / "emulator.port", log_dir / "emulator.log"
-    port_file.unlink(missing_ok=True)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--host", "127.0.0.1", "--port", "0",
-             "--port-file", str(port_file)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    port = emulator_client._wait_for_port(process, port_file, log_path, timeout_s)
-    return emulator_client.EmulatorProcess(f"http://127.0.0.1:{port}", port, process, log_path)
+    return emulator_client.start_emulator(log_dir, timeout_s, script=Path(__file__).resolve(),
+                                          temp_prefix="bench-emulator-")
 
 
 if __name__ == "__main__":

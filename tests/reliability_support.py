@@ -1,31 +1,28 @@
 """Support for the reliability, hostile-input and secrets suites (tests/test_reliability.py, test_hostile.py,
-test_secrets.py): several binaries on one Runtime API stand-in, local HTTP listeners that prove who was (not)
-contacted, a stand-in for "the internet" behind an HTTP proxy, and assertions shared by the three suites.
+test_secrets.py): several binaries on one Runtime API stand-in, a stand-in for "the internet" behind an HTTP
+proxy, and assertions shared by the three suites. The local HTTP listeners that prove who was (not) contacted
+are `harness.listener`'s.
 
 Everything listens on 127.0.0.1 only, and every wait is bounded.
 
 - `Pool`: N `bootstrap` processes polling ONE RuntimeApi stand-in (as N warm Lambda instances of one function);
   `provider_factory` starts one stand-in per binary, so the pool builds on `harness.provider.Provider` directly.
-- `Listener`: a TCP listener that records every connection and HTTP request; answers 200, or a redirect.
-- `Internet`: an HTTP(S) proxy given to the binaries through HTTPS_PROXY/HTTP_PROXY (reqwest honours them), with
-  NO_PROXY=127.0.0.1 so that the emulator and loopback response URLs are reached directly. Any contact with
-  another host lands here instead of leaving the machine. CONNECTs to `*.amazonaws.com` are terminated with TLS
-  (a throw-away CA handed to the binary through SSL_CERT_FILE), so a response PUT to
-  `https://cfn-responses.s3.amazonaws.com/...` is received and recorded locally, as if S3 had it.
+- `Internet`: an HTTP(S) proxy (a `harness.listener.Server`) given to the binaries through HTTPS_PROXY/HTTP_PROXY
+  (reqwest honours them), with NO_PROXY=127.0.0.1 so that the emulator and loopback response URLs are reached
+  directly. Any contact with another host lands here instead of leaving the machine. CONNECTs to
+  `*.amazonaws.com` are terminated with TLS (a throw-away CA handed to the binary through SSL_CERT_FILE), so a
+  response PUT to `https://cfn-responses.s3.amazonaws.com/...` is received and recorded locally, as if S3 had it.
 - `record_figure`: figures for the README, appended as JSON lines to the file named by RELIABILITY_FIGURES.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import os
 import pathlib
 import re
-import socket
 import ssl
-import threading
 import time
 import unicodedata
 import urllib.request
@@ -33,6 +30,7 @@ import uuid
 from typing import Any, Iterable
 
 from harness.fixtures import Cfn, CfnResponse
+from harness.listener import OK, Seen, Server, parse_head, read_body, read_head, read_request
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
 
@@ -170,144 +168,9 @@ class Pool:
         self.api.close()
 
 
-# -- listeners -------------------------------------------------------------------------------------------------
+# -- the internet ------------------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class Seen:
-    """One HTTP request a listener received."""
-
-    request_line: str
-    headers: dict[str, str]
-    body: bytes
-    host: str = ""  # for the Internet: the host the client wanted
-    via: str = "direct"  # direct | proxy | connect | tls
-
-    @property
-    def method(self) -> str:
-        return self.request_line.split(" ", 1)[0]
-
-    @property
-    def target(self) -> str:
-        parts = self.request_line.split(" ")
-        return parts[1] if len(parts) > 1 else ""
-
-
-def _read_head(conn: socket.socket, limit: int = 1 << 20) -> tuple[bytes, bytes] | None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-        if len(data) > limit:
-            return None
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return head, rest
-
-
-def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return lines[0], headers
-
-
-def _read_body(conn, headers: dict[str, str], rest: bytes, limit: int = 1 << 22) -> bytes:
-    length = min(int(headers.get("content-length") or 0), limit)
-    body = rest
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return body
-
-
-class _Server:
-    """Accept loop on 127.0.0.1 in a daemon thread; each connection handled in its own thread (bounded time)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._guarded, args=(conn,), daemon=True).start()
-
-    def _guarded(self, conn):
-        try:
-            conn.settimeout(5)
-            self.serve(conn)
-        except (OSError, ValueError, ssl.SSLError):
-            pass
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-    def serve(self, conn):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-class Listener(_Server):
-    """Records every connection and HTTP request. Answers 200, or, for paths `/redirect/<code>/<name>`, that
-    redirect status with `Location: <redirects[name]>`."""
-
-    def __init__(self, redirects: dict[str, str] | None = None):
-        self.requests: list[Seen] = []
-        self.redirects = dict(redirects or {})
-        super().__init__()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def contacts(self) -> int:
-        with self.lock:
-            return self.connections
-
-    def serve(self, conn):
-        parsed = _read_head(conn)
-        if parsed is None:
-            return
-        line, headers = _parse_head(parsed[0])
-        body = _read_body(conn, headers, parsed[1])
-        with self.lock:
-            self.requests.append(Seen(line, headers, body))
-        path = line.split(" ")[1] if " " in line else ""
-        match = re.match(r"^/redirect/(\d{3})/([\w-]+)", path)
-        if match and match.group(2) in self.redirects:
-            reply = (f"HTTP/1.1 {match.group(1)} Redirect\r\nLocation: {self.redirects[match.group(2)]}\r\n"
-                     "Content-Length: 0\r\nConnection: close\r\n\r\n")
-        else:
-            reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        conn.sendall(reply.encode())
-
-
-class Internet(_Server):
+class Internet(Server):
     """An HTTP proxy standing in for everything beyond 127.0.0.1. Records every request; answers CONNECT to
     `*.amazonaws.com:443` with a TLS endpoint (certificate from its own CA) that accepts PUTs with 200, and
     everything else 403."""
@@ -323,10 +186,6 @@ class Internet(_Server):
         self.tls.load_cert_chain(cert_file, key_file)
         super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def env(self) -> dict[str, str]:
         """Environment for a binary whose every non-loopback contact must land here."""
         proxy = self.url
@@ -334,20 +193,16 @@ class Internet(_Server):
                 "https_proxy": proxy, "http_proxy": proxy, "all_proxy": proxy,
                 "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", "SSL_CERT_FILE": str(self.ca_file)}
 
-    def contacts(self) -> int:
-        with self.lock:
-            return self.connections
-
     def received(self, path_prefix: str) -> list[Seen]:
         """TLS-terminated requests (as S3 would get them) whose path starts with `path_prefix`."""
         with self.lock:
             return [s for s in self.seen if s.via == "tls" and s.target.startswith(path_prefix)]
 
     def serve(self, conn):
-        parsed = _read_head(conn)
+        parsed = read_head(conn)
         if parsed is None:
             return
-        line, headers = _parse_head(parsed[0])
+        line, headers = parse_head(parsed[0])
         method, _, rest = line.partition(" ")
         target = rest.split(" ")[0]
         if method == "CONNECT":
@@ -357,17 +212,15 @@ class Internet(_Server):
             if port == "443" and host.rstrip(".").endswith(self.TLS_SUFFIXES):
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 tls = self.tls.wrap_socket(conn, server_side=True)
-                inner = _read_head(tls)
+                inner = read_request(tls)
                 if inner is None:
                     return
-                inner_line, inner_headers = _parse_head(inner[0])
-                body = _read_body(tls, inner_headers, inner[1])
                 with self.lock:
-                    self.seen.append(Seen(inner_line, inner_headers, body, host=host, via="tls"))
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    self.seen.append(Seen(*inner, host=host, via="tls"))
+                tls.sendall(OK)
                 return
         else:
-            body = _read_body(conn, headers, parsed[1])
+            body = read_body(conn, headers, parsed[1])
             with self.lock:
                 self.seen.append(Seen(line, headers, body, host=headers.get("host", ""), via="proxy"))
         conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -37,10 +37,11 @@ import pytest
 from emulator.client import Emulator
 from harness import events
 from harness.fixtures import Cfn
+from harness.listener import Listener
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
 from reliability_support import (
-    ADMIN, MAX_BODY, Internet, Listener, has_control_chars, last_seq, record_figure,
+    ADMIN, MAX_BODY, Internet, has_control_chars, last_seq, record_figure,
 )
 
 CORPUS_DIR = pathlib.Path(__file__).resolve().parent / "hostile"

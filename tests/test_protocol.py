@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 import unicodedata
 import uuid
@@ -16,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harness.fixtures import Cfn, CfnResponse
+from harness.listener import Listener
 from harness.provider import LOG_STREAM_NAME, SECRET_ACCESS_KEY
 
 ADMIN = "123456789012"  # the provider's own account (default emulator credentials)
@@ -65,65 +64,6 @@ def response_puts(emulator, key: str | None = None) -> list[dict]:
     return [c for c in emulator.calls()
             if c["service"] == "s3" and c["method"] == "PUT"
             and (c["path"] == f"/cfn-responses/{key}" if key else c["path"].startswith("/cfn-responses/"))]
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts connections (any contact at all), records the HTTP requests it
-    gets and answers them 200."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []  # (request line, headers, body)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.connections += 1
-            try:
-                self._serve(conn)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def _serve(self, conn):
-        conn.settimeout(2)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length") or 0)
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        self.requests.append((lines[0], headers, body))
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
@@ -395,7 +335,8 @@ def test_loopback_response_url_is_used_when_allowed(cfn, listener):
     resp = cfn.send(event, key=None, timeout=60)
     assert resp.runtime_result.kind == "response"
     assert len(listener.requests) == 1, listener.requests
-    line, headers, body = listener.requests[0]
+    seen = listener.requests[0]
+    line, headers, body = seen.request_line, seen.headers, seen.body
     assert line.startswith("PUT /responses/x?X-Amz-Signature=abc "), line
     assert headers.get("content-type", "") == "", f"Content-Type {headers.get('content-type')!r}"
     assert len(body) <= MAX_BODY

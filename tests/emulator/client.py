@@ -78,19 +78,22 @@ def _log_tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT_S) -> EmulatorProcess:
-    """Start server.py with this interpreter (the venv's) on a free loopback port and wait for it.
+def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT_S, *,
+                   script: Path = SERVER_SCRIPT, temp_prefix: str = "aws-emulator-") -> EmulatorProcess:
+    """Start server.py (or `script`, a launcher taking the same arguments) with this interpreter (the venv's)
+    on a free loopback port and wait for it.
 
-    Its stdout and stderr go to `log_dir`/emulator.log (a temporary directory when not given); if it does
-    not come up within `timeout_s`, it is killed and the log's tail is in the error.
+    Its stdout and stderr go to `log_dir`/emulator.log (when not given, a new temporary directory whose name
+    starts with `temp_prefix`); if it does not come up within `timeout_s`, it is killed and the log's tail is in
+    the error.
     """
-    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="aws-emulator-"))
+    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix=temp_prefix))
     log_dir.mkdir(parents=True, exist_ok=True)
     port_file, log_path = log_dir / "emulator.port", log_dir / "emulator.log"
     port_file.unlink(missing_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
+            [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     port = _wait_for_port(process, port_file, log_path, timeout_s)
     return EmulatorProcess(f"http://127.0.0.1:{port}", port, process, log_path)
