@@ -1,4 +1,4 @@
-//! Create, Update and Delete of one `Custom::SecurityHubMemberAccount`, as DESIGN.md describes them.
+//! Create, Update and Delete of one `Custom::SecurityHubMemberAccount`, as the README describes them.
 
 use aws_config::SdkConfig;
 use serde_json::Value;

@@ -1,5 +1,5 @@
 """Hostile input: a corpus of events, properties and ResponseURLs (tests/hostile/*.jsonl) thrown at the real
-binary. DESIGN.md: bad input is answered FAILED with a Reason naming the field; a ResponseURL outside the
+binary. The contract: bad input is answered FAILED with a Reason naming the field; a ResponseURL outside the
 allowlist is refused — answered nowhere, nothing contacted, no AWS call; every body is at most 4,096 bytes; and
 the process keeps serving (the same PID answers a harmless request after every case).
 

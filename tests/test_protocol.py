@@ -1,4 +1,4 @@
-"""The CloudFormation protocol guarantees, through the real `bootstrap` binary (DESIGN.md, "The CloudFormation
+"""The CloudFormation protocol guarantees, through the real `bootstrap` binary (README, "The CloudFormation
 protocol — guarantees"): each test asserts what a CloudFormation user would notice — the response PUT to the
 ResponseURL, what the Lambda runtime was told, and what the process logged."""
 
