@@ -63,16 +63,16 @@ bench: venv package
 # --- packaging and deployment -----------------------------------------------------------------------------------
 # cargo-zigbuild (crates.io) and zig (PyPI ziglang, into the venv); each skipped when already installed.
 tools: venv
-	VENV=$(VENV) scripts/install-zigbuild.sh
+	VENV=$(abspath $(VENV)) scripts/install-zigbuild.sh
 
 # dist/bootstrap.zip (x86_64, glibc <= 2.34 for provided.al2023); dist/bootstrap-arm64.zip too when the
 # aarch64-unknown-linux-gnu Rust target is installed.
 package: venv
-	VENV=$(VENV) scripts/package.sh
+	VENV=$(abspath $(VENV)) scripts/package.sh
 
 # Needs the AWS CLI and credentials: DEPLOY_BUCKET=my-bucket make deploy (see scripts/deploy.sh).
 deploy: venv
-	VENV=$(VENV) scripts/deploy.sh
+	VENV=$(abspath $(VENV)) scripts/deploy.sh
 
 lint-templates: venv
 	$(PYTHON) -m pytest -q tests/test_templates.py

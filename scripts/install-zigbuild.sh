@@ -18,6 +18,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
+# Absolute: build scripts of -sys crates run zig (through this venv's python) from their own directories.
+[[ "$VENV" = /* ]] || VENV="$ROOT/$VENV"
 ZIGLANG_VERSION="${ZIGLANG_VERSION:-0.15.2}"
 CARGO_ZIGBUILD_VERSION="${CARGO_ZIGBUILD_VERSION:-0.24.1}"
 

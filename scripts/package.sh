@@ -20,6 +20,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv}"
+# Absolute: build scripts of -sys crates run zig (through this venv's python) from their own directories.
+[[ "$VENV" = /* ]] || VENV="$ROOT/$VENV"
 GLIBC_VERSION="${GLIBC_VERSION:-2.34}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/package}"
 DIST="$ROOT/dist"
