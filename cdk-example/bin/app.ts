@@ -3,7 +3,8 @@
  * Example app: two stacks, each with its one `SecurityHubMemberAccountProvider`.
  *
  *   NewAccountStack        creates an account (context accountName, email, optional parentId) and enrolls it
- *   ExistingAccountsStack  enrolls every account of context accountIds
+ *   ExistingAccountsStack  enrolls every account of context accountIds (only when accountIds is given, so that
+ *                          a plain `npx cdk synth` has one stack and prints its template)
  *
  * both into context administratorAccountId, in context regions (optional; default: discovered).
  *
@@ -22,7 +23,6 @@ const EXAMPLE_DEFAULTS = {
   administratorAccountId: '111111111111',
   accountName: 'security-hub-example',
   email: 'security-hub-example@example.com',
-  accountIds: ['222222222222', '333333333333'],
 };
 
 const PLACEHOLDER_DIR = path.join(__dirname, '..', 'assets', 'placeholder');
@@ -95,7 +95,7 @@ export class ExistingAccountsStack extends Stack {
     const p = provider(this);
     const administratorAccountId = contextString(this, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId;
     const regions = contextList(this, 'regions');
-    const accountIds = contextList(this, 'accountIds') ?? EXAMPLE_DEFAULTS.accountIds;
+    const accountIds = contextList(this, 'accountIds') ?? [];
     if (new Set(accountIds).size !== accountIds.length) {
       throw new Error(`context accountIds lists an account more than once: ${accountIds.join(',')}`);
     }
@@ -110,5 +110,7 @@ export class ExistingAccountsStack extends Stack {
 const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 new NewAccountStack(app, 'NewAccountStack', { env, description: 'Creates an account and enrolls it as a Security Hub member' });
-new ExistingAccountsStack(app, 'ExistingAccountsStack', { env, description: 'Enrolls existing accounts as Security Hub members' });
+if (contextList(app, 'accountIds')) {
+  new ExistingAccountsStack(app, 'ExistingAccountsStack', { env, description: 'Enrolls existing accounts as Security Hub members' });
+}
 app.synth();

@@ -19,7 +19,10 @@ function synth(context: Record<string, unknown>): { templates: Record<string, an
     const templates: Record<string, any> = {};
     if (result.status === 0) {
       for (const stack of ['NewAccountStack', 'ExistingAccountsStack']) {
-        templates[stack] = JSON.parse(fs.readFileSync(path.join(outdir, `${stack}.template.json`), 'utf8'));
+        const file = path.join(outdir, `${stack}.template.json`);
+        if (fs.existsSync(file)) {
+          templates[stack] = JSON.parse(fs.readFileSync(file, 'utf8'));
+        }
       }
     }
     return { templates, stderr: result.stderr, status: result.status };
@@ -70,6 +73,13 @@ describe('example app (bin/app.ts)', () => {
     const [member] = ofType(templates.NewAccountStack, 'Custom::SecurityHubMemberAccount');
     assert.equal(member.Properties.AdministratorAccountId, '111111111111');
     assert.equal(member.Properties.Regions, undefined);
+  });
+
+  it('has one stack without accountIds, so that a plain `cdk synth` prints its template', () => {
+    const { templates, stderr, status } = synth({});
+    assert.equal(status, 0, stderr);
+    assert.deepEqual(Object.keys(templates), ['NewAccountStack']);
+    assert.equal(ofType(templates.NewAccountStack, 'Custom::SecurityHubMemberAccount').length, 1);
   });
 
   it('fails with the prop named for a bad account id', () => {
