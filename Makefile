@@ -52,7 +52,7 @@ cdk-test: cdk-example/node_modules/.package-lock.json
 	cd cdk-example && TS_NODE_TRANSPILE_ONLY=true npx cdk synth | grep -q 'Custom::SecurityHubMemberAccount'
 
 # Property-based fuzzing of event parsing, property validation, response size and the URL allowlist,
-# bounded in cases (about 3 minutes); `cargo test` runs the same properties with 256 cases.
+# bounded in cases (about a minute on 2 cores); `cargo test` runs the same properties with 256 cases.
 fuzz:
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --lib fuzz
 
