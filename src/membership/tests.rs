@@ -1,0 +1,187 @@
+//! Membership against SDK fakes: which calls are made, and which are not.
+use super::*;
+use aws_sdk_securityhub::operation::{
+    accept_administrator_invitation::AcceptAdministratorInvitationOutput, create_members::CreateMembersOutput,
+    delete_members::DeleteMembersOutput,
+    disassociate_from_administrator_account::DisassociateFromAdministratorAccountOutput,
+    disassociate_members::DisassociateMembersOutput, enable_security_hub::EnableSecurityHubOutput,
+    get_administrator_account::GetAdministratorAccountOutput, get_members::GetMembersOutput,
+    invite_members::InviteMembersOutput, list_invitations::ListInvitationsOutput,
+};
+use aws_sdk_securityhub::types::{Invitation, Member};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+
+const ADMIN: &str = "111111111111";
+const OTHER_ADMIN: &str = "333333333333";
+const MEMBER: &str = "222222222222";
+
+fn enrollment() -> Enrollment {
+    Enrollment {
+        administrator: AccountId::parse(ADMIN).unwrap(),
+        member: AccountId::parse(MEMBER).unwrap(),
+        email: None,
+        enable_default_standards: true,
+        fenced_since: None,
+    }
+}
+
+fn client(rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, rules.iter().copied(), |config| config.retry_config(
+        aws_config::retry::RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))
+    ))
+}
+
+/// A Security Hub error as the service sends it (REST-JSON, code in the body).
+fn error_body(code: &str) -> Option<String> {
+    Some(format!(r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#))
+}
+
+fn members(status: &'static str) -> impl Fn() -> GetMembersOutput + Send + Sync {
+    move || {
+        GetMembersOutput::builder().members(Member::builder().account_id(MEMBER).member_status(status).build()).build()
+    }
+}
+
+fn administrator(
+    account: &'static str,
+    status: &'static str,
+) -> impl Fn() -> GetAdministratorAccountOutput + Send + Sync {
+    move || {
+        GetAdministratorAccountOutput::builder()
+            .administrator(Invitation::builder().account_id(account).member_status(status).build())
+            .build()
+    }
+}
+
+#[tokio::test]
+async fn accepts_the_invitation_of_its_administrator_not_the_first_one() {
+    let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+    let get = mock!(Client::get_members).sequence().output(members("Created")).output(members("Enabled")).build();
+    let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+    let admin = client(&[&create, &get, &invite]);
+
+    // The hub was enabled before: conflict is fine. A throttled call is retried by the SDK.
+    let enable = mock!(Client::enable_security_hub)
+        .sequence()
+        .http_status(429, error_body("LimitExceededException"))
+        .http_status(409, error_body("ResourceConflictException"))
+        .build();
+    let current =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let list = mock!(Client::list_invitations).then_output(|| {
+        ListInvitationsOutput::builder()
+            .invitations(Invitation::builder().account_id(OTHER_ADMIN).invitation_id("theirs").build())
+            .invitations(Invitation::builder().account_id(ADMIN).invitation_id("ours").build())
+            .build()
+    });
+    let accept = mock!(Client::accept_administrator_invitation)
+        .match_requests(|request| request.invitation_id() == Some("ours") && request.administrator_id() == Some(ADMIN))
+        .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
+    let member = client(&[&enable, &current, &list, &accept]);
+
+    join(&admin, &member, &enrollment()).await.expect("joined");
+    assert_eq!(accept.num_calls(), 1);
+    assert_eq!(invite.num_calls(), 1);
+    assert_eq!(enable.num_calls(), 2);
+}
+
+/// An administrator that sees the member as `status`, and a member whose administrator is `current`.
+struct Scenario {
+    admin: Client,
+    member: Client,
+    invite: Rule,
+    accept: Rule,
+}
+
+fn scenario(status: &'static str, current: (&'static str, &'static str)) -> Scenario {
+    let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+    let get = mock!(Client::get_members).then_output(members(status));
+    let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+    let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+    let administrator = mock!(Client::get_administrator_account).then_output(administrator(current.0, current.1));
+    let accept = mock!(Client::accept_administrator_invitation)
+        .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
+    Scenario {
+        admin: client(&[&create, &get, &invite]),
+        member: client(&[&enable, &administrator, &accept]),
+        invite,
+        accept,
+    }
+}
+
+#[tokio::test]
+async fn an_enabled_member_needs_no_invitation() {
+    let Scenario { admin, member, invite, accept } = scenario("Enabled", (ADMIN, "Enabled"));
+    join(&admin, &member, &enrollment()).await.expect("joined");
+    assert_eq!(invite.num_calls(), 0);
+    assert_eq!(accept.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_member_of_another_administrator_is_left_there() {
+    let Scenario { admin, member, accept, .. } = scenario("Invited", (OTHER_ADMIN, "Enabled"));
+    let error = join(&admin, &member, &enrollment()).await.unwrap_err();
+    assert_eq!(error, RegionError::OtherAdministrator(OTHER_ADMIN.to_owned()));
+    assert!(error.to_string().contains(OTHER_ADMIN));
+    assert_eq!(accept.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn leaving_never_breaks_a_newer_association() {
+    let disassociate = mock!(Client::disassociate_members)
+        .sequence()
+        .http_status(404, error_body("ResourceNotFoundException"))
+        .build();
+    let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+    let admin = client(&[&disassociate, &delete]);
+    let current = mock!(Client::get_administrator_account).then_output(administrator(OTHER_ADMIN, "Enabled"));
+    let resign = mock!(Client::disassociate_from_administrator_account)
+        .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
+    let member = client(&[&current, &resign]);
+    let departure = Departure {
+        administrator: enrollment().administrator,
+        member: enrollment().member,
+        disable_hub: true,
+        mark_deleted: false,
+    };
+
+    leave(&admin, Some(&member), &departure).await.expect("left");
+    assert_eq!((disassociate.num_calls(), delete.num_calls()), (1, 1));
+    assert_eq!(resign.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn leaving_resigns_from_this_administrator() {
+    let disassociate = mock!(Client::disassociate_members).then_output(|| DisassociateMembersOutput::builder().build());
+    let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+    let admin = client(&[&disassociate, &delete]);
+    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Removed"));
+    let resign = mock!(Client::disassociate_from_administrator_account)
+        .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
+    let member = client(&[&current, &resign]);
+    let departure = Departure {
+        administrator: enrollment().administrator,
+        member: enrollment().member,
+        disable_hub: false,
+        mark_deleted: false,
+    };
+
+    leave(&admin, Some(&member), &departure).await.expect("left");
+    assert_eq!(resign.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_real_failure_is_reported_with_its_operation() {
+    let create = mock!(Client::create_members).sequence().http_status(400, error_body("InvalidInputException")).build();
+    // Before giving up, the region checks whether another run made the member Enabled meanwhile.
+    let get = mock!(Client::get_members).then_output(|| GetMembersOutput::builder().build());
+    let admin = client(&[&create, &get]);
+    let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+    let current =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let member = client(&[&enable, &current]);
+
+    let error = join(&admin, &member, &enrollment()).await.unwrap_err();
+    assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
+    assert_eq!(get.num_calls(), 1);
+}
