@@ -126,6 +126,23 @@ async fn a_member_of_another_administrator_is_left_there() {
     assert_eq!(accept.num_calls(), 0);
 }
 
+fn departure() -> Departure {
+    Departure {
+        administrator: enrollment().administrator,
+        member: enrollment().member,
+        disable_hub: false,
+        mark_deleted: false,
+    }
+}
+
+/// A member whose administrator is `account` with `status`, and the rule of its DisassociateFromAdministratorAccount.
+fn member_of(account: &'static str, status: &'static str) -> (Client, Rule) {
+    let current = mock!(Client::get_administrator_account).then_output(administrator(account, status));
+    let resign = mock!(Client::disassociate_from_administrator_account)
+        .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
+    (client(&[&current, &resign]), resign)
+}
+
 #[tokio::test]
 async fn leaving_never_breaks_a_newer_association() {
     let disassociate = mock!(Client::disassociate_members)
@@ -134,16 +151,9 @@ async fn leaving_never_breaks_a_newer_association() {
         .build();
     let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
     let admin = client(&[&disassociate, &delete]);
-    let current = mock!(Client::get_administrator_account).then_output(administrator(OTHER_ADMIN, "Enabled"));
-    let resign = mock!(Client::disassociate_from_administrator_account)
-        .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
-    let member = client(&[&current, &resign]);
-    let departure = Departure {
-        administrator: enrollment().administrator,
-        member: enrollment().member,
-        disable_hub: true,
-        mark_deleted: false,
-    };
+    // No DisableSecurityHub either: the fake has no rule for it.
+    let (member, resign) = member_of(OTHER_ADMIN, "Enabled");
+    let departure = Departure { disable_hub: true, ..departure() };
 
     leave(&admin, Some(&member), &departure).await.expect("left");
     assert_eq!((disassociate.num_calls(), delete.num_calls()), (1, 1));
@@ -155,18 +165,9 @@ async fn leaving_resigns_from_this_administrator() {
     let disassociate = mock!(Client::disassociate_members).then_output(|| DisassociateMembersOutput::builder().build());
     let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
     let admin = client(&[&disassociate, &delete]);
-    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Removed"));
-    let resign = mock!(Client::disassociate_from_administrator_account)
-        .then_output(|| DisassociateFromAdministratorAccountOutput::builder().build());
-    let member = client(&[&current, &resign]);
-    let departure = Departure {
-        administrator: enrollment().administrator,
-        member: enrollment().member,
-        disable_hub: false,
-        mark_deleted: false,
-    };
+    let (member, resign) = member_of(ADMIN, "Removed");
 
-    leave(&admin, Some(&member), &departure).await.expect("left");
+    leave(&admin, Some(&member), &departure()).await.expect("left");
     assert_eq!(resign.num_calls(), 1);
 }
 
