@@ -24,18 +24,17 @@ import pathlib
 import re
 import ssl
 import time
-import unicodedata
 import urllib.request
 import uuid
 from typing import Any, Iterable
 
+from harness.assertions import MAX_BODY, assert_delivered, has_control_chars  # noqa: F401 (used by the suites)
 from harness.fixtures import Cfn, CfnResponse
 from harness.listener import OK, Seen, Server, parse_head, read_body, read_head, read_request
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
 
 ADMIN = "123456789012"  # the provider's own account (the emulator's default credentials)
-MAX_BODY = 4096
 TWELVE_DIGITS = re.compile(r"^\d{12}$")
 
 # The 17 commercial regions that need no opt-in (the emulator answers these and 3 more).
@@ -61,24 +60,6 @@ def record_figure(name: str, value: Any, **details: Any) -> None:
 
 
 # -- assertions ------------------------------------------------------------------------------------------------
-
-def has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" for c in text)
-
-
-def assert_delivered(resp: CfnResponse, status: str | None = None) -> dict:
-    """A response was PUT, is well formed and within 4,096 bytes, and the runtime was told Ok."""
-    assert resp.raw is not None, f"no response was PUT: {resp.describe()}"
-    assert len(resp.raw) <= MAX_BODY, f"response body is {len(resp.raw)} bytes: {resp.describe()}"
-    body = json.loads(resp.raw)
-    assert body.get("Status") in ("SUCCESS", "FAILED"), resp.describe()
-    if status:
-        assert body["Status"] == status, resp.describe()
-    for field in ("StackId", "RequestId", "LogicalResourceId"):
-        assert body.get(field) == resp.event.get(field), f"{field} not echoed: {resp.describe()}"
-    assert resp.runtime_result.kind == "response", resp.describe()
-    return body
-
 
 def aws_calls(emulator, since: int = 0) -> list[dict]:
     """Non-S3 calls of the emulator's log with seq > `since`."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import re
 import time
-import unicodedata
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from harness.assertions import MAX_BODY, assert_delivered, has_control_chars
 from harness.fixtures import Cfn, CfnResponse
 from harness.listener import Listener
 from harness.provider import LOG_STREAM_NAME, SECRET_ACCESS_KEY
@@ -21,31 +21,9 @@ ADMIN = "123456789012"  # the provider's own account (default emulator credentia
 MEMBER = "111111111111"
 VALID = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER}
 TWELVE_DIGITS = re.compile(r"^\d{12}$")
-MAX_BODY = 4096
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
-
-def assert_delivered(resp: CfnResponse, status: str | None = None) -> CfnResponse:
-    """A response was PUT, is a well-formed CloudFormation response, and the runtime was told Ok."""
-    assert resp.raw is not None, f"no response was PUT: {resp.describe()}"
-    assert len(resp.raw) <= MAX_BODY, f"response body is {len(resp.raw)} bytes"
-    body = json.loads(resp.raw)
-    assert body.get("Status") in ("SUCCESS", "FAILED"), resp.describe()
-    if status:
-        assert body["Status"] == status, resp.describe()
-    ev = resp.event
-    assert body.get("StackId") == ev["StackId"], resp.describe()
-    assert body.get("RequestId") == ev["RequestId"], resp.describe()
-    assert body.get("LogicalResourceId") == ev["LogicalResourceId"], resp.describe()
-    assert isinstance(body.get("PhysicalResourceId"), str) and body["PhysicalResourceId"], resp.describe()
-    if ev["RequestType"] == "Delete":
-        # CloudFormation rejects a Delete answer whose physical id differs from the request's.
-        assert body["PhysicalResourceId"] == ev["PhysicalResourceId"], resp.describe()
-    # After a delivered response the handler returns Ok, FAILED included: Lambda must not retry.
-    assert resp.runtime_result.kind == "response", resp.describe()
-    return resp
-
 
 def assert_failed_naming(resp: CfnResponse, *names: str) -> CfnResponse:
     assert_delivered(resp, "FAILED")
@@ -71,10 +49,6 @@ def listener():
     lst = Listener()
     yield lst
     lst.close()
-
-
-def no_control_chars(text: str) -> bool:
-    return not any(unicodedata.category(c) == "Cc" for c in text)
 
 
 # -- validation: bad input is FAILED with a Reason naming the field ----------------------------------------------
@@ -141,7 +115,8 @@ def test_failed_create_rolls_back_cleanly(cfn, emulator):
     pid = created.physical_id
     assert not TWELVE_DIGITS.match(pid), f"a failed Create that never knew an account answered {pid!r}"
     # Lambda retries asynchronous invocations: the same request gets the same physical id.
-    again = assert_delivered(cfn.send(created.event), "FAILED")
+    again = cfn.send(created.event)
+    assert_delivered(again, "FAILED")
     assert again.physical_id == pid
     # CloudFormation's rollback: Delete with that id and the same properties.
     before = len(aws_calls(emulator))
@@ -181,7 +156,7 @@ def test_long_reason_is_cut_to_fit(cfn, props, head):
     assert_failed_naming(resp, head)  # valid JSON, at most 4,096 bytes, Reason keeps its head
     assert len(resp.raw) <= MAX_BODY
     assert LOG_STREAM_NAME in resp.reason, f"the shortened Reason lost the log stream: ...{resp.reason[-200:]!r}"
-    assert no_control_chars(resp.reason)
+    assert not has_control_chars(resp.reason)
     cfn.assert_still_serving()
 
 
@@ -190,11 +165,11 @@ def test_control_characters_are_stripped_from_reason(cfn):
     resp = cfn.create({**VALID, name: "1"})
     assert_delivered(resp, "FAILED")
     assert "Bad" in resp.reason, resp.describe()
-    assert no_control_chars(resp.reason), f"control characters in Reason: {resp.reason!r}"
+    assert not has_control_chars(resp.reason), f"control characters in Reason: {resp.reason!r}"
     # and also when the Reason had to be cut
     long = cfn.create({**VALID, ("Evil\x00\x1b\n" * 2000): "1"})
     assert_delivered(long, "FAILED")
-    assert no_control_chars(long.reason), f"control characters in Reason: {long.reason[:200]!r}"
+    assert not has_control_chars(long.reason), f"control characters in Reason: {long.reason[:200]!r}"
     cfn.assert_still_serving()
 
 
@@ -360,7 +335,8 @@ def test_sns_wrapped_events_are_answered(cfn):
 def test_logs_are_json_with_request_context_and_no_secrets(cfn, provider):
     logical = f"MemberLogs{uuid.uuid4().hex[:6]}"
     failed = assert_failed_naming(cfn.create({**VALID, "OnDelete": "Sometimes"}, logical_id=logical), "OnDelete")
-    deleted = assert_delivered(cfn.delete(VALID, physical_id="not-an-account-5", logical_id=logical), "SUCCESS")
+    deleted = cfn.delete(VALID, physical_id="not-an-account-5", logical_id=logical)
+    assert_delivered(deleted, "SUCCESS")
     for resp in (failed, deleted):
         ev = resp.event
         provider.wait_for_log(lambda r: all(v in json.dumps(r) for v in
