@@ -44,7 +44,8 @@ pub async fn deliver(
                 format!("HTTP {}", response.status())
             }
             Ok(Ok(response)) => return Err(DeliveryError::Rejected(response.status())),
-            Ok(Err(error)) => without_url(error).to_string(),
+            // reqwest errors quote the URL, and with it the presigned signature: never log that.
+            Ok(Err(error)) => error.without_url().to_string(),
             Err(_) => "timed out".to_owned(),
         };
         tracing::warn!(attempt = attempts, error = %last, "response delivery failed; retrying");
@@ -59,9 +60,4 @@ pub async fn deliver(
 
 fn is_transient(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
-}
-
-/// reqwest errors quote the URL, and with it the presigned signature: never log that.
-fn without_url(error: reqwest::Error) -> reqwest::Error {
-    error.without_url()
 }
