@@ -2,7 +2,9 @@
 
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as CfnRequest;
 use serde_json::Value;
+use std::time::Duration;
 
+use crate::properties::reserved;
 use crate::response::Echo;
 
 /// What CloudFormation asks for, with the fields the work needs.
@@ -29,6 +31,8 @@ pub struct Request {
     pub response_url: String,
     pub echo: Echo,
     pub properties: Value,
+    /// How long CloudFormation waits for the answer (its `ServiceTimeout`).
+    pub service_timeout: Duration,
 }
 
 /// A request that is malformed but still says where to answer: it gets a FAILED response.
@@ -55,8 +59,12 @@ pub fn parse(payload: Value) -> Result<Request, EventError> {
     let payload = unwrap_sns(payload)?;
     check_echo_sizes(&payload).map_err(EventError::Unanswerable)?;
     check_envelope(&payload).map_err(|problem| malformed(&payload, problem))?;
+    let service_timeout =
+        reserved::service_timeout(&payload).map_err(|problem| malformed(&payload, problem.to_string()))?;
     match serde_json::from_value::<CfnRequest>(payload.clone()) {
-        Ok(request) => from_cfn(request).ok_or_else(|| malformed(&payload, "unknown RequestType".into())),
+        Ok(request) => {
+            from_cfn(request, service_timeout).ok_or_else(|| malformed(&payload, "unknown RequestType".into()))
+        }
         Err(error) => Err(malformed(&payload, error.to_string())),
     }
 }
@@ -120,7 +128,7 @@ fn unwrap_sns(payload: Value) -> Result<Value, EventError> {
     serde_json::from_str(text).map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))
 }
 
-fn from_cfn(request: CfnRequest) -> Option<Request> {
+fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
     let echo = |stack_id, request_id, logical_resource_id| Echo { stack_id, request_id, logical_resource_id };
     let request = match request {
         CfnRequest::Create(r) => Request {
@@ -128,18 +136,21 @@ fn from_cfn(request: CfnRequest) -> Option<Request> {
             response_url: r.response_url,
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
+            service_timeout,
         },
         CfnRequest::Update(r) => Request {
             action: Action::Update { physical_id: r.physical_resource_id, old_properties: r.old_resource_properties },
             response_url: r.response_url,
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
+            service_timeout,
         },
         CfnRequest::Delete(r) => Request {
             action: Action::Delete { physical_id: r.physical_resource_id },
             response_url: r.response_url,
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
+            service_timeout,
         },
         _ => return None,
     };
@@ -207,6 +218,18 @@ mod tests {
         let Action::Update { physical_id, old_properties } = parse(update).unwrap().action else { panic!() };
         assert_eq!(physical_id, "222222222222");
         assert_eq!(old_properties["AccountId"], "333333333333");
+    }
+
+    #[test]
+    fn service_timeout_is_read_from_where_cloudformation_puts_it() {
+        assert_eq!(parse(create()).unwrap().service_timeout, reserved::DEFAULT_SERVICE_TIMEOUT);
+        let mut event = create();
+        event["ServiceTimeout"] = json!("1200");
+        event["ResourceProperties"]["ServiceTimeout"] = json!("1200");
+        assert_eq!(parse(event.clone()).unwrap().service_timeout, Duration::from_secs(1200));
+        event["ResourceProperties"]["ServiceTimeout"] = json!("forever");
+        let EventError::Malformed(malformed) = parse(event).unwrap_err() else { panic!() };
+        assert!(malformed.problem.contains("ServiceTimeout: "), "{}", malformed.problem);
     }
 
     #[test]

@@ -200,7 +200,8 @@ async fn leave_regions(
 
 async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Result<Outcome, Failure> {
     let new = Properties::parse(new).map_err(|error| error.to_string())?;
-    let old = Properties::parse(old).ok();
+    // The previous properties were accepted once: read them as a Delete would, whatever this version knows.
+    let old = Properties::parse_ignoring_unknown(old).ok().map(|(old, _)| old);
     if let (Some(AccountSpec::New(before)), AccountSpec::New(after)) =
         (old.as_ref().map(|old| &old.account), &new.account)
     {
@@ -288,13 +289,12 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
         tracing::info!("physical id is not an account: nothing was enrolled");
         return Ok(done);
     };
-    let properties = match Properties::parse(value) {
-        Ok(properties) => properties,
-        Err(error) => {
-            tracing::warn!(error = %error, "properties unreadable: no administrator to leave");
-            return Ok(done);
-        }
-    };
+    // A Delete must not fail for a property it does not know (one a newer template added), nor succeed
+    // without leaving: what it needs must be valid, the rest is ignored.
+    let (properties, ignored) = Properties::parse_ignoring_unknown(value).map_err(|error| error.to_string())?;
+    if !ignored.is_empty() {
+        tracing::warn!(ignored = %ignored.join(", "), "unknown properties ignored by Delete");
+    }
     if properties.on_delete == OnDelete::Retain {
         tracing::info!("OnDelete is Retain: nothing touched");
         return Ok(done);

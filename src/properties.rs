@@ -8,6 +8,8 @@ use std::fmt;
 
 use crate::shapes::{is_email, is_parent_id, is_region};
 
+pub mod reserved;
+
 /// Role that AWS Organizations creates in new accounts, and the usual cross-account role.
 pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 
@@ -95,9 +97,8 @@ fn join(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-/// Every property the resource takes, `ServiceToken` (always present, ignored) first.
+/// Every property of the resource itself; CloudFormation's own ([`reserved::RESERVED`]) come besides.
 pub(crate) const KNOWN: &[&str] = &[
-    "ServiceToken",
     "AdministratorAccountId",
     "AccountId",
     "AccountName",
@@ -111,9 +112,29 @@ pub(crate) const KNOWN: &[&str] = &[
     "CloseAccountOnDelete",
 ];
 
+/// How to treat a property the resource does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    /// Create and Update: an error naming it.
+    Refuse,
+    /// Delete: ignored, so that a resource can always be deleted by the properties it was made with.
+    Ignore,
+}
+
 impl Properties {
-    /// Parses `ResourceProperties` (or `OldResourceProperties`) as CloudFormation sends them.
+    /// Parses `ResourceProperties` (or `OldResourceProperties`) of a Create or Update: a property the
+    /// resource does not know is an error that names it.
     pub fn parse(value: &Value) -> Result<Self, PropertiesError> {
+        Self::read(value, Unknown::Refuse).map(|(properties, _)| properties)
+    }
+
+    /// Parses the properties of a Delete, or the previous properties of an Update: unknown properties are
+    /// ignored and returned, so that the caller can log them.
+    pub fn parse_ignoring_unknown(value: &Value) -> Result<(Self, Vec<String>), PropertiesError> {
+        Self::read(value, Unknown::Ignore)
+    }
+
+    fn read(value: &Value, unknown: Unknown) -> Result<(Self, Vec<String>), PropertiesError> {
         let empty = Map::new();
         let map = match value {
             Value::Object(map) => map,
@@ -126,19 +147,15 @@ impl Properties {
             }
         };
         let mut reader = Reader { map, errors: Vec::new() };
-        reader.reject_unknown();
+        let ignored = reader.unknown_names();
+        if unknown == Unknown::Refuse && !ignored.is_empty() {
+            let problem = format!("unknown property; expected one of {}", KNOWN.join(", "));
+            reader.fail(&ignored.join(", "), problem);
+        }
         let properties = reader.properties();
         match properties {
-            Some(properties) if reader.errors.is_empty() => Ok(properties),
+            Some(properties) if reader.errors.is_empty() => Ok((properties, ignored)),
             _ => Err(PropertiesError(reader.errors)),
-        }
-    }
-
-    /// The account id when it is given rather than created.
-    pub fn existing_account(&self) -> Option<&AccountId> {
-        match &self.account {
-            AccountSpec::Existing(id) => Some(id),
-            AccountSpec::New(_) => None,
         }
     }
 
@@ -158,13 +175,10 @@ impl Reader<'_> {
         self.errors.push(FieldError { field: field.to_owned(), problem: problem.into() });
     }
 
-    fn reject_unknown(&mut self) {
-        let unknown: Vec<String> =
-            self.map.keys().filter(|key| !KNOWN.contains(&key.as_str())).map(|key| quote(key)).collect();
-        if !unknown.is_empty() {
-            let problem = format!("unknown property; expected one of {}", KNOWN[1..].join(", "));
-            self.fail(&unknown.join(", "), problem);
-        }
+    /// The names (quoted) that are neither the resource's properties nor CloudFormation's own.
+    fn unknown_names(&self) -> Vec<String> {
+        let known = |key: &str| KNOWN.contains(&key) || reserved::RESERVED.contains(&key);
+        self.map.keys().filter(|key| !known(key)).map(|key| quote(key)).collect()
     }
 
     fn properties(&mut self) -> Option<Properties> {

@@ -21,7 +21,7 @@ fn strings_as_cloudformation_sends_them() {
         "OnDelete": "DisableSecurityHub",
     }))
     .unwrap();
-    assert_eq!(props.existing_account().unwrap().as_str(), "222222222222");
+    assert_eq!(props.account, AccountSpec::Existing(AccountId::parse("222222222222").unwrap()));
     assert_eq!(props.regions, Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]));
     assert!(!props.enable_default_standards);
     assert_eq!(props.on_delete, OnDelete::DisableSecurityHub);
@@ -113,4 +113,36 @@ fn huge_and_hostile_values_are_quoted_short() {
 fn admin_and_member_must_differ() {
     let error = parse(json!({"AdministratorAccountId": "111111111111", "AccountId": "111111111111"})).unwrap_err();
     assert_eq!(fields(error), ["AccountId"]);
+}
+
+#[test]
+fn cloudformation_reserved_properties_are_not_the_resource_s() {
+    let props = json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:p",
+        "ServiceTimeout": "1200",
+        "AdministratorAccountId": "111111111111",
+        "AccountId": "222222222222",
+    });
+    let parsed = parse(props.clone()).unwrap();
+    let mut without = props;
+    without.as_object_mut().unwrap().retain(|key, _| !key.starts_with("Service"));
+    assert_eq!(parse(without).unwrap(), parsed, "ServiceToken and ServiceTimeout change nothing of the resource");
+}
+
+#[test]
+fn delete_ignores_unknown_properties_and_names_them() {
+    let props = json!({
+        "ServiceToken": "t",
+        "ServiceTimeout": 60,
+        "AdministratorAccountId": "111111111111",
+        "AccountId": "222222222222",
+        "FromANewerTemplate": "x",
+    });
+    assert_eq!(fields(parse(props.clone()).unwrap_err()), ["\"FromANewerTemplate\""]);
+    let (parsed, ignored) = Properties::parse_ignoring_unknown(&props).unwrap();
+    assert_eq!(parsed.administrator_account_id.as_str(), "111111111111");
+    assert_eq!(ignored, ["\"FromANewerTemplate\""]);
+    // What it needs must still be there and valid: a Delete cannot guess the administrator.
+    let error = Properties::parse_ignoring_unknown(&json!({"AccountId": "222222222222", "X": 1})).unwrap_err();
+    assert_eq!(fields(error), ["AdministratorAccountId"]);
 }
