@@ -13,7 +13,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 use tokio::sync::OnceCell;
 
-use crate::properties::AccountId;
+use crate::ids::AccountId;
 
 const SESSION_NAME: &str = "securityhub-member-account";
 /// Enough attempts that a call survives a quarter of its tries being throttled, with room to spare.

@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::event::{self, EventError};
 use crate::properties::{Properties, KNOWN};
-use crate::response::{self, Echo, Outcome, MAX_BODY_BYTES};
-use crate::response_url;
+use crate::protocol::event::{self, EventError};
+use crate::protocol::response::{self, Echo, Outcome, MAX_BODY_BYTES};
+use crate::protocol::response_url;
 
 /// Any JSON value, nested a few levels, with strings that include control characters and unicode.
 fn json_value() -> impl Strategy<Value = Value> {

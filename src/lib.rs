@@ -6,22 +6,13 @@
 //! the account ([`accounts`]), the regions ([`regions`]) and the sessions ([`aws`]), then works on
 //! every region at once ([`fanout`], [`membership`]).
 
-pub mod accounts;
 pub mod aws;
 pub mod config;
-pub mod delivery;
-pub mod event;
-pub mod fanout;
-pub mod fence;
-pub mod handler;
-pub mod lifecycle;
+pub mod enrollment;
+pub mod ids;
 pub mod logging;
-pub mod membership;
 pub mod properties;
-pub mod regions;
-pub mod response;
-pub mod response_url;
-pub mod shapes;
+pub mod protocol;
 
 #[cfg(test)]
 mod fuzz;

@@ -1,7 +1,8 @@
 //! The Lambda entry point (`bootstrap` on provided.al2023): wires the provider to the Runtime API.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use securityhub_member_account::{aws::Aws, config::Config, delivery, handler::Provider, logging};
+use securityhub_member_account::protocol::{delivery, handler::Provider};
+use securityhub_member_account::{aws::Aws, config::Config, logging};
 use serde_json::Value;
 use std::sync::Arc;
 

@@ -12,13 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::{timeout_at, Instant};
 use tracing::Instrument;
 
+use super::delivery::{self, DeliveryError};
+use super::event::{self, Action, EventError, Request};
+use super::response::{self, Echo, Outcome, Oversized};
+use super::response_url::{self, RefusedUrl};
 use crate::aws::Aws;
 use crate::config::{Config, ConfigError};
-use crate::delivery::{self, DeliveryError};
-use crate::event::{self, Action, EventError, Request};
-use crate::lifecycle::{self, Progress};
-use crate::response::{self, Echo, Outcome, Oversized};
-use crate::response_url::{self, RefusedUrl};
+use crate::enrollment::lifecycle::{self, Progress};
 
 /// Kept back from the Lambda deadline to deliver the response: a tenth of the time, 1 to 10 s.
 const MIN_ANSWER_MARGIN: Duration = Duration::from_secs(1);
@@ -224,7 +224,7 @@ mod tests {
         for request_id in ["123456789012", "", "a/b\nc", &"9".repeat(500)] {
             let echo = Echo { request_id: request_id.to_owned(), ..Echo::default() };
             let id = failed_id(&echo);
-            assert!(crate::properties::AccountId::parse(&id).is_none());
+            assert!(crate::ids::AccountId::parse(&id).is_none());
             assert!(id.len() <= 80 && !id.contains('\n'));
         }
     }

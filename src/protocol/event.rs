@@ -4,8 +4,8 @@ use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as Cf
 use serde_json::Value;
 use std::time::Duration;
 
+use super::response::Echo;
 use crate::properties::reserved;
-use crate::response::Echo;
 
 /// What CloudFormation asks for, with the fields the work needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@ use aws_sdk_securityhub::Client;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::aws::{partition, Operation};
-use crate::properties::AccountId;
+use crate::ids::AccountId;
 
 const MARK_PREFIX: &str = "securityhub-member-account:deleted:";
 /// Lambda hosts keep their clocks in sync well within this.

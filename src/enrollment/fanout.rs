@@ -3,7 +3,7 @@
 use futures_util::{stream, StreamExt};
 use std::future::Future;
 
-use crate::membership::RegionError;
+use super::membership::RegionError;
 
 /// Runs `work` for each region, at most `concurrency` at a time; results come back sorted by region.
 pub async fn each_region<F, Fut>(

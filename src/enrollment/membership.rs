@@ -7,9 +7,9 @@ use aws_sdk_securityhub::types::AccountDetails;
 use aws_sdk_securityhub::Client;
 use std::time::{Duration, SystemTime};
 
+use super::fence;
 use crate::aws::{AwsError, Operation};
-use crate::fence;
-use crate::properties::AccountId;
+use crate::ids::AccountId;
 
 const ENABLED: &str = "Enabled";
 /// How often, and how patiently, to look for an invitation that was just sent.

@@ -6,16 +6,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::accounts::{self, Owner};
+use super::accounts::{self, Owner};
+use super::fanout;
+use super::membership::{self, Departure, Enrollment};
+use super::regions;
 use crate::aws::{self, Aws};
 use crate::config::Config;
-use crate::event::{Action, Request};
-use crate::fanout;
-use crate::handler::failed_id;
-use crate::membership::{self, Departure, Enrollment};
 use crate::properties::{AccountId, AccountSpec, OnDelete, Properties};
-use crate::regions;
-use crate::response::Outcome;
+use crate::protocol::event::{Action, Request};
+use crate::protocol::handler::failed_id;
+use crate::protocol::response::Outcome;
 
 /// How long a newly created account's role may refuse AssumeRole before it is an error.
 const NEW_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(180);

@@ -6,7 +6,8 @@
 use serde_json::{Map, Value};
 use std::fmt;
 
-use crate::shapes::{is_email, is_parent_id, is_region};
+pub use crate::ids::AccountId;
+use crate::ids::{is_email, is_parent_id, is_region};
 
 pub mod reserved;
 
@@ -18,26 +19,6 @@ const MAX_REGIONS: usize = 64;
 
 /// Longest excerpt of a rejected value quoted back in an error.
 const QUOTE_LIMIT: usize = 64;
-
-/// A 12-digit AWS account id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(String);
-
-impl AccountId {
-    pub fn parse(text: &str) -> Option<Self> {
-        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())).then(|| Self(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What `OnDelete` asks Delete to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

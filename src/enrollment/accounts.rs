@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::aws::{AwsError, Operation};
-use crate::properties::{AccountId, NewAccount};
+use crate::ids::AccountId;
+use crate::properties::NewAccount;
 
 pub const STACK_TAG: &str = "securityhub-member-account:stack-id";
 pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";

@@ -7,9 +7,9 @@ use aws_config::SdkConfig;
 use futures_util::{stream, StreamExt};
 use std::collections::BTreeSet;
 
+use super::membership;
 use crate::aws::{self, AwsError, Operation};
-use crate::membership;
-use crate::properties::AccountId;
+use crate::ids::AccountId;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionsError {

@@ -1,0 +1,7 @@
+//! The CloudFormation protocol: the event in, exactly one response out.
+
+pub mod delivery;
+pub mod event;
+pub mod handler;
+pub mod response;
+pub mod response_url;
