@@ -1,10 +1,17 @@
 //! A CloudFormation custom-resource provider that makes an AWS account a Security Hub member of an
 //! administrator account in every region: `Custom::SecurityHubMemberAccount`.
 //!
-//! The flow of one request: [`event`] parses it, [`handler`] runs the [`lifecycle`] under the
-//! protocol's guarantees and answers through [`response`] and [`delivery`]. The lifecycle resolves
-//! the account ([`accounts`]), the regions ([`regions`]) and the sessions ([`aws`]), then works on
-//! every region at once ([`fanout`], [`membership`]).
+//! The map, in the order a request flows (imports run this way only):
+//!
+//! - [`protocol`]: CloudFormation's side. [`protocol::event`] parses the event (SNS-wrapped or direct),
+//!   [`protocol::handler`] runs the work under the protocol's guarantees (one answer, panics and the
+//!   deadline caught) and answers through [`protocol::response`], [`protocol::response_url`] and
+//!   [`protocol::delivery`].
+//! - [`enrollment`]: the work in AWS. [`enrollment::plan`] decides, [`enrollment::lifecycle`] carries out
+//!   Create, Update and Delete with accounts, regions and per-region membership; its failures are one
+//!   type, [`enrollment::LifecycleError`], which the handler turns into the Reason.
+//! - Below both: [`properties`] (validated input, CloudFormation's reserved properties), [`aws`] (SDK
+//!   sessions and errors), [`ids`] (identifier shapes), [`config`] and [`logging`].
 
 pub mod aws;
 pub mod config;

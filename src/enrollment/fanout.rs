@@ -1,31 +1,21 @@
 //! Running one piece of work in every region at once (bounded), and summing up how it went.
 
 use futures_util::{stream, StreamExt};
+use std::fmt;
 use std::future::Future;
 
 use super::membership::RegionError;
 
 /// Runs `work` for each region, at most `concurrency` at a time; results come back sorted by region.
-pub async fn each_region<F, Fut>(
-    regions: &[String],
-    concurrency: usize,
-    work: F,
-) -> Vec<(String, Result<(), RegionError>)>
+pub async fn each_region<T, E, F, Fut>(regions: &[String], concurrency: usize, work: F) -> Vec<(String, Result<T, E>)>
 where
     F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<(), RegionError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
-    let mut results: Vec<(String, Result<(), RegionError>)> = stream::iter(regions.iter().cloned())
+    let mut results: Vec<(String, Result<T, E>)> = stream::iter(regions.iter().cloned())
         .map(|region| {
             let future = work(region.clone());
-            async move {
-                let result = future.await;
-                match &result {
-                    Ok(()) => tracing::info!(region = %region, "region done"),
-                    Err(error) => tracing::warn!(region = %region, error = %error, "region failed"),
-                }
-                (region, result)
-            }
+            async move { (region, future.await) }
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -34,18 +24,50 @@ where
     results
 }
 
-/// The regions that succeeded, or a Reason that names each failed region and why.
-pub fn summarize(verb: &str, results: Vec<(String, Result<(), RegionError>)>) -> Result<Vec<String>, String> {
-    let total = results.len();
-    let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, result)| result.is_ok());
-    if failed.is_empty() {
-        return Ok(done.into_iter().map(|(region, _)| region).collect());
+/// Regions where a membership change failed, each with why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RegionFailures {
+    pub verb: &'static str,
+    pub total: usize,
+    pub failed: Vec<(String, RegionError)>,
+}
+
+impl fmt::Display for RegionFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let details: Vec<String> = self.failed.iter().map(|(region, error)| format!("{region}: {error}")).collect();
+        write!(f, "{} failed in {} of {} regions: {}", self.verb, self.failed.len(), self.total, details.join("; "))
     }
-    let details: Vec<String> = failed
-        .into_iter()
-        .filter_map(|(region, result)| result.err().map(|error| format!("{region}: {error}")))
-        .collect();
-    Err(format!("{verb} failed in {} of {total} regions: {}", details.len(), details.join("; ")))
+}
+
+/// The regions that succeeded (logging each region's end), or every failed region and why.
+pub fn summarize(
+    verb: &'static str,
+    results: Vec<(String, Result<(), RegionError>)>,
+) -> Result<Vec<String>, RegionFailures> {
+    let total = results.len();
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    for (region, result) in results {
+        match result {
+            Ok(()) => {
+                tracing::info!(region = %region, "region done");
+                done.push(region);
+            }
+            Err(error) => {
+                tracing::warn!(region = %region, error = %error, "region failed");
+                failed.push((region, error));
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(done)
+    } else {
+        Err(RegionFailures { verb, total, failed })
+    }
+}
+
+/// The first failure (by region), else every region's answer.
+pub fn all_or_first_error<T, E>(results: Vec<(String, Result<T, E>)>) -> Result<Vec<(String, T)>, E> {
+    results.into_iter().map(|(region, result)| result.map(|value| (region, value))).collect()
 }
 
 #[cfg(test)]
@@ -91,7 +113,7 @@ mod tests {
             }
         })
         .await;
-        let reason = summarize("Enrollment", results).unwrap_err();
+        let reason = summarize("Enrollment", results).unwrap_err().to_string();
         assert_eq!(
             reason,
             "Enrollment failed in 2 of 3 regions: ap-south-1: InviteMembers: boom in ap-south-1; eu-west-1: InviteMembers: boom in eu-west-1"

@@ -1,4 +1,5 @@
-//! Create, Update and Delete of one `Custom::SecurityHubMemberAccount`, as the README describes them.
+//! Carries out Create, Update and Delete of one `Custom::SecurityHubMemberAccount`: the plan's
+//! decisions ([`super::plan`]), made against AWS.
 
 use aws_config::SdkConfig;
 use serde_json::Value;
@@ -7,20 +8,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::accounts::{self, Owner};
+use super::error::{LifecycleError, Side};
 use super::fanout;
 use super::membership::{self, Departure, Enrollment};
+use super::plan::{self, DeletePlan, Leave, Target, UpdatePlan};
 use super::regions;
+use super::Action;
 use crate::aws::{self, Aws};
 use crate::config::Config;
-use crate::properties::{AccountId, AccountSpec, OnDelete, Properties};
-use crate::protocol::event::{Action, Request};
-use crate::protocol::handler::failed_id;
-use crate::protocol::response::Outcome;
+use crate::ids::AccountId;
+use crate::properties::{AccountSpec, OnDelete, Properties};
 
 /// How long a newly created account's role may refuse AssumeRole before it is an error.
 const NEW_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(180);
 
-/// The account a request is working on, as soon as it is known: a Create that times out or
+/// The account a request is working on, as soon as it is known: a Create that fails, times out or
 /// panics still answers with it, so that the rollback's Delete cleans up.
 #[derive(Debug, Clone, Default)]
 pub struct Progress(Arc<Mutex<Option<String>>>);
@@ -37,6 +39,13 @@ impl Progress {
     }
 }
 
+/// What a finished request answers: its physical id and, for Create and Update, the attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub physical_id: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
 /// What every step of one request needs.
 struct Job {
     aws: Arc<Aws>,
@@ -46,34 +55,21 @@ struct Job {
     started: SystemTime,
 }
 
-/// A failed step: the Reason for CloudFormation.
-type Failure = String;
-
-pub async fn run(aws: Arc<Aws>, config: Config, request: Request, progress: Progress) -> Outcome {
+pub async fn run(
+    aws: Arc<Aws>,
+    config: Config,
+    action: Action,
+    properties: Value,
+    owner: Owner,
+    progress: Progress,
+) -> Result<Done, LifecycleError> {
     panic_if_asked();
-    let job = Job {
-        aws,
-        concurrency: config.max_concurrent_regions.get(),
-        owner: Owner { stack_id: request.echo.stack_id.clone(), logical_id: request.echo.logical_resource_id.clone() },
-        progress,
-        started: SystemTime::now(),
-    };
-    match &request.action {
-        Action::Create => match Properties::parse(&request.properties) {
-            // A failure after the account is known answers with its id, so the rollback's Delete cleans up.
-            Ok(properties) => create(&job, &properties).await.unwrap_or_else(|reason| {
-                Outcome::failed(job.progress.account().unwrap_or_else(|| failed_id(&request.echo)), reason)
-            }),
-            Err(error) => Outcome::failed(failed_id(&request.echo), error.to_string()),
-        },
-        Action::Update { physical_id, old_properties } => {
-            update(&job, physical_id, &request.properties, old_properties)
-                .await
-                .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason))
-        }
-        Action::Delete { physical_id } => delete(&job, physical_id, &request.properties)
-            .await
-            .unwrap_or_else(|reason| Outcome::failed(physical_id.clone(), reason)),
+    let job =
+        Job { aws, concurrency: config.max_concurrent_regions.get(), owner, progress, started: SystemTime::now() };
+    match &action {
+        Action::Create => create(&job, &Properties::parse(&properties)?).await,
+        Action::Update { physical_id, old_properties } => update(&job, physical_id, &properties, old_properties).await,
+        Action::Delete { physical_id } => delete(&job, physical_id, &properties).await,
     }
 }
 
@@ -86,23 +82,21 @@ fn panic_if_asked() {
 }
 
 /// Resolves (or creates) the account, then enrolls it.
-async fn create(job: &Job, properties: &Properties) -> Result<Outcome, Failure> {
-    let member = resolve_account(job, properties).await?;
+async fn create(job: &Job, properties: &Properties) -> Result<Done, LifecycleError> {
+    let member = resolve(job, properties, &Target::from(&properties.account)).await?;
     let regions = enroll(job, properties, &member, Some(job.started)).await?;
     Ok(success(&member, properties, &regions))
 }
 
-async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId, Failure> {
-    let account = match &properties.account {
-        AccountSpec::Existing(id) => id.clone(),
-        AccountSpec::New(new) => {
+async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<AccountId, LifecycleError> {
+    let account = match target {
+        Target::Existing(id) => id.clone(),
+        Target::Create(new) => {
             let org = aws_sdk_organizations::Client::new(job.aws.base().await);
-            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner)
-                .await
-                .map_err(|error| error.to_string())?;
+            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner).await?;
             job.progress.set(&id);
             if let Some(parent) = &new.parent_id {
-                accounts::move_to(&org, &id, parent).await.map_err(|error| format!("ParentId: {error}"))?;
+                accounts::move_to(&org, &id, parent).await.map_err(LifecycleError::Move)?;
             }
             id
         }
@@ -111,20 +105,47 @@ async fn resolve_account(job: &Job, properties: &Properties) -> Result<AccountId
     Ok(account)
 }
 
-/// Sessions for the administrator and the member, both at once.
-async fn sessions(job: &Job, properties: &Properties, member: &AccountId) -> Result<(SdkConfig, SdkConfig), Failure> {
-    tokio::try_join!(assume_administrator(job, properties), assume_member(job, properties, member))
+async fn administrator(job: &Job, properties: &Properties) -> Result<SdkConfig, LifecycleError> {
+    let (account, role) = (&properties.administrator_account_id, &properties.administrator_role_name);
+    session(job, Side::Administrator, account, role, Duration::ZERO).await
 }
 
-async fn assume_administrator(job: &Job, properties: &Properties) -> Result<SdkConfig, Failure> {
-    let (admin, role) = (&properties.administrator_account_id, &properties.administrator_role_name);
-    job.aws.session(admin, role, Duration::ZERO).await.map_err(|error| format!("administrator account: {error}"))
-}
-
-async fn assume_member(job: &Job, properties: &Properties, member: &AccountId) -> Result<SdkConfig, Failure> {
+async fn member(job: &Job, properties: &Properties, member: &AccountId) -> Result<SdkConfig, LifecycleError> {
     let patience = if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { Duration::ZERO };
-    let session = job.aws.session(member, &properties.member_role_name, patience).await;
-    session.map_err(|error| format!("member account: {error}"))
+    session(job, Side::Member, member, &properties.member_role_name, patience).await
+}
+
+async fn session(
+    job: &Job,
+    side: Side,
+    account: &AccountId,
+    role: &str,
+    patience: Duration,
+) -> Result<SdkConfig, LifecycleError> {
+    job.aws.session(account, role, patience).await.map_err(|error| LifecycleError::Session { side, error })
+}
+
+/// Both sessions and the regions to cover. Each side reads its regions as soon as its own session is
+/// there, so that the critical path stays short.
+async fn prepare(
+    job: &Job,
+    properties: &Properties,
+    member_id: &AccountId,
+) -> Result<(SdkConfig, SdkConfig, Vec<String>), LifecycleError> {
+    let wanted = properties.regions.as_deref();
+    let admin_side = async {
+        let session = administrator(job, properties).await?;
+        let view = regions::administrator_view(&session, wanted, job.concurrency).await?;
+        Ok::<_, LifecycleError>((view, session))
+    };
+    let member_side = async {
+        let session = member(job, properties, member_id).await?;
+        let enabled = regions::enabled(&session).await?;
+        Ok::<_, LifecycleError>((enabled, session))
+    };
+    let ((view, admin_session), (member_enabled, member_session)) = tokio::try_join!(admin_side, member_side)?;
+    let regions = regions::decide(&view, &member_enabled, wanted)?;
+    Ok((admin_session, member_session, regions))
 }
 
 /// Makes `member` an Enabled member in every region; returns the regions, sorted.
@@ -134,23 +155,9 @@ async fn enroll(
     properties: &Properties,
     member: &AccountId,
     fenced_since: Option<SystemTime>,
-) -> Result<Vec<String>, Failure> {
-    // Each side reads its regions as soon as its own session is there: the critical path stays short.
-    let wanted = properties.regions.as_deref();
-    let admin_side = async {
-        let session = assume_administrator(job, properties).await?;
-        let view = regions::administrator_view(&session, wanted, job.concurrency).await;
-        Ok::<_, Failure>((view.map_err(|error| error.to_string())?, session))
-    };
-    let member_side = async {
-        let session = assume_member(job, properties, member).await?;
-        let enabled = regions::enabled(&session).await.map_err(|error| error.to_string())?;
-        Ok::<_, Failure>((enabled, session))
-    };
-    let ((view, admin_session), (member_enabled, member_session)) = tokio::try_join!(admin_side, member_side)?;
-    let regions = regions::decide(&view, &member_enabled, wanted).map_err(|error| error.to_string())?;
-    let sessions = (&admin_session, &member_session);
-    join_regions(job, properties, member, sessions, &regions, fenced_since).await
+) -> Result<Vec<String>, LifecycleError> {
+    let (admin_session, member_session, regions) = prepare(job, properties, member).await?;
+    join_regions(job, properties, member, (&admin_session, &member_session), &regions, fenced_since).await
 }
 
 async fn join_regions(
@@ -160,7 +167,7 @@ async fn join_regions(
     (admin_session, member_session): (&SdkConfig, &SdkConfig),
     regions: &[String],
     fenced_since: Option<SystemTime>,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<String>, LifecycleError> {
     let enrollment = Enrollment {
         administrator: properties.administrator_account_id.clone(),
         member: member.clone(),
@@ -178,7 +185,7 @@ async fn join_regions(
         async move { membership::join(&admin, &member, enrollment).await }
     })
     .await;
-    fanout::summarize("Enrollment", results)
+    Ok(fanout::summarize("Enrollment", results)?)
 }
 
 /// Ends the membership in `regions`; the member side only when its role can be assumed.
@@ -188,137 +195,114 @@ async fn leave_regions(
     admin_session: &SdkConfig,
     member_session: Option<&SdkConfig>,
     regions: &[String],
-) -> Result<(), Failure> {
+) -> Result<(), LifecycleError> {
     let results = fanout::each_region(regions, job.concurrency, |region| {
         let admin = aws::securityhub(admin_session, &region);
         let member = member_session.map(|session| aws::securityhub(session, &region));
         async move { membership::leave(&admin, member.as_ref(), departure).await }
     })
     .await;
-    fanout::summarize("Disassociation", results).map(|_| ())
+    fanout::summarize("Disassociation", results)?;
+    Ok(())
 }
 
-async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Result<Outcome, Failure> {
-    let new = Properties::parse(new).map_err(|error| error.to_string())?;
+/// The regions a resource covered: its `Regions`, or, discovered, wherever the administrator has a hub.
+async fn covered(job: &Job, listed: &Option<Vec<String>>, admin: &SdkConfig) -> Result<Vec<String>, LifecycleError> {
+    match listed {
+        Some(regions) => Ok(regions.clone()),
+        None => Ok(regions::administrator_hubs(admin, job.concurrency).await?),
+    }
+}
+
+async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Result<Done, LifecycleError> {
+    let new = Properties::parse(new)?;
     // The previous properties were accepted once: read them as a Delete would, whatever this version knows.
     let old = Properties::parse_ignoring_unknown(old).ok().map(|(old, _)| old);
-    if let (Some(AccountSpec::New(before)), AccountSpec::New(after)) =
-        (old.as_ref().map(|old| &old.account), &new.account)
-    {
-        if before.name != after.name || before.email != after.email {
-            return Err("AccountName and Email are fixed when the account is created; to enroll another account, give AccountId, or replace the resource".into());
+    match plan::update(old.as_ref(), &new, physical_id)? {
+        UpdatePlan::Replace(target) => {
+            let member = resolve(job, &new, &target).await?;
+            let regions = enroll(job, &new, &member, None).await?;
+            Ok(success(&member, &new, &regions))
         }
-    }
-    let current = AccountId::parse(physical_id);
-    let target = match (&new.account, &current) {
-        (AccountSpec::Existing(id), _) => id.clone(),
-        (AccountSpec::New(_), Some(current)) if old.as_ref().is_some_and(Properties::creates_account) => {
-            current.clone()
+        UpdatePlan::Unchanged { member } => {
+            tracing::info!("no membership change; properties stored without AWS changes");
+            let regions = match &new.regions {
+                Some(regions) => regions.clone(),
+                // Discovered regions are not in the request: read where the member is Enabled now.
+                None => enrolled_regions(job, &new, &member).await?,
+            };
+            Ok(success(&member, &new, &regions))
         }
-        (AccountSpec::New(_), _) => resolve_account(job, &new).await?,
-    };
-    match (old, current) {
-        (Some(old), Some(current)) if current == target => update_in_place(job, &old, &new, &target).await,
-        // Another account: enroll it and answer its id; CloudFormation then deletes the old one.
-        _ => {
-            let regions = enroll(job, &new, &target, None).await?;
-            Ok(success(&target, &new, &regions))
-        }
+        UpdatePlan::Change { member, leave } => change(job, &new, &member, &leave).await,
     }
 }
 
-/// Same account: follow an administrator change, join added regions, leave dropped ones.
-async fn update_in_place(
-    job: &Job,
-    old: &Properties,
-    new: &Properties,
-    member: &AccountId,
-) -> Result<Outcome, Failure> {
-    let admin_changed = old.administrator_account_id != new.administrator_account_id;
-    if !admin_changed && old.regions == new.regions {
-        tracing::info!("no membership change; properties stored without AWS changes");
-        let regions = match &new.regions {
-            Some(regions) => regions.clone(),
-            // Discovered regions are not in the request: read where the member is Enabled now.
-            None => enrolled_regions(job, new, member).await?,
-        };
-        return Ok(success(member, new, &regions));
-    }
-    let (admin_session, member_session) = sessions(job, new, member).await?;
-    let regions = regions::resolve(&admin_session, &member_session, new.regions.as_deref(), job.concurrency)
-        .await
-        .map_err(|error| error.to_string())?;
-    if admin_changed {
-        let old_admin = assume_administrator(job, old).await.map_err(|error| format!("previous {error}"))?;
-        let old_regions = match &old.regions {
-            Some(regions) => regions.clone(),
-            None => {
-                regions::administrator_hubs(&old_admin, job.concurrency).await.map_err(|error| error.to_string())?
-            }
-        };
-        let departure = departure(old, member, false);
-        leave_regions(job, &departure, &old_admin, Some(&member_session), &old_regions).await?;
-    } else if new.on_delete != OnDelete::Retain {
-        let covered = match &old.regions {
-            Some(regions) => regions.clone(),
-            None => regions::administrator_hubs(&admin_session, job.concurrency).await.map_err(|e| e.to_string())?,
-        };
-        let dropped: Vec<String> = covered.into_iter().filter(|region| !regions.contains(region)).collect();
-        let departure = departure(new, member, new.on_delete == OnDelete::DisableSecurityHub);
-        leave_regions(job, &departure, &admin_session, Some(&member_session), &dropped).await?;
+/// Same account: leave what the plan says, then join the new regions.
+async fn change(job: &Job, new: &Properties, member: &AccountId, leave: &Leave) -> Result<Done, LifecycleError> {
+    let (admin_session, member_session, regions) = prepare(job, new, member).await?;
+    match leave {
+        Leave::PreviousAdministrator { administrator, role_name, regions: previous } => {
+            let side = Side::PreviousAdministrator;
+            let old_admin = session(job, side, administrator, role_name, Duration::ZERO).await?;
+            let previous = covered(job, previous, &old_admin).await?;
+            let departure = departure(administrator, member, false);
+            leave_regions(job, &departure, &old_admin, Some(&member_session), &previous).await?;
+        }
+        Leave::DroppedRegions { previous, disable_hub } => {
+            let previous = covered(job, previous, &admin_session).await?;
+            let dropped: Vec<String> = previous.into_iter().filter(|region| !regions.contains(region)).collect();
+            let departure = departure(&new.administrator_account_id, member, *disable_hub);
+            leave_regions(job, &departure, &admin_session, Some(&member_session), &dropped).await?;
+        }
+        Leave::Nothing => {}
     }
     let joined = join_regions(job, new, member, (&admin_session, &member_session), &regions, None).await?;
     Ok(success(member, new, &joined))
 }
 
 /// The regions where `member` is an Enabled member of the administrator now (read-only).
-async fn enrolled_regions(job: &Job, properties: &Properties, member: &AccountId) -> Result<Vec<String>, Failure> {
-    let admin = assume_administrator(job, properties).await?;
-    let hubs = regions::administrator_hubs(&admin, job.concurrency).await.map_err(|error| error.to_string())?;
-    regions::where_member_enabled(&admin, member, hubs, job.concurrency).await.map_err(|error| error.to_string())
+async fn enrolled_regions(
+    job: &Job,
+    properties: &Properties,
+    member: &AccountId,
+) -> Result<Vec<String>, LifecycleError> {
+    let admin = administrator(job, properties).await?;
+    let hubs = regions::administrator_hubs(&admin, job.concurrency).await?;
+    Ok(regions::where_member_enabled(&admin, member, hubs, job.concurrency).await?)
 }
 
-fn departure(properties: &Properties, member: &AccountId, disable_hub: bool) -> Departure {
-    let administrator = properties.administrator_account_id.clone();
-    Departure { administrator, member: member.clone(), disable_hub, mark_deleted: false }
+fn departure(administrator: &AccountId, member: &AccountId, disable_hub: bool) -> Departure {
+    Departure { administrator: administrator.clone(), member: member.clone(), disable_hub, mark_deleted: false }
 }
 
-async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, Failure> {
-    let done = Outcome::success(physical_id, BTreeMap::new());
-    let Some(member) = AccountId::parse(physical_id) else {
-        tracing::info!("physical id is not an account: nothing was enrolled");
-        return Ok(done);
+async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, LifecycleError> {
+    let done = Done { physical_id: physical_id.to_owned(), attributes: BTreeMap::new() };
+    let (member, properties) = match plan::delete(physical_id, value)? {
+        DeletePlan::Nothing(why) => {
+            tracing::info!("{why}");
+            return Ok(done);
+        }
+        DeletePlan::Leave { member, properties, ignored } => {
+            if !ignored.is_empty() {
+                tracing::warn!(ignored = %ignored.join(", "), "unknown properties ignored by Delete");
+            }
+            (member, properties)
+        }
     };
-    // A Delete must not fail for a property it does not know (one a newer template added), nor succeed
-    // without leaving: what it needs must be valid, the rest is ignored.
-    let (properties, ignored) = Properties::parse_ignoring_unknown(value).map_err(|error| error.to_string())?;
-    if !ignored.is_empty() {
-        tracing::warn!(ignored = %ignored.join(", "), "unknown properties ignored by Delete");
-    }
-    if properties.on_delete == OnDelete::Retain {
-        tracing::info!("OnDelete is Retain: nothing touched");
-        return Ok(done);
-    }
     let (admin_session, member_session) = tokio::join!(
-        assume_administrator(job, &properties),
+        administrator(job, &properties),
         job.aws.session(&member, &properties.member_role_name, Duration::ZERO)
     );
     let admin_session = admin_session?;
-    let member_session = match member_session {
-        Ok(session) => Some(session),
-        Err(error) => {
+    let member_session = member_session
+        .inspect_err(|error| {
             tracing::warn!(error = %error, "member role not assumable (account closed, suspended or gone): administrator side only");
-            None
-        }
-    };
-    let regions = match &properties.regions {
-        Some(regions) => regions.clone(),
-        None => {
-            regions::administrator_hubs(&admin_session, job.concurrency).await.map_err(|error| error.to_string())?
-        }
-    };
+        })
+        .ok();
+    let regions = covered(job, &properties.regions, &admin_session).await?;
     let disable_hub = properties.on_delete == OnDelete::DisableSecurityHub;
-    let departure = Departure { mark_deleted: true, ..departure(&properties, &member, disable_hub) };
+    let departure =
+        Departure { mark_deleted: true, ..departure(&properties.administrator_account_id, &member, disable_hub) };
     leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
     if properties.close_account_on_delete {
         close_if_created_here(job, &member).await?;
@@ -326,10 +310,10 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Outcome, 
     Ok(done)
 }
 
-async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), Failure> {
+async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), LifecycleError> {
     let org = aws_sdk_organizations::Client::new(job.aws.base().await);
-    if accounts::is_owned_by(&org, member, &job.owner).await.map_err(|error| error.to_string())? {
-        accounts::close(&org, member).await.map_err(|error| error.to_string())?;
+    if accounts::is_owned_by(&org, member, &job.owner).await? {
+        accounts::close(&org, member).await?;
         tracing::info!(account = %member, "account closed");
     } else {
         tracing::warn!(account = %member, "not closed: the account does not carry this resource's creation tags");
@@ -337,12 +321,12 @@ async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), Fail
     Ok(())
 }
 
-fn success(member: &AccountId, properties: &Properties, regions: &[String]) -> Outcome {
-    let data = BTreeMap::from([
+fn success(member: &AccountId, properties: &Properties, regions: &[String]) -> Done {
+    let attributes = BTreeMap::from([
         ("AccountId".to_owned(), member.to_string()),
         ("AdministratorAccountId".to_owned(), properties.administrator_account_id.to_string()),
         ("Regions".to_owned(), regions.join(",")),
         ("AccountCreated".to_owned(), properties.creates_account().to_string()),
     ]);
-    Outcome::success(member.to_string(), data)
+    Done { physical_id: member.to_string(), attributes }
 }

@@ -1,8 +1,35 @@
-//! Enrollment: what a request does in AWS, from the account to every region's membership.
+//! Enrollment: what a request does in AWS. [`plan`] decides from the properties alone; [`lifecycle`]
+//! carries the decision out with [`accounts`] (Organizations), [`regions`] (which regions), and, in every
+//! region at once ([`fanout`]), [`membership`] (join and leave) with its [`fence`] against a Delete that
+//! overlaps a running Create.
+
+use serde_json::Value;
 
 pub mod accounts;
+mod error;
 pub mod fanout;
 pub mod fence;
 pub mod lifecycle;
 pub mod membership;
+pub mod plan;
 pub mod regions;
+
+pub use error::{LifecycleError, Side};
+
+/// What CloudFormation asks for, with the fields the work needs besides the properties.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create,
+    Update { physical_id: String, old_properties: Value },
+    Delete { physical_id: String },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create => "Create",
+            Action::Update { .. } => "Update",
+            Action::Delete { .. } => "Delete",
+        }
+    }
+}

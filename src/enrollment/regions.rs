@@ -4,10 +4,9 @@
 //! own credentials) and the administrator has Security Hub enabled there.
 
 use aws_config::SdkConfig;
-use futures_util::{stream, StreamExt};
 use std::collections::BTreeSet;
 
-use super::membership;
+use super::{fanout, membership};
 use crate::aws::{self, AwsError, Operation};
 use crate::ids::AccountId;
 
@@ -50,7 +49,7 @@ pub async fn administrator_view(
         Some(wanted) => wanted.iter().filter(|region| enabled.contains(*region)).cloned().collect(),
         None => enabled.iter().cloned().collect(),
     };
-    let without_hub = without_hub(admin, candidates.iter().cloned(), concurrency).await?;
+    let without_hub = without_hub(admin, &candidates, concurrency).await?;
     let with_hub = candidates.into_iter().filter(|region| !without_hub.contains(region)).collect();
     Ok(AdministratorView { enabled, with_hub })
 }
@@ -82,17 +81,6 @@ pub fn decide(
     }
 }
 
-/// Checks `wanted`, or discovers the regions, for an administrator and a member session.
-pub async fn resolve(
-    admin: &SdkConfig,
-    member: &SdkConfig,
-    wanted: Option<&[String]>,
-    concurrency: usize,
-) -> Result<Vec<String>, RegionsError> {
-    let (view, member_enabled) = tokio::join!(administrator_view(admin, wanted, concurrency), enabled(member));
-    decide(&view?, &member_enabled?, wanted)
-}
-
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled.
 pub async fn administrator_hubs(admin: &SdkConfig, concurrency: usize) -> Result<Vec<String>, AwsError> {
     Ok(administrator_view(admin, None, concurrency).await?.with_hub.into_iter().collect())
@@ -105,17 +93,13 @@ pub async fn where_member_enabled(
     regions: Vec<String>,
     concurrency: usize,
 ) -> Result<Vec<String>, AwsError> {
-    let statuses = stream::iter(regions)
-        .map(|region| async move {
-            let status = membership::member_status(&aws::securityhub(session, &region), member.as_str()).await;
-            status.map(|status| (status.as_deref() == Some("Enabled")).then_some(region))
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    let mut enabled: Vec<String> = statuses.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
-    enabled.sort();
-    Ok(enabled)
+    let statuses = fanout::each_region(&regions, concurrency, |region| async move {
+        let status = membership::member_status(&aws::securityhub(session, &region), member.as_str()).await?;
+        Ok::<_, AwsError>(status.as_deref() == Some("Enabled"))
+    })
+    .await;
+    let statuses = fanout::all_or_first_error(statuses)?;
+    Ok(statuses.into_iter().filter(|(_, enabled)| *enabled).map(|(region, _)| region).collect())
 }
 
 fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>) -> Result<(), RegionsError> {
@@ -130,24 +114,20 @@ fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>)
 /// Of `regions`, those where the account of `session` has no Security Hub (DescribeHub, all at once).
 async fn without_hub(
     session: &SdkConfig,
-    regions: impl Iterator<Item = String>,
+    regions: &[String],
     concurrency: usize,
 ) -> Result<BTreeSet<String>, AwsError> {
-    let checks = stream::iter(regions)
-        .map(|region| async move {
-            let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
-            match answer {
-                Ok(_) => Ok(None),
-                Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => {
-                    Ok(Some(region))
-                }
-                Err(error) => Err(AwsError { message: format!("{region}: {}", error.message), ..error }),
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    checks.into_iter().filter_map(Result::transpose).collect()
+    let checks = fanout::each_region(regions, concurrency, |region| async move {
+        let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
+        match answer {
+            Ok(_) => Ok(true),
+            Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => Ok(false),
+            Err(error) => Err(AwsError { message: format!("{region}: {}", error.message), ..error }),
+        }
+    })
+    .await;
+    let checks = fanout::all_or_first_error(checks)?;
+    Ok(checks.into_iter().filter(|(_, has_hub)| !has_hub).map(|(region, _)| region).collect())
 }
 
 #[cfg(test)]

@@ -5,25 +5,8 @@ use serde_json::Value;
 use std::time::Duration;
 
 use super::response::Echo;
+pub use crate::enrollment::Action;
 use crate::properties::reserved;
-
-/// What CloudFormation asks for, with the fields the work needs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Create,
-    Update { physical_id: String, old_properties: Value },
-    Delete { physical_id: String },
-}
-
-impl Action {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::Create => "Create",
-            Action::Update { .. } => "Update",
-            Action::Delete { .. } => "Delete",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {

@@ -16,9 +16,13 @@ use super::delivery::{self, DeliveryError};
 use super::event::{self, Action, EventError, Request};
 use super::response::{self, Echo, Outcome, Oversized};
 use super::response_url::{self, RefusedUrl};
+use std::future::Future;
+
 use crate::aws::Aws;
 use crate::config::{Config, ConfigError};
+use crate::enrollment::accounts::Owner;
 use crate::enrollment::lifecycle::{self, Progress};
+use crate::enrollment::LifecycleError;
 
 /// Kept back from the Lambda deadline to deliver the response: a tenth of the time, 1 to 10 s.
 const MIN_ANSWER_MARGIN: Duration = Duration::from_secs(1);
@@ -68,13 +72,19 @@ impl Provider {
         match event::parse(event.payload) {
             Ok(request) => {
                 let span = request_span(&request.echo, request.action.name());
-                self.serve(request, deadline, &log_stream).instrument(span).await
+                let outcome = async {
+                    tracing::info!("request received");
+                    self.work(&request, deadline).await
+                };
+                self.respond(&request.response_url, &request.echo, outcome, deadline, &log_stream)
+                    .instrument(span)
+                    .await
             }
             Err(EventError::Malformed(malformed)) => {
                 let span = request_span(&malformed.echo, "Malformed");
                 let physical_id = malformed.physical_id.clone().unwrap_or_else(|| failed_id(&malformed.echo));
-                let outcome = Outcome::failed(physical_id, malformed.problem.clone());
-                self.answer(&malformed.response_url, &malformed.echo, &outcome, deadline, &log_stream)
+                let outcome = async { Outcome::failed(physical_id, malformed.problem.clone()) };
+                self.respond(&malformed.response_url, &malformed.echo, outcome, deadline, &log_stream)
                     .instrument(span)
                     .await
             }
@@ -85,20 +95,23 @@ impl Provider {
         }
     }
 
-    async fn serve(&self, request: Request, deadline: Instant, log_stream: &str) -> Result<(), HandlerError> {
-        tracing::info!("request received");
-        // Checked before any work: a URL that would be refused must not cause AWS changes.
-        let url = match response_url::check(&request.response_url, self.allow_loopback()) {
-            Ok(url) => url,
-            Err(refused) => {
-                tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
-                return Err(refused.into());
-            }
-        };
-        let outcome = self.work(&request, deadline).await;
+    /// Checks the ResponseURL first (a URL that would be refused must not cause AWS changes), then
+    /// works out the outcome and delivers it.
+    async fn respond(
+        &self,
+        raw_url: &str,
+        echo: &Echo,
+        outcome: impl Future<Output = Outcome>,
+        deadline: Instant,
+        log_stream: &str,
+    ) -> Result<(), HandlerError> {
+        let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
+            tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
+        })?;
+        let outcome = outcome.await;
         tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
             reason = outcome.reason.as_deref().unwrap_or(""), "answering");
-        self.deliver(&url, &request.echo, &outcome, deadline, log_stream).await
+        self.deliver(&url, echo, &outcome, deadline, log_stream).await
     }
 
     /// Runs the lifecycle in its own task, bounded by the answer time, catching panics.
@@ -109,10 +122,14 @@ impl Provider {
         };
         let progress = Progress::default();
         let answer_by = deadline - answer_margin(deadline);
-        let work = lifecycle::run(self.aws.clone(), config, request.clone(), progress.clone());
+        let owner =
+            Owner { stack_id: request.echo.stack_id.clone(), logical_id: request.echo.logical_resource_id.clone() };
+        let (action, properties) = (request.action.clone(), request.properties.clone());
+        let work = lifecycle::run(self.aws.clone(), config, action, properties, owner, progress.clone());
         let mut task = tokio::spawn(work.in_current_span());
         match timeout_at(answer_by, &mut task).await {
-            Ok(Ok(outcome)) => outcome,
+            Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
+            Ok(Ok(Err(error))) => failed(request, &progress, &error),
             Ok(Err(failure)) => {
                 let why = panic_message(failure);
                 tracing::error!(panic = %why, "the work panicked");
@@ -128,21 +145,6 @@ impl Provider {
                 Outcome::failed(fallback_id(request, &progress), reason)
             }
         }
-    }
-
-    async fn answer(
-        &self,
-        raw_url: &str,
-        echo: &Echo,
-        outcome: &Outcome,
-        deadline: Instant,
-        log_stream: &str,
-    ) -> Result<(), HandlerError> {
-        let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
-            tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
-        })?;
-        tracing::info!(status = "FAILED", reason = outcome.reason.as_deref().unwrap_or(""), "answering");
-        self.deliver(&url, echo, outcome, deadline, log_stream).await
     }
 
     async fn deliver(
@@ -176,6 +178,11 @@ impl Provider {
 fn request_span(echo: &Echo, request_type: &str) -> tracing::Span {
     tracing::info_span!("request", RequestId = %echo.request_id, StackId = %echo.stack_id,
         LogicalResourceId = %echo.logical_resource_id, RequestType = request_type)
+}
+
+/// The lifecycle's error becomes the Reason here, once.
+fn failed(request: &Request, progress: &Progress, error: &LifecycleError) -> Outcome {
+    Outcome::failed(fallback_id(request, progress), error.to_string())
 }
 
 /// The physical id of a FAILED answer: the account when one is known, else the request's own.
