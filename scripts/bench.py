@@ -72,7 +72,7 @@ TARGETS = {
 }
 
 # The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT):
-SETUP_TRIPS = ["AssumeRole", "DescribeRegions"]
+SETUP_TRIPS = ["AssumeRole", "ListRegions"]
 REGION_TRIPS = ["CreateMembers", "GetMembers", "InviteMembers", "ListInvitations",
                 "AcceptAdministratorInvitation", "GetMembers"]
 FINISH_TRIPS = ["PutObject"]
@@ -82,15 +82,15 @@ src/regions.rs `administrator_view`, src/membership.rs `join`):
 
 1. the provider's own account comes from the invoked function's ARN: the administrator, being that account,
    needs no AssumeRole and no STS call;
-2. at once: the administrator's EC2 DescribeRegions and Security Hub DescribeHub of the listed regions, and
-   the member's STS AssumeRole followed by its DescribeRegions (2 trips: the longer side);
+2. at once: the administrator's Account ListRegions and Security Hub DescribeHub of the listed regions, and
+   the member's STS AssumeRole followed by its ListRegions (2 trips: the longer side);
 3. per region, all regions at once: administrator CreateMembers -> GetMembers -> InviteMembers, beside the
    member's EnableSecurityHub -> GetAdministratorAccount (2 trips, off the critical path); then member
    ListInvitations -> AcceptAdministratorInvitation, then administrator GetMembers (confirm Enabled) beside
    the member's ListTagsForResource (the Delete fence: no extra trip);
 4. the response PUT to the presigned S3 URL (CloudFormation waits for it).
 
-Longest dependent chain: AssumeRole -> DescribeRegions -> CreateMembers -> GetMembers -> InviteMembers ->
+Longest dependent chain: AssumeRole -> ListRegions -> CreateMembers -> GetMembers -> InviteMembers ->
 ListInvitations -> AcceptAdministratorInvitation -> GetMembers -> PutObject = 9 round trips, whatever the
 number of regions, when every region runs at once: bound = 9 x 200 ms = 1.8 s. With at most C regions at
 once (MAX_CONCURRENT_REGIONS, default 64) the region step takes ceil(N / C) waves of 6 trips, and the
@@ -233,8 +233,9 @@ class Rig:
         try:
             self.aws = Emulator(self.server.url)
             self.aws.reset()
-            self.all_regions = sorted(r["RegionName"]
-                                      for r in self.aws.client("ec2").describe_regions()["Regions"])
+            listed = self.aws.client("account").list_regions(
+                RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50)["Regions"]
+            self.all_regions = sorted(r["RegionName"] for r in listed)
             if len(self.all_regions) < max(REGION_COUNTS):
                 raise RuntimeError(f"the emulator offers {len(self.all_regions)} enabled regions, the bench needs "
                                    f"{max(REGION_COUNTS)} (scripts/bench_emulator.py opts in the opt-in regions)")
@@ -257,7 +258,7 @@ class Rig:
         """moto builds its routes on a service's first requests and an account's backends on that account's
         first requests (some 100s of ms: EC2's default VPCs...): do that before the clock runs, latency off."""
         self.aws.configure(latency_ms=0)
-        self.aws.client("ec2", account).describe_regions()
+        self.aws.client("account", account).list_regions(MaxResults=50)
         for region in regions or []:
             try:
                 self.aws.client("securityhub", account, region).describe_hub()
@@ -640,7 +641,7 @@ def render(res: Results) -> str:
         "",
         "## How the emulator is set up",
         "",
-        "- Regions: the emulator's DescribeRegions offers the 20 regions moto enables by default;",
+        "- Regions: the emulator's ListRegions offers the 20 regions moto enables by default;",
         "  `scripts/bench_emulator.py` starts it with the 14 opt-in regions opted in as well (for both accounts),",
         "  so that all 34 commercial regions are enabled, as in an organization that opted in everywhere.",
         "- The administrator (the provider's own account) has Security Hub enabled in all 34 regions; each Create",

@@ -135,7 +135,7 @@ def test_server_errors_and_dropped_connections_never_hang(emulator, cfn, error_f
         assert error_fraction > 0.1, f"mild trouble must be ridden out: {reason}"
         # A regional step names its region; the few global steps (before any region) name their operation.
         regional = any(region in reason for region in REGIONS_17)
-        global_step = any(op in reason for op in ("GetCallerIdentity", "AssumeRole", "DescribeRegions"))
+        global_step = any(op in reason for op in ("GetCallerIdentity", "AssumeRole", "ListRegions"))
         assert regional or global_step, f"FAILED without naming the region or the step: {reason}"
         assert "Exception" in reason or "error" in reason.lower(), f"FAILED without the error: {reason}"
         assert resp.physical_id == MEMBER, "a failure after the account is known must carry its id"

@@ -32,7 +32,7 @@ PROVIDER_ACTIONS = {
     "organizations:MoveAccount",
     "organizations:CloseAccount",
     "sts:AssumeRole",
-    "ec2:DescribeRegions",
+    "account:ListRegions",
     "securityhub:DescribeHub",
     "securityhub:CreateMembers",
     "securityhub:GetMembers",
@@ -60,7 +60,6 @@ UNSCOPED_ACTIONS = {
     "organizations:DescribeCreateAccountStatus",
     "organizations:ListCreateAccountStatus",
     "organizations:ListAccounts",
-    "ec2:DescribeRegions",
 }
 
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -77,7 +77,7 @@ export interface SecurityHubMemberAccountProviderProps {
  * `SecurityHubMemberAccount` of the stack (use `getOrCreate`).
  *
  * Its role is least privilege: the Organizations calls that create, tag, find, move and close accounts;
- * `sts:AssumeRole` only on the member and administrator role names (in any account); `ec2:DescribeRegions`;
+ * `sts:AssumeRole` only on the member and administrator role names (in any account); `account:ListRegions` on its own account;
  * the Security Hub administrator calls (used when the administrator is the provider's own account); and
  * writing to its own log group. No action has a wildcard.
  */
@@ -161,9 +161,10 @@ export class SecurityHubMemberAccountProvider extends Construct {
     this.role.addToPolicy(this.assumeRoleStatement);
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'DescribeRegions',
-        actions: ['ec2:DescribeRegions'],
-        resources: ['*'],
+        sid: 'DiscoverRegions',
+        actions: ['account:ListRegions'],
+        // Without AccountId, ListRegions answers for the caller's own account: only this one.
+        resources: [Stack.of(this).formatArn({ service: 'account', region: '', resource: 'account', arnFormat: ArnFormat.NO_RESOURCE_NAME })],
       }),
     );
     // Security Hub calls go to this account's hub only when it is the administrator or the member itself.

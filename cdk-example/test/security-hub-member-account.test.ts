@@ -120,7 +120,7 @@ describe('SecurityHubMemberAccountProvider', () => {
     }
     const granted = all.flatMap(actions).sort();
     assert.deepEqual(granted, [
-      'ec2:DescribeRegions',
+      'account:ListRegions',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'organizations:CloseAccount',

@@ -1,14 +1,18 @@
 //! Which regions a resource covers: the ones asked for, checked, or the ones discovered.
 //!
-//! A region is usable when it is enabled in both accounts (EC2 DescribeRegions with each account's
+//! A region is usable when it is enabled in both accounts (Account ListRegions with each account's
 //! own credentials) and the administrator has Security Hub enabled there.
 
 use aws_config::SdkConfig;
+use aws_sdk_account::types::RegionOptStatus;
 use std::collections::BTreeSet;
 
 use super::{fanout, membership};
 use crate::aws::{self, AwsError, Operation};
 use crate::ids::AccountId;
+
+/// The most ListRegions answers per page.
+const LIST_REGIONS_PAGE: i32 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionsError {
@@ -22,11 +26,26 @@ pub enum RegionsError {
     NoneDiscovered,
 }
 
-/// The regions enabled for the account of `session`.
+/// The regions enabled for the account of `session`: Account ListRegions for the caller's own account
+/// (no AccountId, so no trusted access is needed), ENABLED or ENABLED_BY_DEFAULT (Account Management API
+/// reference, "ListRegions"). The Account service is global: the SDK sends it to the partition's one
+/// endpoint, whatever the session's region.
 pub async fn enabled(session: &SdkConfig) -> Result<BTreeSet<String>, AwsError> {
-    let ec2 = aws_sdk_ec2::Client::new(session);
-    let answer = ec2.describe_regions().send().await.op("DescribeRegions")?;
-    Ok(answer.regions().iter().filter_map(|region| region.region_name().map(str::to_owned)).collect())
+    let client = aws_sdk_account::Client::new(session);
+    let mut pages = client
+        .list_regions()
+        .region_opt_status_contains(RegionOptStatus::Enabled)
+        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+        .max_results(LIST_REGIONS_PAGE)
+        .into_paginator()
+        .send();
+    let mut enabled = BTreeSet::new();
+    while let Some(page) = pages.next().await {
+        enabled.extend(
+            page.op("ListRegions")?.regions().iter().filter_map(|region| region.region_name()).map(str::to_owned),
+        );
+    }
+    Ok(enabled)
 }
 
 /// What the administrator's side knows of regions: the ones enabled for it, and of the candidates

@@ -5,6 +5,8 @@
 - Organizations (AWS JSON 1.1): body {"__type", "Message"}.
 - STS (AWS Query): XML `ErrorResponse/Error/{Type,Code,Message}`.
 - EC2: XML `Response/Errors/Error/{Code,Message}`.
+- Account Management (REST-JSON): header `x-amzn-ErrorType` and body {"message"} (Account Management API
+  reference, "Common errors"; InternalServerException is 500, TooManyRequestsException 429).
 - S3 (REST-XML): XML `Error/{Code,Message}`.
 """
 
@@ -61,6 +63,12 @@ def ec2_error(code: str, message: str, status: int) -> Reply:
     return Reply(status, {"Content-Type": "text/xml"}, body.encode())
 
 
+def account_error(code: str, message: str, status: int) -> Reply:
+    body = json.dumps({"message": message}).encode()
+    return Reply(status, {"Content-Type": "application/json", "x-amzn-ErrorType": code,
+                          "x-amzn-RequestId": _request_id()}, body)
+
+
 def s3_error(code: str, message: str, status: int) -> Reply:
     body = (f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             f"<RequestId>{_request_id()}</RequestId></Error>")
@@ -79,6 +87,8 @@ def internal_error(service: str) -> Reply | None:
             return sts_error("InternalFailure", message, 500)
         case "ec2":
             return ec2_error("InternalError", message, 500)
+        case "account":
+            return account_error("InternalServerException", message, 500)
         case "s3":
             return s3_error("InternalError", message, 500)
     return None

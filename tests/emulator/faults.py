@@ -25,7 +25,7 @@ from .errors import Reply, internal_error, securityhub_error, throttling_error
 from .identify import AwsRequest, identify
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
-FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2"})
+FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2", "account"})
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
 
