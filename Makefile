@@ -44,7 +44,8 @@ unit: build
 	cargo test --all-targets --locked
 
 # The package checks run when dist/bootstrap.zip exists; `make test` builds it first and requires them.
-integration: venv build
+# The CDK packages are for tests/test_cloudformation_engine.py, which deploys the CDK app's synthesized stack.
+integration: venv build cdk-example/node_modules/.package-lock.json
 	PACKAGE_TESTS=$(PACKAGE_TESTS) BOOTSTRAP_BINARY=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q
 
 cdk-test: cdk-example/node_modules/.package-lock.json

@@ -1,9 +1,12 @@
-"""`make demo`: the real `bootstrap` binary through Create -> Update -> Delete on the local AWS emulator.
+"""`make demo`: the real `bootstrap` binary answering CloudFormation on the local AWS emulator.
 
-It starts the emulator (moto with the Security Hub membership operations added by tests/emulator) and a
-Lambda Runtime API stand-in, then plays CloudFormation: each request goes to the binary through the Runtime
-API, and each response is read back from the presigned S3 URL the binary PUT it to. After every step it
-prints the member's status, region by region, as the administrator and the member see it.
+It starts the emulator (moto, with the Security Hub membership operations added by tests/emulator) and a
+Lambda Runtime API stand-in served by the binary. moto's own CloudFormation engine deploys
+cloudformation/provider.yaml, then cloudformation/examples/existing-account.yaml, and sends that stack's
+custom-resource Create to the binary itself. moto's engine sends no Update or Delete: the demo sends them as
+CloudFormation would, for the same resource, and reads each response back from the presigned S3 URL the binary
+PUT it to. After every step it prints the member's status, region by region, as the administrator and the
+member see it.
 """
 
 from __future__ import annotations
@@ -20,17 +23,25 @@ from emulator.client import DEFAULT_ACCOUNT, Emulator, start_emulator  # noqa: E
 from harness.fixtures import Cfn  # noqa: E402
 from harness.provider import Provider, require_binary  # noqa: E402
 from harness.runtime_api import RuntimeApi  # noqa: E402
+from harness.stacks import EXISTING_ACCOUNT, Engine, Stack  # noqa: E402
 
 ADMIN = DEFAULT_ACCOUNT  # the administrator (audit) account is the provider's own here
 ADMIN_REGIONS = ["eu-west-1", "us-east-1", "us-west-2"]
-CREATION_SECONDS = 2
+MEMBER_REGIONS = ["eu-west-1", "us-east-1"]
 
 
-def show_request(event: dict) -> None:
-    shown = {k: v for k, v in event.items() if k not in ("ResponseURL", "ServiceToken")}
-    shown["ResponseURL"] = "<presigned S3 PUT URL on the emulator>"
-    print(f"\n=== CloudFormation sends {event['RequestType']}")
+def show_request(event: dict, sender: str = "CloudFormation (the demo) sends") -> None:
+    shown = {k: v for k, v in event.items() if k != "ServiceToken"}
+    shown["ResponseURL"] = event["ResponseURL"].split("?")[0] + "?..."  # the query: a signature, or moto's stack id
+    print(f"\n=== {sender} {event['RequestType']}")
     print(json.dumps(shown, indent=2))
+
+
+def show_stack(stack: Stack) -> None:
+    described = stack.describe()
+    print(f"--- stack {described['StackName']}: {described['StackStatus']}")
+    for key, value in stack.outputs.items():
+        print(f"    {key:<24} {value}")
 
 
 def show_response(response, elapsed: float) -> None:
@@ -63,30 +74,46 @@ def step(cfn: Cfn, emulator: Emulator, request_type: str, props: dict, **kw):
     return response
 
 
+def deploy_member(engine: Engine, emulator: Emulator, member: str) -> Stack:
+    """existing-account.yaml on moto's engine, which sends the Create to the binary and waits for its answer."""
+    started = time.monotonic()
+    stack = engine.deploy(EXISTING_ACCOUNT, "workload-demo-member", {
+        "AdministratorAccountId": ADMIN, "AccountId": member, "Regions": ",".join(MEMBER_REGIONS)})
+    show_request(stack.create_event(), "moto's CloudFormation engine sends")
+    print(f"--- answered by the provider in {time.monotonic() - started:.1f} s")
+    show_stack(stack)
+    show_regions(emulator, member)
+    if stack.status != "CREATE_COMPLETE":
+        raise SystemExit(f"the member stack did not complete: {stack.describe().get('StackStatusReason')}")
+    return stack
+
+
 def main() -> None:
     binary = require_binary()
     server = start_emulator()
     try:
         emulator = Emulator(server.url)
         emulator.reset()
-        emulator.create_organization()
+        organization = emulator.create_organization()
         for region in ADMIN_REGIONS:
             emulator.enable_hub(ADMIN, region)
-        emulator.configure(create_account_delay_s=CREATION_SECONDS)
+        member = emulator.create_account("Workload Demo", "workload-demo@example.com")
         print(f"emulator at {server.url}; administrator {ADMIN} has Security Hub in {', '.join(ADMIN_REGIONS)};")
-        print(f"AWS Organizations takes {CREATION_SECONDS} s to create an account.")
+        print(f"account {member} of organization {organization['Id']} is to be enrolled.")
         with RuntimeApi() as api:
             provider = Provider(binary, api, server.url)
             try:
+                engine = Engine(emulator, api)
+                show_stack(engine.deploy_provider(organization["Id"]))
+                stack = deploy_member(engine, emulator, member)
                 cfn = Cfn(emulator, api, provider)
-                created = {"AdministratorAccountId": ADMIN, "AccountName": "Workload Demo",
-                           "Email": "workload-demo@example.com", "Regions": ["eu-west-1", "us-east-1"]}
-                member = step(cfn, emulator, "Create", created).physical_id
+                created, resource = stack.properties(), stack.resource()
                 updated = dict(created, Regions=ADMIN_REGIONS, OnDelete="DisableSecurityHub")
-                step(cfn, emulator, "Update", updated, old_props=created, physical_id=member)
-                step(cfn, emulator, "Delete", updated, physical_id=member)
-                print("\nDone: the account was created, enrolled in 2 regions, extended to 3, then disassociated "
-                      "and its hub disabled everywhere.")
+                step(cfn, emulator, "Update", updated, old_props=created, **resource)
+                step(cfn, emulator, "Delete", updated, **resource)
+                print("\nDone: moto's CloudFormation deployed the provider and the member stack, whose Create enrolled "
+                      "the account in 2 regions; the Update extended it to 3, the Delete disassociated it and "
+                      "disabled its hub everywhere.")
             finally:
                 provider.stop()
     finally:

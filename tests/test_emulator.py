@@ -1,6 +1,7 @@
 """Behaviour of the AWS emulator that its users rely on, checked through boto3 against the running server."""
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -14,6 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from emulator.client import DEFAULT_ACCOUNT, EmulatorError
+from harness.runtime_api import RuntimeApi
+from harness.stacks import placeholder_code
 
 ADMIN, MEMBER, OTHER_ADMIN = "111111111111", "222222222222", "333333333333"
 REGION = "eu-west-1"
@@ -431,6 +434,24 @@ def test_disabled_regions_are_left_out_of_that_accounts_describe_regions(emulato
     assert not any(r["RegionName"].startswith(("us-gov-", "cn-")) for r in every)
 
 
+def test_list_regions_answers_what_describe_regions_does_for_each_account(emulator):
+    emulator.configure(disabled_regions={MEMBER: ["eu-west-1"]})
+
+    def listed(account, statuses=("ENABLED", "ENABLED_BY_DEFAULT")):
+        pages = emulator.client("account", account).get_paginator("list_regions").paginate(
+            RegionOptStatusContains=list(statuses), PaginationConfig={"PageSize": 7})
+        return {r["RegionName"]: r["RegionOptStatus"] for page in pages for r in page["Regions"]}
+
+    def described(account):
+        return {r["RegionName"] for r in emulator.client("ec2", account).describe_regions()["Regions"]}
+
+    for account in (ADMIN, MEMBER):
+        assert set(listed(account)) == described(account), account
+    assert "eu-west-1" not in listed(MEMBER)
+    assert listed(MEMBER, ["DISABLED"])["eu-west-1"] == "DISABLED"
+    assert listed(ADMIN)["us-east-1"] == "ENABLED_BY_DEFAULT"
+
+
 # --- faults ---------------------------------------------------------------------------------------
 
 def test_throttling_is_each_services_own_error(emulator):
@@ -537,6 +558,62 @@ def test_response_put_failures_fail_the_next_uploads_before_storing(emulator):
     assert emulator.read_object("cfn-responses", "stack/request-1") == b'{"Status": "SUCCESS"}'
     assert [c["fault"] for c in emulator.calls() if c["operation"] == "PutObject"] == \
         ["put_failure", "put_failure", None]
+
+
+# --- Lambda invocations ---------------------------------------------------------------------------
+
+def lambda_function(emulator, name: str = "invoked") -> str:
+    """A moto Lambda function (its code never runs); answers its ARN."""
+    role = emulator.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return emulator.client("lambda").create_function(
+        FunctionName=name, Runtime="provided.al2023", Handler="bootstrap", Role=role,
+        Code={"ZipFile": placeholder_code()}, Timeout=30)["FunctionArn"]
+
+
+def answer_once(api: RuntimeApi, body: bytes) -> threading.Thread:
+    """A runtime client in a thread: take one event, answer `body`."""
+    def run():
+        with urllib.request.urlopen(f"http://{api.address}/2018-06-01/runtime/invocation/next", timeout=10) as r:
+            request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        answer = urllib.request.Request(f"http://{api.address}/2018-06-01/runtime/invocation/{request_id}/response",
+                                        data=body, method="POST")
+        urllib.request.urlopen(answer, timeout=10).close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_lambda_invocations_go_to_the_configured_invoke_api(emulator):
+    with RuntimeApi() as api:
+        emulator.configure(lambda_endpoint=api.invoke_url)
+        arn = lambda_function(emulator)
+        client = emulator.client("lambda", config=Config(read_timeout=20, retries={"total_max_attempts": 1}))
+        thread = answer_once(api, b'{"answer":1}')
+        reply = client.invoke(FunctionName=arn, Payload=b'{"n":1}')
+        thread.join(10)
+        assert reply["StatusCode"] == 200 and reply["Payload"].read() == b'{"answer":1}'
+        assert client.invoke(FunctionName="invoked", InvocationType="Event", Payload=b'{"n":2}')["StatusCode"] == 202
+        assert [(i.payload, i.function_arn) for i in api.invocations] == [(b'{"n":1}', arn), (b'{"n":2}', arn)]
+
+
+def test_sns_delivers_to_a_subscribed_function_through_the_invoke_api(emulator):
+    with RuntimeApi() as api:
+        emulator.configure(lambda_endpoint=api.invoke_url)
+        sns = emulator.client("sns")
+        topic = sns.create_topic(Name="requests")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=lambda_function(emulator))
+        sns.publish(TopicArn=topic, Message='{"RequestType":"Create"}')
+        [queued] = api.invocations
+        [record] = json.loads(queued.payload)["Records"]
+        assert record["EventSource"] == "aws:sns" and record["Sns"]["Message"] == '{"RequestType":"Create"}'
+
+
+def test_lambda_endpoint_must_be_loopback(emulator):
+    for bad in ("http://10.0.0.1:9000", "https://127.0.0.1:9000", "127.0.0.1:9000", 9000):
+        with pytest.raises(EmulatorError, match="400"):
+            emulator.configure(lambda_endpoint=bad)
+    assert emulator.configure(lambda_endpoint=None)["lambda_endpoint"] is None
 
 
 # --- control API and call log ---------------------------------------------------------------------

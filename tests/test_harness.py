@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -103,6 +104,42 @@ def test_second_answer_and_unknown_id_are_refused():
         assert [p.body for p in api.posts] == [b"1", b"2"]
 
 
+def _invoke_api(api: RuntimeApi, function: str, payload: bytes, invocation_type: str | None = None):
+    """Lambda's Invoke API on the stand-in: (status, headers, body)."""
+    headers = {"X-Amz-Invocation-Type": invocation_type} if invocation_type else {}
+    req = urllib.request.Request(f"{api.invoke_url}/2015-03-31/functions/{function}/invocations", data=payload,
+                                 method="POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, dict(r.headers), r.read()
+
+
+def test_invoke_api_event_queues_the_payload_for_the_named_function():
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:from-a-template"
+    with RuntimeApi() as api:
+        status, headers, body = _invoke_api(api, urllib.parse.quote(arn, safe=""), b'{"a":1}', "Event")
+        assert (status, body) == (202, b"")
+        [invocation] = api.invocations
+        assert invocation.request_id == headers["X-Amzn-RequestId"]
+        assert (invocation.payload, invocation.function_arn) == (b'{"a":1}', arn)
+        _invoke_api(api, "by-name-only", b"{}", "Event")
+        assert api.invocations[1].function_arn == api.function_arn  # a bare name: the stand-in's own function
+
+
+def test_invoke_api_request_response_waits_for_the_answer():
+    with RuntimeApi() as api:
+        t, _ = _fake_client(api, lambda h, b: ("response", b'{"ok":' + b + b"}"), count=2)
+        assert _invoke_api(api, "fn", b"1")[::2] == (200, b'{"ok":1}')
+        status, headers, body = _invoke_api(api, "fn", b"2", "RequestResponse")
+        assert (status, body) == (200, b'{"ok":2}') and "X-Amz-Function-Error" not in headers
+        t.join(5)
+        t, _ = _fake_client(api, lambda h, b: ("error", b'{"errorType":"Boom"}'))
+        status, headers, body = _invoke_api(api, "fn", b"3")
+        t.join(5)
+        assert (status, headers["X-Amz-Function-Error"], body) == (200, "Unhandled", b'{"errorType":"Boom"}')
+        assert _invoke_api(api, "fn", b"4", "DryRun")[0] == 204
+        assert len(api.invocations) == 3  # a dry run invokes nothing
+
+
 def test_wait_result_is_bounded():
     with RuntimeApi() as api:
         rid = api.invoke({})
@@ -179,6 +216,11 @@ def test_events_are_shaped_like_cloudformation():
     assert ev["ResourceProperties"]["ServiceToken"] == ev["ServiceToken"]
     assert ev["ResourceProperties"]["EnableDefaultStandards"] == "false"
     assert ev["OldResourceProperties"]["ServiceToken"] == ev["ServiceToken"]
+    # ServiceTimeout as the project's templates set it, in every place CloudFormation puts it; or nowhere.
+    assert ev["ServiceTimeout"] == ev["ResourceProperties"]["ServiceTimeout"] == "1200"
+    assert ev["OldResourceProperties"]["ServiceTimeout"] == "1200"
+    bare = events.create({}, url, service_timeout=None)
+    assert "ServiceTimeout" not in bare and "ServiceTimeout" not in bare["ResourceProperties"]
     assert ev["PhysicalResourceId"] == "111111111111"
     assert events.create({"N": 3}, url)["ResourceProperties"]["N"] == "3"
     assert events.create({"B": True}, url, stringify=False)["ResourceProperties"]["B"] is True

@@ -175,6 +175,9 @@ class Emulator:
                                  accounts are refused anyway)
         disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
                                  omits those regions
+        lambda_endpoint          "http://127.0.0.1:PORT": every invocation of a moto Lambda function (by
+                                 CloudFormation's engine, SNS or the Invoke API) goes to the Lambda
+                                 Invoke API there (the harness's RuntimeApi.invoke_url)
         """
         return self._control("POST", "config", settings)
 

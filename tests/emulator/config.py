@@ -6,6 +6,7 @@ from one generator, seeded by `seed`, so a run with a seed is reproducible (for 
 """
 
 import random
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +57,13 @@ def _optional_string(value: Any) -> str | None:
     return value
 
 
+def _optional_loopback_url(value: Any) -> str | None:
+    """http://127.0.0.1:PORT (a stand-in the test started), or null."""
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"http://127\.0\.0\.1:\d{1,5}/?", value)):
+        raise ConfigError("must be http://127.0.0.1:PORT or null")
+    return value
+
+
 def _optional_int(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError("must be an integer or null")
@@ -77,6 +85,7 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "assume_role_denied_for_s": (0.0, _number),
     "unassumable_accounts": ([], _account_list),
     "disabled_regions": ({}, _string_lists),
+    "lambda_endpoint": (None, _optional_loopback_url),
 }
 
 

@@ -12,6 +12,14 @@ Endpoints (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html):
 - `POST /2018-06-01/runtime/invocation/{id}/response` and `.../{id}/error` record the invocation's outcome.
 - `POST /2018-06-01/runtime/init/error` records an initialisation error.
 
+And Lambda's own Invoke API (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), which the AWS
+emulator forwards moto's Lambda invocations to (`configure(lambda_endpoint=api.invoke_url)`):
+
+- `POST /2015-03-31/functions/{FunctionName}/invocations` queues the body like `invoke()` (the invoked
+  function ARN is FunctionName when that is an ARN). `X-Amz-Invocation-Type: Event` answers 202 at once;
+  `RequestResponse` (the default) waits for the binary's answer and returns it (200, with
+  `X-Amz-Function-Error: Unhandled` for an error); `DryRun` answers 204. `X-Amzn-RequestId` is the request id.
+
 Only 127.0.0.1 is listened on. Every wait is bounded.
 """
 
@@ -28,6 +36,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 API_PREFIX = "/2018-06-01/runtime"
 DEFAULT_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:securityhub-member-account"
@@ -36,6 +45,9 @@ DEFAULT_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:securityh
 _POLL_SLICE_S = 0.5
 
 _INVOCATION_PATH = re.compile(r"^/2018-06-01/runtime/invocation/([^/]+)/(response|error)$")
+_INVOKE_API_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+# How much longer than the invocation's deadline a RequestResponse Invoke waits for the binary's answer.
+_INVOKE_MARGIN_S = 5.0
 
 
 @dataclasses.dataclass
@@ -123,6 +135,11 @@ class RuntimeApi:
     def address(self) -> str:
         """Value for AWS_LAMBDA_RUNTIME_API."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def invoke_url(self) -> str:
+        """Endpoint of the Lambda Invoke API on this stand-in (the emulator's `lambda_endpoint`)."""
+        return f"http://{self.address}"
 
     def close(self) -> None:
         with self._cond:
@@ -244,6 +261,12 @@ class RuntimeApi:
     def invocation(self, request_id: str) -> Invocation:
         with self._cond:
             return self._invocations[request_id]
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        """Every queued invocation, in the order queued."""
+        with self._cond:
+            return list(self._invocations.values())
 
     @property
     def results(self) -> dict[str, Result]:
@@ -397,6 +420,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         headers = {k: v for k, v in self.headers.items()}
         path = self.path.split("?")[0]
+        invoke = _INVOKE_API_PATH.match(path)
+        if invoke:
+            self._lambda_invoke(unquote(invoke.group(1)), body)
+            return
         if path == f"{API_PREFIX}/init/error":
             api._record_init_error(body, headers)
             self._send(202, b'{"status":"OK"}')
@@ -410,3 +437,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(202, b'{"status":"OK"}')
         else:
             self._send(status, b'{"errorMessage":"invalid or already answered request id","errorType":"InvalidRequestID"}')
+
+    def _lambda_invoke(self, function: str, payload: bytes) -> None:
+        """Lambda's Invoke API, for the one function this stand-in serves."""
+        api = self.server.api
+        kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        if kind == "DryRun":
+            self._send(204)
+            return
+        if kind not in ("Event", "RequestResponse"):
+            self._send(400, b'{"Type":"User","message":"invalid X-Amz-Invocation-Type"}',
+                       {"X-Amzn-ErrorType": "InvalidParameterValueException"})
+            return
+        try:
+            rid = api.invoke(payload, function_arn=function if function.startswith("arn:") else None)
+        except RuntimeError as exc:
+            self._send(500, json.dumps({"message": str(exc)}).encode(), {"X-Amzn-ErrorType": "ServiceException"})
+            return
+        headers = {"X-Amzn-RequestId": rid}
+        if kind == "Event":
+            self._send(202, b"", headers)
+            return
+        try:
+            result = api.wait_result(rid, max(0.0, api.invocation(rid).deadline - time.time()) + _INVOKE_MARGIN_S)
+        except RuntimeApiTimeout as exc:
+            self._send(500, json.dumps({"message": str(exc)}).encode(), {"X-Amzn-ErrorType": "ServiceException"})
+            return
+        if result.kind == "error":
+            headers["X-Amz-Function-Error"] = "Unhandled"
+        self._send(200, result.body, headers)

@@ -1,0 +1,182 @@
+"""The project's real templates on moto's own CloudFormation engine, the custom-resource Create sent by the
+engine itself and answered by the real `bootstrap` binary (tests/emulator/cloudformation.py, harness/stacks.py).
+
+Each test deploys cloudformation/provider.yaml (its code on the emulator's S3), then a member stack importing
+or passing its ServiceToken, and checks the stack's status and outputs, the member in the emulator's Security
+Hub state, and the Create the binary received. moto's engine sends no Update or Delete to custom resources:
+those go through the harness, with the real stack's StackId, LogicalResourceId, PhysicalResourceId and
+ServiceToken, and the resource's properties as the engine sent them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from harness import cdk
+from harness.assertions import assert_delivered
+from harness.stacks import EXISTING_ACCOUNT, NEW_ACCOUNT, STACKSET_MEMBER, Engine, Stack
+
+ADMIN = "123456789012"  # the provider's own account, the organization's management account
+MEMBER = "222233334444"
+R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def engine(emulator, runtime_api, provider):
+    """The emulator's engine, its Lambda invocations going to the running binary."""
+    return Engine(emulator, runtime_api)
+
+
+@pytest.fixture
+def provider_stack(emulator, engine) -> Stack:
+    """An organization managed by ADMIN, whose Security Hub is enabled in R1 and R2 (not R3), and the provider
+    stack deployed."""
+    organization = emulator.create_organization()
+    for region in (R1, R2):
+        emulator.enable_hub(ADMIN, region)
+    return engine.deploy_provider(organization["Id"])
+
+
+def assert_complete(stack: Stack) -> None:
+    described = stack.describe()
+    assert described["StackStatus"] == "CREATE_COMPLETE", described
+
+
+def assert_enrolled(emulator, member: str, regions) -> None:
+    for region in regions:
+        assert emulator.member_status(ADMIN, member, region) == "Enabled", (region, emulator.state())
+        assert emulator.administrator_of(member, region) == ADMIN, (region, emulator.state())
+
+
+def assert_left(emulator, member: str, regions) -> None:
+    """No member record on the administrator's side, no administrator on the member's."""
+    for region in regions:
+        assert emulator.member_status(ADMIN, member, region) is None, (region, emulator.state())
+        assert emulator.administrator_of(member, region) is None, (region, emulator.state())
+
+
+def update_then_delete(emulator, cfn, stack: Stack, logical_id: str = "Member", sns: bool = False) -> None:
+    """What CloudFormation sends next: an Update narrowing Regions to R1, then the Delete of the stack."""
+    old = stack.properties(logical_id)
+    resource = stack.resource(logical_id)
+    member = resource["physical_id"]
+    new = dict(old, Regions=[R1])
+    updated = assert_delivered(cfn.update(new, old, sns=sns, **resource), "SUCCESS")
+    assert updated["PhysicalResourceId"] == member and updated["Data"]["Regions"] == R1, updated
+    assert_enrolled(emulator, member, [R1])
+    assert_left(emulator, member, [R2])
+    assert_delivered(cfn.delete(new, sns=sns, **resource), "SUCCESS")
+    assert_left(emulator, member, [R1, R2])
+
+
+# --- the provider stack ---------------------------------------------------------------------------------------
+
+def test_provider_stack_exports_both_service_tokens(emulator, provider_stack):
+    assert_complete(provider_stack)
+    outputs = provider_stack.outputs
+    assert re.fullmatch(rf"arn:aws:lambda:{R1}:{ADMIN}:function:.+", outputs["ServiceToken"]), outputs
+    assert re.fullmatch(rf"arn:aws:sns:{R1}:{ADMIN}:.+", outputs["TopicServiceToken"]), outputs
+    exports = {e["Name"]: e["Value"] for e in emulator.client("cloudformation").list_exports()["Exports"]}
+    name = provider_stack.describe()["StackName"]
+    assert exports == {f"{name}-ServiceToken": outputs["ServiceToken"],
+                       f"{name}-TopicServiceToken": outputs["TopicServiceToken"]}
+
+
+# --- member stacks ----------------------------------------------------------------------------------------------
+
+def test_existing_account_example(emulator, engine, provider_stack, cfn):
+    stack = engine.deploy(EXISTING_ACCOUNT, "member-existing", {
+        "AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"})
+    assert_complete(stack)
+    assert stack.outputs == {"AccountId": MEMBER, "Regions": f"{R2},{R1}", "AccountCreated": "false",
+                             "AdministratorAccountId": ADMIN}
+    assert stack.physical_id() == MEMBER
+    create = stack.create_event()
+    assert create["ServiceToken"] == provider_stack.outputs["ServiceToken"]  # Fn::ImportValue
+    # The template's ServiceTimeout, as moto passes it: the template's number (CloudFormation sends "1200").
+    assert str(create["ResourceProperties"]["ServiceTimeout"]) == "1200", create
+    assert create["ResourceProperties"]["Regions"] == [R1, R2], create
+    assert_enrolled(emulator, MEMBER, [R1, R2])
+    update_then_delete(emulator, cfn, stack)
+
+
+def test_new_account_example(emulator, engine, provider_stack, cfn):
+    stack = engine.deploy(NEW_ACCOUNT, "member-new", {
+        "AdministratorAccountId": ADMIN, "AccountName": "Engine Sandbox", "Email": "engine-sandbox@example.com"})
+    assert_complete(stack)
+    account = stack.physical_id()
+    assert ACCOUNT_ID.match(account), account
+    # No Regions: every region where the administrator has Security Hub and the new account is enabled.
+    assert stack.outputs == {"AccountId": account, "Regions": f"{R2},{R1}", "AccountCreated": "true",
+                             "AdministratorAccountId": ADMIN}
+    accounts = emulator.client("organizations").list_accounts()["Accounts"]
+    assert [a["Id"] for a in accounts if a["Email"] == "engine-sandbox@example.com"] == [account]
+    create = stack.create_event()
+    assert str(create["ResourceProperties"]["ServiceTimeout"]) == "3600", create
+    assert "ParentId" not in create["ResourceProperties"], create  # !If [HasParentId, ..., !Ref AWS::NoValue]
+    assert_enrolled(emulator, account, [R1, R2])
+    update_then_delete(emulator, cfn, stack)
+
+
+def test_stackset_member_through_the_sns_service_token(emulator, engine, provider_stack, cfn):
+    """The StackSet template in a member account: CloudFormation publishes the Create to the provider's topic,
+    whose subscription invokes the function with the SNS notification."""
+    member = emulator.create_account("StackSet Member", "stackset-member@example.com")
+    topic = provider_stack.outputs["TopicServiceToken"]
+    stack = engine.deploy(STACKSET_MEMBER, "StackSet-member", {
+        "TopicServiceToken": topic, "AdministratorAccountId": ADMIN, "Regions": f"{R1},{R2}"}, account=member)
+    assert_complete(stack)
+    assert stack.outputs == {"AccountId": member, "Regions": f"{R2},{R1}"}
+    payload = json.loads(stack.create_invocation().payload)
+    [record] = payload["Records"]
+    assert record["EventSource"] == "aws:sns", payload
+    create = json.loads(record["Sns"]["Message"])
+    assert create["ServiceToken"] == topic and create["StackId"].split(":")[4] == member, create
+    assert create["ResourceProperties"]["AccountId"] == member  # !Ref AWS::AccountId of the member's stack
+    assert str(create["ResourceProperties"]["ServiceTimeout"]) == "1200", create
+    assert_enrolled(emulator, member, [R1, R2])
+    update_then_delete(emulator, cfn, stack, sns=True)
+
+
+def test_stackset_stack_of_the_administrator_has_no_member(emulator, engine, provider_stack, runtime_api):
+    """In the administrator's own account the template's condition leaves the member out: nothing is sent."""
+    stack = engine.deploy(STACKSET_MEMBER, "StackSet-administrator", {
+        "TopicServiceToken": provider_stack.outputs["TopicServiceToken"], "AdministratorAccountId": ADMIN})
+    assert_complete(stack)
+    assert stack.outputs == {}
+    assert runtime_api.invocations == []
+
+
+def test_cdk_new_account_stack(emulator, engine, provider_stack, cfn, tmp_path):
+    """The CDK app's synthesized NewAccountStack, deployed as the CDK CLI does (bootstrap stack, assets, stack);
+    it brings its own provider function."""
+    assembly = cdk.synth("NewAccountStack", {
+        "administratorAccountId": ADMIN, "accountName": "CDK Sandbox", "email": "cdk-sandbox@example.com",
+        "regions": f"{R1},{R2}"}, tmp_path / "cdk.out")
+    stack = cdk.deploy(engine, assembly, "NewAccountStack")
+    assert_complete(stack)
+    [logical_id] = [k for k, v in json.loads((assembly / "NewAccountStack.template.json").read_text())[
+        "Resources"].items() if v["Type"] == "Custom::SecurityHubMemberAccount"]
+    account = stack.physical_id(logical_id)
+    assert stack.outputs == {"MemberAccountId": account, "MemberRegions": f"{R2},{R1}",
+                             "MemberAccountCreated": "true", "MemberAdministratorAccountId": ADMIN}
+    create = stack.create_event(logical_id)
+    assert create["ResourceProperties"]["ServiceTimeout"] == "3600", create  # the CDK renders a string
+    assert create["ServiceToken"] != provider_stack.outputs["ServiceToken"]
+    assert_enrolled(emulator, account, [R1, R2])
+    update_then_delete(emulator, cfn, stack, logical_id)
+
+
+def test_a_failed_create_fails_the_stack_with_the_providers_reason(emulator, engine, provider_stack):
+    """R3 has no administrator hub: the provider answers FAILED, and the stack fails with its Reason."""
+    stack = engine.deploy(EXISTING_ACCOUNT, "member-failing", {
+        "AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": R3})
+    described = stack.describe()
+    assert described["StackStatus"] == "CREATE_FAILED", described
+    assert R3 in described["StackStatusReason"], described
