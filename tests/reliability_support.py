@@ -158,11 +158,14 @@ class Internet(Server):
 
     TLS_SUFFIXES = (".amazonaws.com",)
 
-    def __init__(self, workdir: pathlib.Path):
+    def __init__(self, workdir: pathlib.Path, hostnames: Iterable[str] = ()):
+        """`hostnames`: more names for the TLS certificate, beside the default few (a wildcard covers one label
+        only, so that e.g. `s3.eu-west-1.amazonaws.com` or `<bucket>.s3.eu-central-1.amazonaws.com` must be
+        named)."""
         self.seen: list[Seen] = []
         workdir = pathlib.Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        self.ca_file, cert_file, key_file = _make_certificates(workdir)
+        self.ca_file, cert_file, key_file = _make_certificates(workdir, hostnames)
         self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.tls.load_cert_chain(cert_file, key_file)
         super().__init__()
@@ -215,8 +218,10 @@ class Internet(Server):
                 f"&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}")
 
 
-def _make_certificates(workdir: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
-    """A throw-away CA and a certificate for *.s3.amazonaws.com (and a few more AWS-shaped names) signed by it."""
+def _make_certificates(workdir: pathlib.Path, hostnames: Iterable[str] = ()
+                       ) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
+    """A throw-away CA and a certificate for *.s3.amazonaws.com (and a few more AWS-shaped names, and
+    `hostnames`) signed by it."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -237,6 +242,7 @@ def _make_certificates(workdir: pathlib.Path) -> tuple[pathlib.Path, pathlib.Pat
                .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
     names = ["*.s3.amazonaws.com", "s3.amazonaws.com", "*.amazonaws.com", "*.s3.us-east-1.amazonaws.com"]
+    names += [name for name in dict.fromkeys(hostnames) if name not in names]
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
             .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())

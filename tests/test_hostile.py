@@ -228,7 +228,9 @@ def build(case: dict, world: World, side: Side) -> Built:
         return Built(expand(case["payload"], subst), None, response_key, target)
     props = merge(events.properties({"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": [REGION]}),
                   case.get("properties", {}), subst)
-    event = {"RequestType": "Create", "ServiceToken": events.SERVICE_TOKEN, "ResponseURL": response_url,
+    # CloudFormation repeats ServiceToken and ServiceTimeout at the top level (harness.events).
+    event = {"RequestType": "Create", "ServiceToken": events.SERVICE_TOKEN, "ServiceTimeout": events.SERVICE_TIMEOUT,
+             "ResponseURL": response_url,
              "StackId": events.stack_id("hostile"), "RequestId": str(uuid.uuid4()),
              "LogicalResourceId": "Member", "ResourceType": events.RESOURCE_TYPE, "ResourceProperties": props}
     event = merge(event, case.get("event", {}), subst)

@@ -1,8 +1,13 @@
 """CloudFormation custom-resource request events, shaped as CloudFormation sends them to a Lambda.
 
 CloudFormation sends every scalar property as a string ("true", "3"), lists as lists of strings, and includes
-`ServiceToken` in `ResourceProperties`. `stringify=False` keeps the given JSON types (to test that the provider
-also accepts real booleans and numbers).
+its own `ServiceToken` and `ServiceTimeout` in `ResourceProperties` (and `OldResourceProperties`) and repeats
+them at the top level of the event (AWS CloudFormation User Guide, "Custom resource request objects",
+crpg-ref-requests; a captured event is quoted in tests/requests/README.md). `ServiceTimeout` is "1200" by
+default, as in the project's templates (cloudformation/stackset-member.yaml, examples/existing-account.yaml);
+`service_timeout=None` leaves it out everywhere, as for a template that does not set it. A `ServiceTimeout` in
+the given properties wins, and the top level repeats the one in `ResourceProperties`.
+`stringify=False` keeps the given JSON types (to test that the provider also accepts real booleans and numbers).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ ACCOUNT = "123456789012"
 RESOURCE_TYPE = "Custom::SecurityHubMemberAccount"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:securityhub-member-account"
 SNS_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:securityhub-member-account"
+SERVICE_TIMEOUT = "1200"  # the project's templates' value; CloudFormation's type for it is String
 
 
 def stack_id(name: str = "member-stack", guid: str | None = None) -> str:
@@ -35,9 +41,13 @@ def cfn_value(value: Any) -> Any:
     return value
 
 
-def properties(props: dict[str, Any] | None, service_token: str = SERVICE_TOKEN, stringify: bool = True) -> dict:
-    """`ResourceProperties`: ServiceToken first, then the given properties."""
+def properties(props: dict[str, Any] | None, service_token: str = SERVICE_TOKEN, stringify: bool = True,
+               service_timeout: str | None = SERVICE_TIMEOUT) -> dict:
+    """`ResourceProperties`: ServiceToken and ServiceTimeout (unless None) first, then the given properties (a
+    `ServiceTimeout` among them replaces the default)."""
     out: dict[str, Any] = {"ServiceToken": service_token}
+    if service_timeout is not None:
+        out["ServiceTimeout"] = cfn_value(service_timeout)
     for k, v in (props or {}).items():
         out[k] = cfn_value(v) if stringify else v
     return out
@@ -46,24 +56,31 @@ def properties(props: dict[str, Any] | None, service_token: str = SERVICE_TOKEN,
 def request(request_type: str, props: dict[str, Any] | None, response_url: str, *,
             old_props: dict[str, Any] | None = None, physical_id: str | None = None,
             logical_id: str = "Member", stack: str | None = None, request_id: str | None = None,
-            service_token: str = SERVICE_TOKEN, stringify: bool = True) -> dict:
-    """One custom-resource request event. Update needs `old_props` and `physical_id`; Delete `physical_id`."""
+            service_token: str = SERVICE_TOKEN, stringify: bool = True,
+            service_timeout: str | None = SERVICE_TIMEOUT) -> dict:
+    """One custom-resource request event. Update needs `old_props` and `physical_id`; Delete `physical_id`.
+
+    `service_timeout`: the template's ServiceTimeout, put where CloudFormation puts it (both property maps and
+    the top level); None leaves it out."""
     if request_type not in ("Create", "Update", "Delete"):
         raise ValueError(f"bad RequestType {request_type!r}")
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": service_token,
+    resource_properties = properties(props, service_token, stringify, service_timeout)
+    # Field order as in a captured event (tests/requests/README.md); JSON objects are unordered anyway.
+    event: dict[str, Any] = {"RequestType": request_type, "ServiceToken": service_token}
+    if "ServiceTimeout" in resource_properties:
+        event["ServiceTimeout"] = resource_properties["ServiceTimeout"]
+    event.update({
         "ResponseURL": response_url,
         "StackId": stack or stack_id(),
         "RequestId": request_id or str(uuid.uuid4()),
         "LogicalResourceId": logical_id,
         "ResourceType": RESOURCE_TYPE,
-        "ResourceProperties": properties(props, service_token, stringify),
-    }
+        "ResourceProperties": resource_properties,
+    })
     if request_type == "Update":
         if old_props is None or physical_id is None:
             raise ValueError("Update needs old_props and physical_id")
-        event["OldResourceProperties"] = properties(old_props, service_token, stringify)
+        event["OldResourceProperties"] = properties(old_props, service_token, stringify, service_timeout)
     if request_type in ("Update", "Delete"):
         if physical_id is None:
             raise ValueError(f"{request_type} needs physical_id")
