@@ -1,6 +1,9 @@
 //! The Lambda's configuration, from its environment variables.
 
+use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
+
+use crate::ids::AccountId;
 
 /// Regions worked on at once per request when `MAX_CONCURRENT_REGIONS` is unset: every region of a
 /// partition at once. Security Hub's rate limits are per account and region, so regions do not
@@ -12,6 +15,10 @@ pub struct Config {
     /// Also accept http(s) response URLs on 127.0.0.1, ::1 and localhost (local emulation only).
     pub allow_loopback_response_url: bool,
     pub max_concurrent_regions: NonZeroUsize,
+    /// `ADMINISTRATOR_ACCOUNT_IDS`: the administrators this provider may enroll into; empty refuses all.
+    pub administrators: BTreeSet<AccountId>,
+    /// `TRUSTED_ACCOUNT_IDS`: accounts whose stacks may act on any account; `None` means the provider's own.
+    pub trusted_accounts: Option<BTreeSet<AccountId>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,8 +53,21 @@ impl Config {
                 .filter(|n| n.get() <= 256)
                 .ok_or_else(|| invalid("MAX_CONCURRENT_REGIONS", "a whole number from 1 to 256", value))?,
         };
-        Ok(Self { allow_loopback_response_url, max_concurrent_regions })
+        let administrators = account_ids(&lookup, "ADMINISTRATOR_ACCOUNT_IDS")?.unwrap_or_default();
+        let trusted_accounts = account_ids(&lookup, "TRUSTED_ACCOUNT_IDS")?;
+        Ok(Self { allow_loopback_response_url, max_concurrent_regions, administrators, trusted_accounts })
     }
+}
+
+/// A comma-separated list of account ids; `None` when unset or blank.
+fn account_ids(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<BTreeSet<AccountId>>, ConfigError> {
+    let Some(value) = lookup(variable).filter(|value| !value.trim().is_empty()) else { return Ok(None) };
+    let ids: Option<BTreeSet<AccountId>> =
+        value.split(',').map(str::trim).filter(|id| !id.is_empty()).map(AccountId::parse).collect();
+    ids.map(Some).ok_or_else(|| invalid(variable, "comma-separated 12-digit account ids", value))
 }
 
 fn invalid(variable: &'static str, expected: &'static str, value: String) -> ConfigError {
@@ -69,6 +89,22 @@ mod tests {
         let config = config(&[]).unwrap();
         assert!(!config.allow_loopback_response_url);
         assert_eq!(config.max_concurrent_regions.get(), 64);
+        assert!(config.administrators.is_empty(), "no administrator unless listed: every request refused");
+        assert_eq!(config.trusted_accounts, None);
+    }
+
+    #[test]
+    fn account_lists() {
+        let config = config(&[
+            ("ADMINISTRATOR_ACCOUNT_IDS", " 111111111111, 222222222222,"),
+            ("TRUSTED_ACCOUNT_IDS", "333333333333"),
+        ])
+        .unwrap();
+        let ids: Vec<&str> = config.administrators.iter().map(AccountId::as_str).collect();
+        assert_eq!(ids, ["111111111111", "222222222222"]);
+        assert_eq!(config.trusted_accounts.unwrap().len(), 1);
+        let error = super::tests::config(&[("ADMINISTRATOR_ACCOUNT_IDS", "111111111111,12345")]).unwrap_err();
+        assert!(error.to_string().contains("ADMINISTRATOR_ACCOUNT_IDS"), "{error}");
     }
 
     #[test]
@@ -80,6 +116,7 @@ mod tests {
             ("MAX_CONCURRENT_REGIONS", "0"),
             ("MAX_CONCURRENT_REGIONS", "many"),
             ("ALLOW_LOOPBACK_RESPONSE_URL", "yes"),
+            ("TRUSTED_ACCOUNT_IDS", "me"),
         ] {
             let error = super::tests::config(&[(name, value)]).unwrap_err();
             assert!(error.to_string().contains(name));

@@ -22,6 +22,27 @@ impl fmt::Display for AccountId {
     }
 }
 
+/// A CloudFormation stack ARN, `arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/GUID`: the
+/// account and region a request claims to come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackArn {
+    pub region: String,
+    pub account: AccountId,
+}
+
+impl StackArn {
+    pub fn parse(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (prefix, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+        let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
+        let known_partition = ["aws", "aws-cn", "aws-us-gov"].contains(&partition);
+        let stack = resource.strip_prefix("stack/").is_some_and(|rest| rest.split('/').count() == 2);
+        (prefix == "arn" && known_partition && service == "cloudformation" && is_region(region) && stack)
+            .then(|| AccountId::parse(account).map(|account| Self { region: region.to_owned(), account }))
+            .flatten()
+    }
+}
+
 /// Region names as AWS forms them: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`.
 pub fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
@@ -72,6 +93,22 @@ mod tests {
         }
         for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "us-east-100", "u-east-1", "us-east-1 "] {
             assert!(!is_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stack_arns() {
+        let arn = StackArn::parse("arn:aws:cloudformation:eu-west-1:111122223333:stack/member/1f2e-3d4c").unwrap();
+        assert_eq!((arn.region.as_str(), arn.account.as_str()), ("eu-west-1", "111122223333"));
+        assert!(StackArn::parse("arn:aws-cn:cloudformation:cn-north-1:111122223333:stack/s/g").is_some());
+        for bad in [
+            "arn:aws:cloudformation:eu-west-1:111122223333:stackset/member:1",
+            "arn:aws:sns:eu-west-1:111122223333:stack/s/g",
+            "arn:aws:cloudformation:eu-west-1:1111:stack/s/g",
+            "arn:evil:cloudformation:eu-west-1:111122223333:stack/s/g",
+            "member-stack",
+        ] {
+            assert!(StackArn::parse(bad).is_none(), "{bad}");
         }
     }
 

@@ -3,7 +3,9 @@
 use std::fmt;
 
 use super::accounts::AccountError;
+use super::authorization::Refusal;
 use super::fanout::RegionFailures;
+use super::origin::OriginRefusal;
 use super::plan::PlanError;
 use super::regions::RegionsError;
 use crate::aws::AwsError;
@@ -11,6 +13,10 @@ use crate::properties::PropertiesError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
+    #[error("refused: {0}")]
+    Refused(#[from] Refusal),
+    #[error("refused: {0}")]
+    NotFromCloudFormation(#[from] OriginRefusal),
     #[error(transparent)]
     Properties(#[from] PropertiesError),
     #[error(transparent)]
@@ -29,12 +35,21 @@ pub enum LifecycleError {
     Aws(#[from] AwsError),
 }
 
+impl LifecycleError {
+    /// A request the provider may not carry out, as opposed to one that failed on the way.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, LifecycleError::Refused(_) | LifecycleError::NotFromCloudFormation(_))
+    }
+}
+
 /// Whose session could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Administrator,
     PreviousAdministrator,
     Member,
+    /// The requesting stack's account, for the origin check.
+    Stack,
 }
 
 impl fmt::Display for Side {
@@ -43,6 +58,7 @@ impl fmt::Display for Side {
             Side::Administrator => "administrator",
             Side::PreviousAdministrator => "previous administrator",
             Side::Member => "member",
+            Side::Stack => "requesting stack's",
         })
     }
 }

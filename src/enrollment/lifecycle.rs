@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime};
 use super::accounts::{self, Owner};
 use super::error::{LifecycleError, Side};
 use super::fanout;
+use super::gate::Gate;
 use super::membership::{self, Departure, Enrollment};
 use super::plan::{self, DeletePlan, Leave, Target, UpdatePlan};
 use super::regions;
-use super::Action;
+use super::{Action, Ask};
 use crate::aws::{self, Aws};
 use crate::config::Config;
 use crate::ids::AccountId;
@@ -51,25 +52,28 @@ struct Job {
     aws: Arc<Aws>,
     concurrency: usize,
     owner: Owner,
+    gate: Gate,
     progress: Progress,
     started: SystemTime,
 }
 
-pub async fn run(
-    aws: Arc<Aws>,
-    config: Config,
-    action: Action,
-    properties: Value,
-    owner: Owner,
-    progress: Progress,
-) -> Result<Done, LifecycleError> {
+pub async fn run(aws: Arc<Aws>, config: Config, ask: Ask, progress: Progress) -> Result<Done, LifecycleError> {
     panic_if_asked();
-    let job =
-        Job { aws, concurrency: config.max_concurrent_regions.get(), owner, progress, started: SystemTime::now() };
-    match &action {
-        Action::Create => create(&job, &Properties::parse(&properties)?).await,
-        Action::Update { physical_id, old_properties } => update(&job, physical_id, &properties, old_properties).await,
-        Action::Delete { physical_id } => delete(&job, physical_id, &properties).await,
+    let own_account = aws.own_account().await.ok().cloned();
+    let job = Job {
+        concurrency: config.max_concurrent_regions.get(),
+        owner: Owner { stack_id: ask.stack_id.clone(), logical_id: ask.logical_id.clone() },
+        gate: Gate::new(&config, own_account.as_ref(), &ask),
+        aws,
+        progress,
+        started: SystemTime::now(),
+    };
+    match &ask.action {
+        Action::Create => create(&job, &Properties::parse(&ask.properties)?).await,
+        Action::Update { physical_id, old_properties } => {
+            update(&job, physical_id, &ask.properties, old_properties).await
+        }
+        Action::Delete { physical_id } => delete(&job, physical_id, &ask.properties).await,
     }
 }
 
@@ -83,9 +87,35 @@ fn panic_if_asked() {
 
 /// Resolves (or creates) the account, then enrolls it.
 async fn create(job: &Job, properties: &Properties) -> Result<Done, LifecycleError> {
-    let member = resolve(job, properties, &Target::from(&properties.account)).await?;
-    let regions = enroll(job, properties, &member, Some(job.started)).await?;
-    Ok(success(&member, properties, &regions))
+    job.gate.authorize(&[properties], None)?;
+    let member = resolve_checked(job, properties, &Target::from(&properties.account)).await?;
+    let regions = enroll(job, properties, &member.id, Some(job.started), member.origin).await?;
+    Ok(success(&member.id, properties, &regions))
+}
+
+/// An account to enroll, and whether the request's origin still needs checking before the first change.
+struct Resolved {
+    id: AccountId,
+    origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Checked beside the read-only first steps, before the first change.
+    Unchecked,
+    Checked,
+}
+
+/// The target account. Creating one is a change, so the origin is checked first; an existing account's
+/// origin check runs later, beside the sessions and region discovery.
+async fn resolve_checked(job: &Job, properties: &Properties, target: &Target) -> Result<Resolved, LifecycleError> {
+    if let Target::Existing(id) = target {
+        job.progress.set(id);
+        return Ok(Resolved { id: id.clone(), origin: Origin::Unchecked });
+    }
+    job.gate.verify_origin(&job.aws, &properties.member_role_name).await?;
+    let id = resolve(job, properties, target).await?;
+    Ok(Resolved { id, origin: Origin::Checked })
 }
 
 async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<AccountId, LifecycleError> {
@@ -125,12 +155,14 @@ async fn session(
     job.aws.session(account, role, patience).await.map_err(|error| LifecycleError::Session { side, error })
 }
 
-/// Both sessions and the regions to cover. Each side reads its regions as soon as its own session is
-/// there, so that the critical path stays short.
+/// Both sessions and the regions to cover, and the origin check when it is due. Each side reads its
+/// regions as soon as its own session is there, and the origin check runs beside them, so that the
+/// critical path stays short.
 async fn prepare(
     job: &Job,
     properties: &Properties,
     member_id: &AccountId,
+    origin: Origin,
 ) -> Result<(SdkConfig, SdkConfig, Vec<String>), LifecycleError> {
     let wanted = properties.regions.as_deref();
     let admin_side = async {
@@ -143,7 +175,14 @@ async fn prepare(
         let enabled = regions::enabled(&session).await?;
         Ok::<_, LifecycleError>((enabled, session))
     };
-    let ((view, admin_session), (member_enabled, member_session)) = tokio::try_join!(admin_side, member_side)?;
+    let origin = async {
+        match origin {
+            Origin::Unchecked => job.gate.verify_origin(&job.aws, &properties.member_role_name).await,
+            Origin::Checked => Ok(()),
+        }
+    };
+    let ((view, admin_session), (member_enabled, member_session), ()) =
+        tokio::try_join!(admin_side, member_side, origin)?;
     let regions = regions::decide(&view, &member_enabled, wanted)?;
     Ok((admin_session, member_session, regions))
 }
@@ -155,8 +194,9 @@ async fn enroll(
     properties: &Properties,
     member: &AccountId,
     fenced_since: Option<SystemTime>,
+    origin: Origin,
 ) -> Result<Vec<String>, LifecycleError> {
-    let (admin_session, member_session, regions) = prepare(job, properties, member).await?;
+    let (admin_session, member_session, regions) = prepare(job, properties, member, origin).await?;
     join_regions(job, properties, member, (&admin_session, &member_session), &regions, fenced_since).await
 }
 
@@ -218,12 +258,15 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
     let new = Properties::parse(new)?;
     // The previous properties were accepted once: read them as a Delete would, whatever this version knows.
     let old = Properties::parse_ignoring_unknown(old).ok().map(|(old, _)| old);
+    let carried: Vec<&Properties> = std::iter::once(&new).chain(old.as_ref()).collect();
+    job.gate.authorize(&carried, AccountId::parse(physical_id).as_ref())?;
     match plan::update(old.as_ref(), &new, physical_id)? {
         UpdatePlan::Replace(target) => {
-            let member = resolve(job, &new, &target).await?;
-            let regions = enroll(job, &new, &member, None).await?;
-            Ok(success(&member, &new, &regions))
+            let member = resolve_checked(job, &new, &target).await?;
+            let regions = enroll(job, &new, &member.id, None, member.origin).await?;
+            Ok(success(&member.id, &new, &regions))
         }
+        // No change in AWS, so no origin check: at most the member's regions are read.
         UpdatePlan::Unchanged { member } => {
             tracing::info!("no membership change; properties stored without AWS changes");
             let regions = match &new.regions {
@@ -239,7 +282,7 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
 
 /// Same account: leave what the plan says, then join the new regions.
 async fn change(job: &Job, new: &Properties, member: &AccountId, leave: &Leave) -> Result<Done, LifecycleError> {
-    let (admin_session, member_session, regions) = prepare(job, new, member).await?;
+    let (admin_session, member_session, regions) = prepare(job, new, member, Origin::Unchecked).await?;
     match leave {
         Leave::PreviousAdministrator { administrator, role_name, regions: previous } => {
             let side = Side::PreviousAdministrator;
@@ -289,10 +332,13 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
             (member, properties)
         }
     };
-    let (admin_session, member_session) = tokio::join!(
+    job.gate.authorize(&[&properties], Some(&member))?;
+    let (admin_session, member_session, origin) = tokio::join!(
         administrator(job, &properties),
-        job.aws.session(&member, &properties.member_role_name, Duration::ZERO)
+        job.aws.session(&member, &properties.member_role_name, Duration::ZERO),
+        job.gate.verify_origin(&job.aws, &properties.member_role_name)
     );
+    origin?;
     let admin_session = admin_session?;
     let member_session = member_session
         .inspect_err(|error| {

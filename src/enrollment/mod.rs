@@ -6,15 +6,29 @@
 use serde_json::Value;
 
 pub mod accounts;
+pub mod authorization;
 mod error;
 pub mod fanout;
 pub mod fence;
+mod gate;
 pub mod lifecycle;
 pub mod membership;
+pub mod origin;
 pub mod plan;
 pub mod regions;
 
 pub use error::{LifecycleError, Side};
+
+/// One request, as the work needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    pub action: Action,
+    pub properties: Value,
+    pub stack_id: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub request_id: String,
+}
 
 /// What CloudFormation asks for, with the fields the work needs besides the properties.
 #[derive(Debug, Clone, PartialEq)]

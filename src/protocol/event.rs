@@ -16,6 +16,35 @@ pub struct Request {
     pub properties: Value,
     /// How long CloudFormation waits for the answer (its `ServiceTimeout`).
     pub service_timeout: Duration,
+    pub resource_type: String,
+}
+
+impl Request {
+    /// What a refusal's log line names: the values the request claims, unchecked.
+    pub fn claims(&self) -> Claims {
+        let property = |name: &str| self.properties.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let account_id = match (&self.action, property("AccountId")) {
+            (Action::Update { physical_id, .. } | Action::Delete { physical_id }, claimed) if claimed.is_empty() => {
+                physical_id.clone()
+            }
+            (_, claimed) => claimed,
+        };
+        Claims {
+            stack_id: self.echo.stack_id.clone(),
+            request_type: self.action.name(),
+            account_id,
+            administrator_account_id: property("AdministratorAccountId"),
+        }
+    }
+}
+
+/// The claimed identity of a request, for the one error line every refusal writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims {
+    pub stack_id: String,
+    pub request_type: &'static str,
+    pub account_id: String,
+    pub administrator_account_id: String,
 }
 
 /// A request that is malformed but still says where to answer: it gets a FAILED response.
@@ -120,6 +149,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
             service_timeout,
+            resource_type: r.resource_type,
         },
         CfnRequest::Update(r) => Request {
             action: Action::Update { physical_id: r.physical_resource_id, old_properties: r.old_resource_properties },
@@ -127,6 +157,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
             service_timeout,
+            resource_type: r.resource_type,
         },
         CfnRequest::Delete(r) => Request {
             action: Action::Delete { physical_id: r.physical_resource_id },
@@ -134,6 +165,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             echo: echo(r.stack_id, r.request_id, r.logical_resource_id),
             properties: r.resource_properties,
             service_timeout,
+            resource_type: r.resource_type,
         },
         _ => return None,
     };

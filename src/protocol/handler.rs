@@ -13,16 +13,15 @@ use tokio::time::{timeout_at, Instant};
 use tracing::Instrument;
 
 use super::delivery::{self, DeliveryError};
-use super::event::{self, Action, EventError, Request};
+use super::event::{self, Action, Claims, EventError, Request};
 use super::response::{self, Echo, Outcome, Oversized};
 use super::response_url::{self, RefusedUrl};
 use std::future::Future;
 
 use crate::aws::Aws;
 use crate::config::{Config, ConfigError};
-use crate::enrollment::accounts::Owner;
 use crate::enrollment::lifecycle::{self, Progress};
-use crate::enrollment::LifecycleError;
+use crate::enrollment::{Ask, LifecycleError};
 
 /// Kept back from the Lambda deadline to deliver the response: a tenth of the time, 1 to 10 s.
 const MIN_ANSWER_MARGIN: Duration = Duration::from_secs(1);
@@ -76,7 +75,8 @@ impl Provider {
                     tracing::info!("request received");
                     self.work(&request, deadline).await
                 };
-                self.respond(&request.response_url, &request.echo, outcome, deadline, &log_stream)
+                let claims = request.claims();
+                self.respond(&request.response_url, &request.echo, &claims, outcome, deadline, &log_stream)
                     .instrument(span)
                     .await
             }
@@ -84,7 +84,8 @@ impl Provider {
                 let span = request_span(&malformed.echo, "Malformed");
                 let physical_id = malformed.physical_id.clone().unwrap_or_else(|| failed_id(&malformed.echo));
                 let outcome = async { Outcome::failed(physical_id, malformed.problem.clone()) };
-                self.respond(&malformed.response_url, &malformed.echo, outcome, deadline, &log_stream)
+                let claims = Claims { stack_id: malformed.echo.stack_id.clone(), ..Claims::default() };
+                self.respond(&malformed.response_url, &malformed.echo, &claims, outcome, deadline, &log_stream)
                     .instrument(span)
                     .await
             }
@@ -101,12 +102,13 @@ impl Provider {
         &self,
         raw_url: &str,
         echo: &Echo,
+        claims: &Claims,
         outcome: impl Future<Output = Outcome>,
         deadline: Instant,
         log_stream: &str,
     ) -> Result<(), HandlerError> {
         let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
-            tracing::error!(error = %refused, "ResponseURL refused; the request is not answered");
+            log_refusal(claims, &format!("{refused}; the request is not answered"));
         })?;
         let outcome = outcome.await;
         tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
@@ -122,10 +124,15 @@ impl Provider {
         };
         let progress = Progress::default();
         let answer_by = deadline - answer_margin(deadline);
-        let owner =
-            Owner { stack_id: request.echo.stack_id.clone(), logical_id: request.echo.logical_resource_id.clone() };
-        let (action, properties) = (request.action.clone(), request.properties.clone());
-        let work = lifecycle::run(self.aws.clone(), config, action, properties, owner, progress.clone());
+        let ask = Ask {
+            action: request.action.clone(),
+            properties: request.properties.clone(),
+            stack_id: request.echo.stack_id.clone(),
+            logical_id: request.echo.logical_resource_id.clone(),
+            resource_type: request.resource_type.clone(),
+            request_id: request.echo.request_id.clone(),
+        };
+        let work = lifecycle::run(self.aws.clone(), config, ask, progress.clone());
         let mut task = tokio::spawn(work.in_current_span());
         match timeout_at(answer_by, &mut task).await {
             Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
@@ -180,9 +187,20 @@ fn request_span(echo: &Echo, request_type: &str) -> tracing::Span {
         LogicalResourceId = %echo.logical_resource_id, RequestType = request_type)
 }
 
-/// The lifecycle's error becomes the Reason here, once.
+/// The lifecycle's error becomes the Reason here, once; a refusal also writes its error line.
 fn failed(request: &Request, progress: &Progress, error: &LifecycleError) -> Outcome {
-    Outcome::failed(fallback_id(request, progress), error.to_string())
+    let reason = error.to_string();
+    if error.is_refusal() {
+        log_refusal(&request.claims(), &reason);
+    }
+    Outcome::failed(fallback_id(request, progress), reason)
+}
+
+/// The one line every refusal writes (the provider template's metric filter counts it): what the request
+/// claimed, and why it was refused.
+fn log_refusal(claims: &Claims, reason: &str) {
+    tracing::error!(StackId = %claims.stack_id, RequestType = claims.request_type, AccountId = %claims.account_id,
+        AdministratorAccountId = %claims.administrator_account_id, reason, "request refused");
 }
 
 /// The physical id of a FAILED answer: the account when one is known, else the request's own.
