@@ -13,6 +13,7 @@ pub mod ids;
 pub mod logging;
 pub mod properties;
 pub mod protocol;
+pub mod retry;
 
 #[cfg(test)]
 mod fuzz;
