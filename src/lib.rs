@@ -7,6 +7,7 @@
 //! every region at once ([`fanout`], [`membership`]).
 
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod enrollment;
 pub mod ids;
