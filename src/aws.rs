@@ -9,11 +9,14 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use crate::ids::AccountId;
+use crate::retry::Pauses;
 
 const SESSION_NAME: &str = "securityhub-member-account";
 /// Enough attempts that a call survives a quarter of its tries being throttled, with room to spare.
@@ -21,6 +24,8 @@ const MAX_ATTEMPTS: u32 = 10;
 const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_MESSAGE_CHARS: usize = 300;
+/// A new account's role becomes assumable within minutes: tried again soon, then every few seconds.
+const ROLE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(5) };
 
 /// A failed AWS call, with what the caller needs to decide and to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,7 +134,8 @@ impl Aws {
             "arn:{}:iam::{account}:role/{role_name}",
             partition(base.region().map(Region::as_ref).unwrap_or_default())
         );
-        let credentials = assume_role(base, &role_arn, patience).await?;
+        let sts = aws_sdk_sts::Client::new(base);
+        let credentials = assume_role(&sts, &role_arn, patience).await?;
         Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
     }
 }
@@ -156,34 +162,36 @@ async fn load_base() -> SdkConfig {
         .await
 }
 
-async fn assume_role(base: &SdkConfig, role_arn: &str, patience: Duration) -> Result<Credentials, AwsError> {
-    let sts = aws_sdk_sts::Client::new(base);
-    let give_up = tokio::time::Instant::now() + patience;
-    let mut pause = Duration::from_secs(1);
-    loop {
-        let result = sts.assume_role().role_arn(role_arn).role_session_name(SESSION_NAME).send().await.op("AssumeRole");
-        match result {
-            Ok(output) => {
-                let credentials = output
-                    .credentials()
-                    .ok_or_else(|| AwsError::new("AssumeRole", format!("{role_arn}: answered no credentials")))?;
-                let expiry = SystemTime::try_from(*credentials.expiration()).ok();
-                return Ok(Credentials::new(
-                    credentials.access_key_id(),
-                    credentials.secret_access_key(),
-                    Some(credentials.session_token().to_owned()),
-                    expiry,
-                    "AssumeRole",
-                ));
-            }
-            Err(error) if error.is("AccessDenied") && tokio::time::Instant::now() + pause < give_up => {
-                tracing::info!(role = role_arn, "role not assumable yet; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            Err(error) => return Err(AwsError { message: format!("{role_arn}: {}", error.message), ..error }),
+/// Credentials of `role_arn`. AccessDenied is tried again for up to `patience`; any other error, and
+/// AccessDenied once the patience is spent, is returned naming the role.
+async fn assume_role(sts: &aws_sdk_sts::Client, role_arn: &str, patience: Duration) -> Result<Credentials, AwsError> {
+    let assume = |attempt| async move {
+        let answer = sts.assume_role().role_arn(role_arn).role_session_name(SESSION_NAME).send().await.op("AssumeRole");
+        if let Err(error) = &answer {
+            tracing::info!(role = role_arn, attempt, error = %error, "role not assumed");
         }
-    }
+        answer
+    };
+    let answer = ROLE_PAUSES
+        .until(Instant::now() + patience)
+        .run(assume, |error| error.is("AccessDenied"))
+        .await
+        .map_err(|error| AwsError { message: format!("{role_arn}: {}", error.message), ..error })?;
+    credentials_of(&answer, role_arn)
+}
+
+fn credentials_of(answer: &AssumeRoleOutput, role_arn: &str) -> Result<Credentials, AwsError> {
+    let credentials = answer
+        .credentials()
+        .ok_or_else(|| AwsError::new("AssumeRole", format!("{role_arn}: answered no credentials")))?;
+    let expiry = SystemTime::try_from(*credentials.expiration()).ok();
+    Ok(Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_owned()),
+        expiry,
+        "AssumeRole",
+    ))
 }
 
 /// `aws`, `aws-cn` or `aws-us-gov`: the partition of a region.
@@ -202,3 +210,6 @@ pub fn securityhub(session: &SdkConfig, region: &str) -> aws_sdk_securityhub::Cl
     let config = aws_sdk_securityhub::config::Builder::from(session).region(Region::new(region.to_owned())).build();
     aws_sdk_securityhub::Client::from_conf(config)
 }
+
+#[cfg(test)]
+mod tests;

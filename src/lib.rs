@@ -14,12 +14,14 @@
 //!   sessions and errors), [`ids`] (identifier shapes), [`config`] and [`logging`].
 
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod enrollment;
 pub mod ids;
 pub mod logging;
 pub mod properties;
 pub mod protocol;
+pub mod retry;
 
 #[cfg(test)]
 mod fuzz;

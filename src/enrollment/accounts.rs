@@ -7,23 +7,26 @@
 use aws_sdk_organizations::types::{CreateAccountState, Tag};
 use aws_sdk_organizations::Client;
 use std::time::Duration;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::Instant;
 
 use crate::aws::{AwsError, Operation};
 use crate::ids::AccountId;
 use crate::properties::NewAccount;
+use crate::retry::Pauses;
 
 pub const STACK_TAG: &str = "securityhub-member-account:stack-id";
 pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
 
 /// Creation is polled soon after it starts, then every 1.5 s (from one poll's start to the next), so
 /// that a finished creation is noticed within two seconds, the poll's own round trip included.
-const POLL_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
-const MAX_POLL_PAUSE: Duration = Duration::from_millis(1500);
+const CREATION_POLLS: Pauses =
+    Pauses::Cadence { first: Duration::from_millis(500), every: Duration::from_millis(1500) };
 /// AWS creates most accounts in a few minutes; past this the Create fails and a retry picks it up.
 const CREATION_PATIENCE: Duration = Duration::from_secs(14 * 60);
-/// Organizations answers CONCURRENT_ACCOUNT_MODIFICATION when another change is under way.
+/// Organizations refuses or fails a creation while another change to the organization is under way;
+/// a few seconds later it usually goes through.
 const CREATE_ATTEMPTS: u32 = 4;
+const CREATE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(8) };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
@@ -94,32 +97,35 @@ async fn owned_by_email(org: &Client, email: &str, owner: &Owner) -> Result<Opti
 
 async fn create(org: &Client, new: &NewAccount, role_name: &str, owner: &Owner) -> Result<AccountId, AccountError> {
     let tags = [tag(STACK_TAG, &owner.stack_id)?, tag(LOGICAL_ID_TAG, &owner.logical_id)?];
-    let mut attempt = 1;
-    loop {
-        let started = org
-            .create_account()
-            .email(&new.email)
-            .account_name(&new.name)
-            .role_name(role_name)
-            .set_tags(Some(tags.to_vec()))
-            .send()
-            .await
-            .op("CreateAccount");
-        let request_id = match started {
-            Ok(answer) => answer.create_account_status().and_then(|status| status.id()).map(str::to_owned),
-            Err(error) if error.is("ConcurrentModificationException") && attempt < CREATE_ATTEMPTS => None,
-            Err(error) => return Err(error.into()),
-        };
-        if let Some(request_id) = request_id {
-            tracing::info!(request = %request_id, "account creation started");
-            match wait_for_creation(org, &request_id).await {
-                Err(AccountError::CreationFailed(reason))
-                    if reason == "CONCURRENT_ACCOUNT_MODIFICATION" && attempt < CREATE_ATTEMPTS => {}
-                other => return other,
-            }
-        }
-        attempt += 1;
-        sleep(Duration::from_secs(u64::from(attempt))).await;
+    let attempt = |_| create_once(org, new, role_name, &tags);
+    CREATE_PAUSES.attempts(CREATE_ATTEMPTS).run(attempt, is_concurrent_modification).await
+}
+
+/// One CreateAccount, waited for to its end.
+async fn create_once(org: &Client, new: &NewAccount, role_name: &str, tags: &[Tag]) -> Result<AccountId, AccountError> {
+    let answer = org
+        .create_account()
+        .email(&new.email)
+        .account_name(&new.name)
+        .role_name(role_name)
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await
+        .op("CreateAccount")?;
+    let request_id = answer
+        .create_account_status()
+        .and_then(|status| status.id())
+        .ok_or_else(|| AwsError::new("CreateAccount", "answered no CreateAccountRequestId"))?;
+    tracing::info!(request = %request_id, "account creation started");
+    wait_for_creation(org, request_id).await
+}
+
+/// Refused, or failed, because another change to the organization was under way.
+fn is_concurrent_modification(error: &AccountError) -> bool {
+    match error {
+        AccountError::Aws(error) => error.operation == "CreateAccount" && error.is("ConcurrentModificationException"),
+        AccountError::CreationFailed(reason) => reason == "CONCURRENT_ACCOUNT_MODIFICATION",
+        _ => false,
     }
 }
 
@@ -127,34 +133,32 @@ fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
     Tag::builder().key(key).value(value).build().map_err(|error| AwsError::new("CreateAccount", error.to_string()))
 }
 
-/// Polls the creation until it ends, on the schedule of [`POLL_PAUSES`].
+/// Polls the creation until it ends, on the cadence of [`CREATION_POLLS`], for up to [`CREATION_PATIENCE`].
 pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
-    let give_up = Instant::now() + CREATION_PATIENCE;
-    let mut pauses = POLL_PAUSES.into_iter().chain(std::iter::repeat(MAX_POLL_PAUSE));
-    loop {
-        let next_poll = Instant::now() + pauses.next().unwrap_or(MAX_POLL_PAUSE);
-        let answer = org
-            .describe_create_account_status()
-            .create_account_request_id(request_id)
-            .send()
-            .await
-            .op("DescribeCreateAccountStatus")?;
-        let status = answer.create_account_status();
-        match status.and_then(|status| status.state()) {
-            Some(CreateAccountState::Succeeded) => {
-                let id = status.and_then(|status| status.account_id()).and_then(AccountId::parse);
-                return id.ok_or_else(|| AccountError::CreationFailed("SUCCEEDED without an account id".into()));
-            }
-            Some(CreateAccountState::Failed) => {
-                let reason = status.and_then(|status| status.failure_reason()).map(|reason| reason.as_str().to_owned());
-                return Err(AccountError::CreationFailed(reason.unwrap_or_else(|| "no FailureReason given".into())));
-            }
-            _ => {}
+    let polls = CREATION_POLLS.until(Instant::now() + CREATION_PATIENCE);
+    polls.run(|_| creation_outcome(org, request_id), |error| *error == AccountError::CreationSlow).await
+}
+
+/// The account of a finished creation, its FailureReason, or [`AccountError::CreationSlow`] while it
+/// is still in progress (what the wait answers when it gives up).
+async fn creation_outcome(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
+    let answer = org
+        .describe_create_account_status()
+        .create_account_request_id(request_id)
+        .send()
+        .await
+        .op("DescribeCreateAccountStatus")?;
+    let status = answer.create_account_status();
+    match status.and_then(|status| status.state()) {
+        Some(CreateAccountState::Succeeded) => {
+            let id = status.and_then(|status| status.account_id()).and_then(AccountId::parse);
+            id.ok_or_else(|| AccountError::CreationFailed("SUCCEEDED without an account id".into()))
         }
-        if next_poll > give_up {
-            return Err(AccountError::CreationSlow);
+        Some(CreateAccountState::Failed) => {
+            let reason = status.and_then(|status| status.failure_reason()).map(|reason| reason.as_str().to_owned());
+            Err(AccountError::CreationFailed(reason.unwrap_or_else(|| "no FailureReason given".into())))
         }
-        sleep_until(next_poll).await;
+        _ => Err(AccountError::CreationSlow),
     }
 }
 
@@ -224,3 +228,6 @@ pub async fn close(org: &Client, account: &AccountId) -> Result<(), AwsError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,9 +10,10 @@
 //! A Create delivered after the Delete finished (started later) is not fenced: it looks like a new one.
 
 use aws_sdk_securityhub::Client;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::aws::{partition, Operation};
+use crate::clock::epoch_millis;
 use crate::ids::AccountId;
 
 const MARK_PREFIX: &str = "securityhub-member-account:deleted:";
@@ -24,7 +25,7 @@ const MARK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Marks, on the administrator's hub in the client's region, that `member` was just left by a Delete.
 /// Best effort: a mark that cannot be written (a hub at its tag limit) must not stop the Delete.
 pub async fn mark_deleted(admin: &Client, administrator: &AccountId, member: &AccountId) {
-    let now = millis(SystemTime::now()).to_string();
+    let now = epoch_millis(SystemTime::now()).to_string();
     let arn = hub_arn(admin, administrator);
     let marked = admin.tag_resource().resource_arn(arn).tags(format!("{MARK_PREFIX}{member}"), now).send().await;
     if let Err(error) = marked.op("TagResource") {
@@ -45,14 +46,14 @@ pub async fn deleted_since(admin: &Client, administrator: &AccountId, member: &A
     };
     let key = format!("{MARK_PREFIX}{member}");
     let marked = tags.tags().and_then(|tags| tags.get(&key)).and_then(|at| at.parse::<u128>().ok());
-    marked.is_some_and(|at| at + CLOCK_SKEW.as_millis() >= millis(since))
+    marked.is_some_and(|at| at + CLOCK_SKEW.as_millis() >= epoch_millis(since))
 }
 
 /// Removes marks older than any Create could still be running, so that marks do not pile up.
 pub async fn prune(admin: &Client, administrator: &AccountId) {
     let arn = hub_arn(admin, administrator);
     let Ok(listed) = admin.list_tags_for_resource().resource_arn(&arn).send().await else { return };
-    let oldest_kept = millis(SystemTime::now()).saturating_sub(MARK_LIFETIME.as_millis());
+    let oldest_kept = epoch_millis(SystemTime::now()).saturating_sub(MARK_LIFETIME.as_millis());
     let stale: Vec<String> = listed
         .tags()
         .into_iter()
@@ -74,10 +75,6 @@ fn hub_arn(client: &Client, account: &AccountId) -> String {
     format!("arn:{}:securityhub:{region}:{account}:hub/default", partition(&region))
 }
 
-fn millis(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +92,9 @@ mod tests {
             .then_output(move || {
                 let mut output = ListTagsForResourceOutput::builder().tags("owner", "team");
                 if let Some(at) = at {
-                    output = output.tags(format!("{MARK_PREFIX}{MEMBER}"), millis(at).to_string());
-                    output = output.tags(format!("{MARK_PREFIX}333333333333"), millis(SystemTime::now()).to_string());
+                    output = output.tags(format!("{MARK_PREFIX}{MEMBER}"), epoch_millis(at).to_string());
+                    output =
+                        output.tags(format!("{MARK_PREFIX}333333333333"), epoch_millis(SystemTime::now()).to_string());
                 }
                 output.build()
             });

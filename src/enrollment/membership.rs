@@ -10,13 +10,16 @@ use std::time::{Duration, SystemTime};
 use super::fence;
 use crate::aws::{AwsError, Operation};
 use crate::ids::AccountId;
+use crate::retry::Pauses;
 
 const ENABLED: &str = "Enabled";
-/// How often, and how patiently, to look for an invitation that was just sent.
+/// How often, and how patiently, to look for an invitation that was just sent: soon, then less often.
 const INVITATION_LOOKS: u32 = 8;
-const INVITATION_PAUSE: Duration = Duration::from_millis(250);
-/// Rounds of accepting, when runs of the same request replace each other's invitations.
+const INVITATION_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(2) };
+/// Rounds of accepting, when runs of the same request replace each other's invitations; up to a
+/// quarter second apart, drawn at random, so that two runs racing each other fall out of step.
 const JOIN_ROUNDS: u32 = 3;
+const JOIN_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(250), cap: Duration::from_millis(250) };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionError {
@@ -75,20 +78,10 @@ async fn join_once(admin: &Client, member: &Client, enrollment: &Enrollment) -> 
         }
         _ => {}
     }
-    for round in 1..=JOIN_ROUNDS {
-        match accept(member, enrollment.administrator.as_str()).await {
-            Ok(()) => break,
-            Err(error) if round < JOIN_ROUNDS && is_lost_invitation(&error) => {
-                if is_enabled(admin, enrollment).await {
-                    return Ok(());
-                }
-                if matches!(error, RegionError::NoInvitation(_)) {
-                    invite(admin, enrollment).await?;
-                }
-                tokio::time::sleep(jitter()).await;
-            }
-            Err(error) => return Err(error),
-        }
+    let rounds = JOIN_PAUSES.attempts(JOIN_ROUNDS);
+    let accepted = rounds.run(|round| accept_round(admin, member, enrollment, round), is_lost_invitation).await?;
+    if accepted == Accepted::ByAnotherRun {
+        return Ok(());
     }
     let deleted = async {
         match enrollment.fenced_since {
@@ -131,10 +124,35 @@ async fn is_enabled(admin: &Client, enrollment: &Enrollment) -> bool {
     matches!(member_status(admin, enrollment.member.as_str()).await, Ok(Some(status)) if status == ENABLED)
 }
 
-/// Up to a quarter second, so that two runs racing each other fall out of step.
-fn jitter() -> Duration {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    Duration::from_millis(u64::from(nanos % 250))
+#[derive(Debug, PartialEq, Eq)]
+enum Accepted {
+    ByThisRun,
+    /// Another run of the request made the member Enabled while this one was looking for its invitation.
+    ByAnotherRun,
+}
+
+/// One round of accepting the administrator's invitation. When the invitation was lost and another
+/// round follows, this round first sees whether another run got the member Enabled meanwhile, and sends
+/// a new invitation if there was none to accept (a replaced one is simply looked for again).
+async fn accept_round(
+    admin: &Client,
+    member: &Client,
+    enrollment: &Enrollment,
+    round: u32,
+) -> Result<Accepted, RegionError> {
+    match accept(member, enrollment.administrator.as_str()).await {
+        Ok(()) => Ok(Accepted::ByThisRun),
+        Err(error) if round < JOIN_ROUNDS && is_lost_invitation(&error) => {
+            if is_enabled(admin, enrollment).await {
+                return Ok(Accepted::ByAnotherRun);
+            }
+            if matches!(error, RegionError::NoInvitation(_)) {
+                invite(admin, enrollment).await?;
+            }
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -189,26 +207,27 @@ async fn current_administrator(member: &Client) -> Result<Option<(String, String
     }))
 }
 
-/// Finds the invitation from `administrator` (not merely the first one) and accepts it.
+/// Finds the invitation from `administrator` (not merely the first one) and accepts it, looking again
+/// a few times while it has not arrived.
 async fn accept(member: &Client, administrator: &str) -> Result<(), RegionError> {
-    for look in 0..INVITATION_LOOKS {
-        let listed = member.list_invitations().send().await.op("ListInvitations")?;
-        let invitation = listed.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
-        if let Some(id) = invitation.and_then(|invitation| invitation.invitation_id()) {
-            member
-                .accept_administrator_invitation()
-                .administrator_id(administrator)
-                .invitation_id(id)
-                .send()
-                .await
-                .op("AcceptAdministratorInvitation")?;
-            return Ok(());
-        }
-        if look + 1 < INVITATION_LOOKS {
-            tokio::time::sleep(INVITATION_PAUSE * (look + 1)).await;
-        }
-    }
-    Err(RegionError::NoInvitation(administrator.to_owned()))
+    let looks = INVITATION_PAUSES.attempts(INVITATION_LOOKS);
+    looks.run(|_| accept_if_invited(member, administrator), |error| matches!(error, RegionError::NoInvitation(_))).await
+}
+
+async fn accept_if_invited(member: &Client, administrator: &str) -> Result<(), RegionError> {
+    let listed = member.list_invitations().send().await.op("ListInvitations")?;
+    let invitation = listed.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
+    let Some(id) = invitation.and_then(|invitation| invitation.invitation_id()) else {
+        return Err(RegionError::NoInvitation(administrator.to_owned()));
+    };
+    member
+        .accept_administrator_invitation()
+        .administrator_id(administrator)
+        .invitation_id(id)
+        .send()
+        .await
+        .op("AcceptAdministratorInvitation")?;
+    Ok(())
 }
 
 async fn confirm_enabled(admin: &Client, member: &str) -> Result<(), RegionError> {

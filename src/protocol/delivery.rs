@@ -2,10 +2,13 @@
 
 use reqwest::{header::CONTENT_TYPE, StatusCode, Url};
 use std::time::Duration;
-use tokio::time::{sleep_until, timeout_at, Instant};
+use tokio::time::{timeout_at, Instant};
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
+use crate::retry::Pauses;
+
+/// From a fifth of a second up to 3 s: a response endpoint that failed is given a moment, and a
+/// deadline minutes away still sees many tries.
+const PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(3) };
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -33,31 +36,53 @@ pub async fn deliver(
     body: Vec<u8>,
     deadline: Instant,
 ) -> Result<u32, DeliveryError> {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let request = client.put(url.clone()).header(CONTENT_TYPE, "").body(body.clone()).send();
-        let last = match timeout_at(deadline, request).await {
-            Ok(Ok(response)) if response.status().is_success() => return Ok(attempts),
-            Ok(Ok(response)) if is_transient(response.status()) => {
-                format!("HTTP {}", response.status())
-            }
-            Ok(Ok(response)) => return Err(DeliveryError::Rejected(response.status())),
-            // reqwest errors quote the URL, and with it the presigned signature: never log that.
-            Ok(Err(error)) => error.without_url().to_string(),
-            Err(_) => "timed out".to_owned(),
-        };
-        tracing::warn!(attempt = attempts, error = %last, "response delivery failed; retrying");
-        let next = Instant::now() + backoff;
-        if next >= deadline {
-            return Err(DeliveryError::OutOfTime { attempts, last });
-        }
-        sleep_until(next).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+    let put = |attempt| put_once(client, url, &body, deadline, attempt);
+    PAUSES.until(deadline).run(put, Failure::is_transient).await.map_err(DeliveryError::from)
+}
+
+/// How one PUT failed.
+#[derive(Debug)]
+enum Failure {
+    Rejected(StatusCode),
+    Transient { attempt: u32, last: String },
+}
+
+impl Failure {
+    fn is_transient(&self) -> bool {
+        matches!(self, Failure::Transient { .. })
     }
 }
 
-fn is_transient(status: StatusCode) -> bool {
+impl From<Failure> for DeliveryError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Rejected(status) => DeliveryError::Rejected(status),
+            Failure::Transient { attempt, last } => DeliveryError::OutOfTime { attempts: attempt, last },
+        }
+    }
+}
+
+/// The `attempt`-th PUT, bounded by the deadline; the attempt's number when it was delivered.
+async fn put_once(
+    client: &reqwest::Client,
+    url: &Url,
+    body: &[u8],
+    deadline: Instant,
+    attempt: u32,
+) -> Result<u32, Failure> {
+    let request = client.put(url.clone()).header(CONTENT_TYPE, "").body(body.to_vec()).send();
+    let last = match timeout_at(deadline, request).await {
+        Ok(Ok(response)) if response.status().is_success() => return Ok(attempt),
+        Ok(Ok(response)) if is_transient_status(response.status()) => format!("HTTP {}", response.status()),
+        Ok(Ok(response)) => return Err(Failure::Rejected(response.status())),
+        // reqwest errors quote the URL, and with it the presigned signature: never log that.
+        Ok(Err(error)) => error.without_url().to_string(),
+        Err(_) => "timed out".to_owned(),
+    };
+    tracing::warn!(attempt, error = %last, "response delivery failed");
+    Err(Failure::Transient { attempt, last })
+}
+
+fn is_transient_status(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }

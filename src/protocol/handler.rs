@@ -8,7 +8,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 use tracing::Instrument;
 
@@ -19,6 +19,7 @@ use super::response_url::{self, RefusedUrl};
 use std::future::Future;
 
 use crate::aws::Aws;
+use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::enrollment::lifecycle::{self, Progress};
 use crate::enrollment::{Ask, LifecycleError};
@@ -65,7 +66,8 @@ impl Provider {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<(), HandlerError> {
-        let deadline = instant_of(event.context.deadline);
+        // The Runtime API gives the deadline in milliseconds since the epoch.
+        let deadline = clock::instant_of_epoch_millis(event.context.deadline);
         let log_stream = event.context.env_config.log_stream.clone();
         self.aws.learn_own_account(&event.context.invoked_function_arn);
         match event::parse(event.payload) {
@@ -220,12 +222,6 @@ pub fn failed_id(echo: &Echo) -> String {
 fn answer_margin(deadline: Instant) -> Duration {
     let remaining = deadline.saturating_duration_since(Instant::now());
     (remaining / 10).clamp(MIN_ANSWER_MARGIN, MAX_ANSWER_MARGIN)
-}
-
-/// The Runtime API gives the deadline in milliseconds since the epoch.
-fn instant_of(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 fn panic_message(failure: tokio::task::JoinError) -> String {

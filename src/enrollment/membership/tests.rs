@@ -186,3 +186,40 @@ async fn a_real_failure_is_reported_with_its_operation() {
     assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
     assert_eq!(get.num_calls(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_invitation_that_never_arrived_is_sent_again_and_accepted() {
+    let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+    // Created when inviting, still Created when the first round found no invitation, Enabled at the end.
+    let get = mock!(Client::get_members)
+        .sequence()
+        .output(members("Created"))
+        .times(2)
+        .output(members("Enabled"))
+        .repeatedly()
+        .build();
+    let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
+    let admin = client(&[&create, &get, &invite]);
+
+    let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+    let current =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let list = mock!(Client::list_invitations)
+        .sequence()
+        .output(|| ListInvitationsOutput::builder().build())
+        .times(INVITATION_LOOKS as usize)
+        .output(|| {
+            ListInvitationsOutput::builder()
+                .invitations(Invitation::builder().account_id(ADMIN).invitation_id("second").build())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let accept = mock!(Client::accept_administrator_invitation)
+        .match_requests(|request| request.invitation_id() == Some("second"))
+        .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
+    let member = client(&[&enable, &current, &list, &accept]);
+
+    join(&admin, &member, &enrollment()).await.expect("joined");
+    assert_eq!((invite.num_calls(), list.num_calls(), accept.num_calls()), (2, INVITATION_LOOKS as usize + 1, 1));
+}

@@ -1,0 +1,152 @@
+//! AssumeRole and the mapping of SDK errors, against SDK fakes.
+use super::*;
+use aws_sdk_organizations::operation::close_account::CloseAccountOutput;
+use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_types::DateTime;
+
+const ROLE: &str = "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole";
+/// 2030-01-01T00:00:00Z.
+const EXPIRY_SECS: i64 = 1_893_456_000;
+
+fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))
+}
+
+fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
+    mock_client!(aws_sdk_sts, RuleMode::MatchAny, rules.iter().copied(), |config| config.retry_config(retry_config()))
+}
+
+/// An STS error as the service sends it (AWS Query, XML).
+fn sts_error(code: &str, message: &str) -> Option<String> {
+    Some(format!(
+        r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fake</RequestId></ErrorResponse>"#
+    ))
+}
+
+fn access_denied() -> Option<String> {
+    sts_error(
+        "AccessDenied",
+        "User: arn:aws:sts::111111111111:assumed-role/provider/x is not authorized to perform: sts:AssumeRole",
+    )
+}
+
+fn assumed() -> AssumeRoleOutput {
+    let credentials = aws_sdk_sts::types::Credentials::builder()
+        .access_key_id("ASIAFAKEKEYID")
+        .secret_access_key("fake-secret")
+        .session_token("fake-token")
+        .expiration(DateTime::from_secs(EXPIRY_SECS))
+        .build()
+        .expect("every field");
+    AssumeRoleOutput::builder().credentials(credentials).build()
+}
+
+/// AssumeRole of [`ROLE`] by this provider's session name: refused with AccessDenied `refusals` times, then granted.
+fn assumable_after(refusals: usize) -> Rule {
+    let rule = mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(|request| request.role_arn() == Some(ROLE) && request.role_session_name() == Some(SESSION_NAME))
+        .sequence();
+    let rule = if refusals > 0 { rule.http_status(403, access_denied()).times(refusals) } else { rule };
+    rule.output(assumed).repeatedly().build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_denied_is_tried_again_within_the_patience() {
+    let rule = assumable_after(3);
+    let start = tokio::time::Instant::now();
+    let credentials = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180)).await.expect("assumed");
+    assert_eq!(rule.num_calls(), 4);
+    // Pauses of at most 1, 2 and 4 s.
+    assert!(start.elapsed() <= Duration::from_secs(7), "{:?}", start.elapsed());
+    assert_eq!(credentials.access_key_id(), "ASIAFAKEKEYID");
+    assert_eq!(credentials.secret_access_key(), "fake-secret");
+    assert_eq!(credentials.session_token(), Some("fake-token"));
+    assert_eq!(credentials.expiry(), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(EXPIRY_SECS as u64)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_denied_without_patience_fails_at_once_naming_the_role() {
+    let rule = assumable_after(usize::MAX - 1);
+    let start = tokio::time::Instant::now();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::ZERO).await.unwrap_err();
+    assert_eq!((rule.num_calls(), start.elapsed()), (1, Duration::ZERO));
+    assert_eq!((error.operation, error.code.as_deref()), ("AssumeRole", Some("AccessDenied")));
+    assert!(error.message.starts_with(&format!("{ROLE}: AccessDenied: User: ")), "{}", error.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_denied_past_the_patience_is_the_error() {
+    let rule = assumable_after(usize::MAX - 1);
+    let start = tokio::time::Instant::now();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(20)).await.unwrap_err();
+    assert!(error.is("AccessDenied"));
+    assert!(rule.num_calls() > 1);
+    // No pause that would end past the patience is taken.
+    assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_refusals_are_not_tried_again() {
+    // A modeled error of AssumeRole.
+    let message = "STS is not activated in this region for account:444455556666.";
+    let rule = mock!(aws_sdk_sts::Client::assume_role)
+        .sequence()
+        .http_status(403, sts_error("RegionDisabledException", message))
+        .repeatedly()
+        .build();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180)).await.unwrap_err();
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(error.code.as_deref(), Some("RegionDisabledException"));
+    assert_eq!(error.message, format!("{ROLE}: RegionDisabledException: {message}"));
+}
+
+fn organizations(rules: &[&Rule]) -> aws_sdk_organizations::Client {
+    mock_client!(aws_sdk_organizations, RuleMode::MatchAny, rules.iter().copied(), |config| config
+        .retry_config(retry_config()))
+}
+
+/// CloseAccount (a JSON 1.1 operation) answering HTTP `status` with `body`, mapped to an [`AwsError`].
+async fn close_account_error(status: u16, body: Option<String>) -> AwsError {
+    let rule =
+        mock!(aws_sdk_organizations::Client::close_account).sequence().http_status(status, body).repeatedly().build();
+    let org = organizations(&[&rule]);
+    let answer: Result<CloseAccountOutput, _> = org.close_account().account_id("444455556666").send().await;
+    answer.op("CloseAccount").unwrap_err()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_modeled_error_gives_its_code_and_message() {
+    let body = r#"{"__type":"AccountNotFoundException","Message":"You specified an account that doesn't exist."}"#;
+    let error = close_account_error(400, Some(body.to_owned())).await;
+    assert_eq!(error.operation, "CloseAccount");
+    assert!(error.is("AccountNotFoundException"));
+    assert_eq!(error.message, "AccountNotFoundException: You specified an account that doesn't exist.");
+    assert_eq!(error.to_string(), format!("CloseAccount: {}", error.message));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unmodeled_error_gives_its_code_and_message_too() {
+    let body = r#"{"__type":"SomethingNewException","Message":"a code this SDK does not know"}"#;
+    let error = close_account_error(400, Some(body.to_owned())).await;
+    assert!(error.is("SomethingNewException"));
+    assert_eq!(error.message, "SomethingNewException: a code this SDK does not know");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_without_a_code_is_described_in_the_sdk_s_words() {
+    let error = close_account_error(400, None).await;
+    assert_eq!(error.code, None);
+    assert!(!error.message.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn error_messages_lose_control_characters_and_are_capped() {
+    // JSON escapes, so that the message really carries the control characters.
+    let long = "x".repeat(2 * MAX_MESSAGE_CHARS);
+    let body = format!(r#"{{"__type":"ConstraintViolationException","Message":"line\r\nforged\u001b[31m\t{long}"}}"#);
+    let error = close_account_error(400, Some(body)).await;
+    assert!(error.message.starts_with("ConstraintViolationException: line  forged [31m xxx"), "{}", error.message);
+    assert!(!error.message.chars().any(char::is_control));
+    assert_eq!(error.message.chars().count(), MAX_MESSAGE_CHARS);
+}
