@@ -18,7 +18,9 @@ use tokio::time::Instant;
 use crate::ids::AccountId;
 use crate::retry::Pauses;
 
-const SESSION_NAME: &str = "securityhub-member-account";
+const SESSION_PREFIX: &str = "securityhub-member-account";
+/// IAM's limit on a role session name (STS API Reference, AssumeRole: RoleSessionName, `[\w+=,.@-]{2,64}`).
+const SESSION_NAME_CHARS: usize = 64;
 /// Enough attempts that a call survives a quarter of its tries being throttled, with room to spare.
 const MAX_ATTEMPTS: u32 = 10;
 const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
@@ -125,6 +127,7 @@ impl Aws {
         account: &AccountId,
         role_name: &str,
         patience: Duration,
+        session_name: &str,
     ) -> Result<SdkConfig, AwsError> {
         let base = self.base().await;
         if self.own_account().await? == account {
@@ -135,7 +138,7 @@ impl Aws {
             partition(base.region().map(Region::as_ref).unwrap_or_default())
         );
         let sts = aws_sdk_sts::Client::new(base);
-        let credentials = assume_role(&sts, &role_arn, patience).await?;
+        let credentials = assume_role(&sts, &role_arn, patience, session_name).await?;
         Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
     }
 }
@@ -164,9 +167,14 @@ async fn load_base() -> SdkConfig {
 
 /// Credentials of `role_arn`. AccessDenied is tried again for up to `patience`; any other error, and
 /// AccessDenied once the patience is spent, is returned naming the role.
-async fn assume_role(sts: &aws_sdk_sts::Client, role_arn: &str, patience: Duration) -> Result<Credentials, AwsError> {
+async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    patience: Duration,
+    session_name: &str,
+) -> Result<Credentials, AwsError> {
     let assume = |attempt| async move {
-        let answer = sts.assume_role().role_arn(role_arn).role_session_name(SESSION_NAME).send().await.op("AssumeRole");
+        let answer = sts.assume_role().role_arn(role_arn).role_session_name(session_name).send().await.op("AssumeRole");
         if let Err(error) = &answer {
             tracing::info!(role = role_arn, attempt, error = %error, "role not assumed");
         }
@@ -192,6 +200,13 @@ fn credentials_of(answer: &AssumeRoleOutput, role_arn: &str) -> Result<Credentia
         expiry,
         "AssumeRole",
     ))
+}
+
+/// The role session name of one request's sessions: the provider's name and the CloudFormation RequestId,
+/// so that CloudTrail in each account ties every change to the stack operation that asked for it.
+pub fn session_name(request_id: &str) -> String {
+    let id = request_id.chars().filter(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c));
+    format!("{SESSION_PREFIX}-").chars().chain(id).take(SESSION_NAME_CHARS).collect()
 }
 
 /// `aws`, `aws-cn` or `aws-us-gov`: the partition of a region.

@@ -45,7 +45,7 @@ fn assumed() -> AssumeRoleOutput {
 /// AssumeRole of [`ROLE`] by this provider's session name: refused with AccessDenied `refusals` times, then granted.
 fn assumable_after(refusals: usize) -> Rule {
     let rule = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|request| request.role_arn() == Some(ROLE) && request.role_session_name() == Some(SESSION_NAME))
+        .match_requests(|request| request.role_arn() == Some(ROLE) && request.role_session_name() == Some("session"))
         .sequence();
     let rule = if refusals > 0 { rule.http_status(403, access_denied()).times(refusals) } else { rule };
     rule.output(assumed).repeatedly().build()
@@ -55,7 +55,7 @@ fn assumable_after(refusals: usize) -> Rule {
 async fn access_denied_is_tried_again_within_the_patience() {
     let rule = assumable_after(3);
     let start = tokio::time::Instant::now();
-    let credentials = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180)).await.expect("assumed");
+    let credentials = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180), "session").await.expect("assumed");
     assert_eq!(rule.num_calls(), 4);
     // Pauses of at most 1, 2 and 4 s.
     assert!(start.elapsed() <= Duration::from_secs(7), "{:?}", start.elapsed());
@@ -69,7 +69,7 @@ async fn access_denied_is_tried_again_within_the_patience() {
 async fn access_denied_without_patience_fails_at_once_naming_the_role() {
     let rule = assumable_after(usize::MAX - 1);
     let start = tokio::time::Instant::now();
-    let error = assume_role(&sts(&[&rule]), ROLE, Duration::ZERO).await.unwrap_err();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::ZERO, "session").await.unwrap_err();
     assert_eq!((rule.num_calls(), start.elapsed()), (1, Duration::ZERO));
     assert_eq!((error.operation, error.code.as_deref()), ("AssumeRole", Some("AccessDenied")));
     assert!(error.message.starts_with(&format!("{ROLE}: AccessDenied: User: ")), "{}", error.message);
@@ -79,7 +79,7 @@ async fn access_denied_without_patience_fails_at_once_naming_the_role() {
 async fn access_denied_past_the_patience_is_the_error() {
     let rule = assumable_after(usize::MAX - 1);
     let start = tokio::time::Instant::now();
-    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(20)).await.unwrap_err();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(20), "session").await.unwrap_err();
     assert!(error.is("AccessDenied"));
     assert!(rule.num_calls() > 1);
     // No pause that would end past the patience is taken.
@@ -95,7 +95,7 @@ async fn other_refusals_are_not_tried_again() {
         .http_status(403, sts_error("RegionDisabledException", message))
         .repeatedly()
         .build();
-    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180)).await.unwrap_err();
+    let error = assume_role(&sts(&[&rule]), ROLE, Duration::from_secs(180), "session").await.unwrap_err();
     assert_eq!(rule.num_calls(), 1);
     assert_eq!(error.code.as_deref(), Some("RegionDisabledException"));
     assert_eq!(error.message, format!("{ROLE}: RegionDisabledException: {message}"));
@@ -149,4 +149,13 @@ async fn error_messages_lose_control_characters_and_are_capped() {
     assert!(error.message.starts_with("ConstraintViolationException: line  forged [31m xxx"), "{}", error.message);
     assert!(!error.message.chars().any(char::is_control));
     assert_eq!(error.message.chars().count(), MAX_MESSAGE_CHARS);
+}
+
+#[test]
+fn session_names_carry_the_request_id_within_iam_s_limits() {
+    let name = session_name("5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a41");
+    assert_eq!(name, "securityhub-member-account-5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a41");
+    let hostile = session_name(&format!("a b/c\n{}", "x".repeat(300)));
+    assert!(hostile.len() <= 64 && hostile.starts_with("securityhub-member-account-abc"), "{hostile}");
+    assert!(hostile.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)));
 }

@@ -52,6 +52,8 @@ struct Job {
     aws: Arc<Aws>,
     concurrency: usize,
     owner: Owner,
+    /// The role session name of every AssumeRole of this request.
+    session_name: String,
     gate: Gate,
     progress: Progress,
     started: SystemTime,
@@ -63,6 +65,7 @@ pub async fn run(aws: Arc<Aws>, config: Config, ask: Ask, progress: Progress) ->
     let job = Job {
         concurrency: config.max_concurrent_regions.get(),
         owner: Owner { stack_id: ask.stack_id.clone(), logical_id: ask.logical_id.clone() },
+        session_name: aws::session_name(&ask.request_id),
         gate: Gate::new(&config, own_account.as_ref(), &ask),
         aws,
         progress,
@@ -152,7 +155,8 @@ async fn session(
     role: &str,
     patience: Duration,
 ) -> Result<SdkConfig, LifecycleError> {
-    job.aws.session(account, role, patience).await.map_err(|error| LifecycleError::Session { side, error })
+    let session = job.aws.session(account, role, patience, &job.session_name).await;
+    session.map_err(|error| LifecycleError::Session { side, error })
 }
 
 /// Both sessions and the regions to cover, and the origin check when it is due. Each side reads its
@@ -335,7 +339,7 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
     job.gate.authorize(&[&properties], Some(&member))?;
     let (admin_session, member_session, origin) = tokio::join!(
         administrator(job, &properties),
-        job.aws.session(&member, &properties.member_role_name, Duration::ZERO),
+        job.aws.session(&member, &properties.member_role_name, Duration::ZERO, &job.session_name),
         job.gate.verify_origin(&job.aws, &properties.member_role_name)
     );
     origin?;
