@@ -13,9 +13,11 @@ RELEASE_BOOTSTRAP := target/package/x86_64-unknown-linux-gnu/release/bootstrap
 all: build
 
 # --- set-up -------------------------------------------------------------------------------------------------
-$(VENV)/.installed: tests/requirements.txt
+# The pinned requirements, then the test support's packages `emulator` and `harness` (tests/pyproject.toml),
+# editable: pytest, the emulator's server process, the demo and the bench import them without sys.path edits.
+$(VENV)/.installed: tests/requirements.txt tests/pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt -e tests
 	touch $@
 
 venv: $(VENV)/.installed

@@ -39,15 +39,13 @@ import time
 import zipfile
 from typing import Callable
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "scripts"))
+import bench_emulator  # beside this script
+from emulator.client import DEFAULT_ACCOUNT, Emulator
+from harness.fixtures import Cfn
+from harness.provider import Provider, require_binary
+from harness.runtime_api import RuntimeApi
 
-import bench_emulator  # noqa: E402
-from emulator.client import DEFAULT_ACCOUNT, Emulator  # noqa: E402
-from harness.fixtures import Cfn  # noqa: E402
-from harness.provider import Provider, require_binary  # noqa: E402
-from harness.runtime_api import RuntimeApi  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 ADMIN = DEFAULT_ACCOUNT  # the administrator is the provider's own account (no AssumeRole for it)
 LATENCY_MS = 200
@@ -271,13 +269,9 @@ class Rig:
         self._warm(account)
         return account
 
-    def mark(self) -> int:
-        """The call log's last sequence number now; calls after it belong to what follows."""
-        calls = self.aws.calls()
-        return calls[-1]["seq"] if calls else 0
-
     def calls_since(self, seq: int, until: float) -> list[dict]:
-        return [c for c in self.aws.calls() if c["seq"] > seq and c["end"] is not None and c["start"] <= until]
+        """The finished calls after `seq` that started by `until`, S3 included (the response PUT is on the path)."""
+        return [c for c in self.aws.calls(seq) if c["end"] is not None and c["start"] <= until]
 
     # -- providers -----------------------------------------------------------------------------------------------
 
@@ -304,7 +298,7 @@ class Rig:
             if before:
                 before()
             self.aws.configure(latency_ms=latency_ms)
-            seq = self.mark()
+            seq = self.aws.last_seq()
             cpu_before = cpu_seconds(provider.pid)
             request_id = api.invoke(event, deadline_s=900)
             result = api.wait_result(request_id, REQUEST_TIMEOUT_S)
@@ -568,7 +562,7 @@ def render(res: Results) -> str:
         f"An existing account enrolled with `Regions` listed, every AWS call taking {LATENCY_MS} ms (emulator",
         "`latency_ms`, the response PUT to S3 included). Time from the invocation to the runtime's answer (the",
         "response is PUT before it); one cold provider process per Create (its first request loads credentials and",
-        f"asks STS who it is), a fresh member account each time. Parallel = the default MAX_CONCURRENT_REGIONS",
+        "asks STS who it is), a fresh member account each time. Parallel = the default MAX_CONCURRENT_REGIONS",
         f"({DEFAULT_CONCURRENCY}); sequential = the same binary with MAX_CONCURRENT_REGIONS=1 (regions one after",
         "another; within a region the administrator's and the member's calls still overlap). Bound = round trips",
         f"on the longest dependent chain x {LATENCY_MS} ms with every region at once; \"bound at "

@@ -17,12 +17,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent.parent / "tests"
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-from emulator import client as emulator_client  # noqa: E402
-from emulator import regions as emulator_regions  # noqa: E402
+from emulator import client as emulator_client
+from emulator import regions as emulator_regions
 
 NOT_OPTED_IN = emulator_regions.NOT_OPTED_IN
 OPTED_IN = "opted-in"
@@ -44,7 +40,7 @@ def opt_in_everywhere() -> None:
 def start(log_dir: Path | None = None,
           timeout_s: float = emulator_client.START_TIMEOUT_S) -> emulator_client.EmulatorProcess:
     """Start this launcher on a free loopback port and wait (bounded) for it to listen."""
-    return emulator_client.start_emulator(log_dir, timeout_s, script=Path(__file__).resolve(),
+    return emulator_client.start_emulator(log_dir, timeout_s, launcher=[str(Path(__file__).resolve())],
                                           temp_prefix="bench-emulator-")
 
 

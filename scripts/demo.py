@@ -12,18 +12,13 @@ member see it.
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from emulator.client import DEFAULT_ACCOUNT, Emulator, start_emulator  # noqa: E402
-from harness.fixtures import Cfn  # noqa: E402
-from harness.provider import Provider, require_binary  # noqa: E402
-from harness.runtime_api import RuntimeApi  # noqa: E402
-from harness.stacks import EXISTING_ACCOUNT, Engine, Stack  # noqa: E402
+from emulator.client import DEFAULT_ACCOUNT, Emulator, start_emulator
+from harness.fixtures import Cfn
+from harness.provider import Provider, require_binary
+from harness.runtime_api import RuntimeApi
+from harness.stacks import EXISTING_ACCOUNT, Engine, Stack
 
 ADMIN = DEFAULT_ACCOUNT  # the administrator (audit) account is the provider's own here
 ADMIN_REGIONS = ["eu-west-1", "us-east-1", "us-west-2"]

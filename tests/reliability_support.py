@@ -23,12 +23,10 @@ import os
 import pathlib
 import re
 import ssl
-import time
 import urllib.request
 import uuid
 from typing import Any, Iterable
 
-from harness.assertions import MAX_BODY, assert_delivered, has_control_chars  # noqa: F401 (used by the suites)
 from harness.fixtures import Cfn, CfnResponse
 from harness.listener import OK, Seen, Server, parse_head, read_body, read_head, read_request
 from harness.provider import Provider
@@ -60,16 +58,6 @@ def record_figure(name: str, value: Any, **details: Any) -> None:
 
 
 # -- assertions ------------------------------------------------------------------------------------------------
-
-def aws_calls(emulator, since: int = 0) -> list[dict]:
-    """Non-S3 calls of the emulator's log with seq > `since`."""
-    return [c for c in emulator.calls() if c["service"] != "s3" and c["seq"] > since]
-
-
-def last_seq(emulator) -> int:
-    calls = emulator.calls()
-    return calls[-1]["seq"] if calls else 0
-
 
 def list_members(emulator, admin: str, region: str) -> list[str]:
     """Every member account id in the administrator's member list (all statuses), duplicates kept."""
@@ -258,16 +246,3 @@ def _make_certificates(workdir: pathlib.Path, hostnames: Iterable[str] = ()
     cert_file.write_bytes(cert.public_bytes(pem))
     key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return ca_file, cert_file, key_file
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
-    """Poll `predicate` until truthy (bounded)."""
-    end = time.monotonic() + timeout
-    for _ in range(int(timeout / interval) + 2):
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= end:
-            break
-        time.sleep(interval)
-    raise AssertionError(f"{message} not met within {timeout} s")

@@ -115,8 +115,7 @@ def test_new_account_example(emulator, engine, provider_stack, cfn):
     # No Regions: every region where the administrator has Security Hub and the new account is enabled.
     assert stack.outputs == {"AccountId": account, "Regions": f"{R2},{R1}", "AccountCreated": "true",
                              "AdministratorAccountId": ADMIN}
-    accounts = emulator.client("organizations").list_accounts()["Accounts"]
-    assert [a["Id"] for a in accounts if a["Email"] == "engine-sandbox@example.com"] == [account]
+    assert [a["Id"] for a in emulator.accounts_with_email("engine-sandbox@example.com")] == [account]
     create = stack.create_event()
     assert str(create["ResourceProperties"]["ServiceTimeout"]) == "3600", create
     assert "ParentId" not in create["ResourceProperties"], create  # !If [HasParentId, ..., !Ref AWS::NoValue]

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from emulator.client import DEFAULT_ACCOUNT, EmulatorError
 from harness.runtime_api import RuntimeApi
 from harness.stacks import placeholder_code
+from harness.wait import wait_until
 
 ADMIN, MEMBER, OTHER_ADMIN = "111111111111", "222222222222", "333333333333"
 REGION = "eu-west-1"
@@ -50,17 +51,6 @@ def accept(emulator, invitation_id):
     """The member (hub enabled) accepts the invitation of ADMIN."""
     emulator.enable_hub(MEMBER, REGION)
     hub(emulator, MEMBER).accept_administrator_invitation(AdministratorId=ADMIN, InvitationId=invitation_id)
-
-
-def wait_until(predicate, timeout_s: float = 5.0, interval_s: float = 0.1):
-    """Poll `predicate` until it answers something truthy (bounded); answers that value."""
-    deadline = time.monotonic() + timeout_s
-    for _ in range(int(timeout_s / interval_s) + 1):
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
-    return predicate()
 
 
 # --- Security Hub membership ----------------------------------------------------------------------
@@ -229,7 +219,7 @@ def test_hub_tags_are_added_listed_replaced_and_removed(emulator):
     admin.untag_resource(ResourceArn=arn, TagKeys=["Team", "Env", "Absent"])
     assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"StackId": "stack-1"}
     assert emulator.state()[ADMIN][REGION]["tags"] == {"StackId": "stack-1"}
-    assert [c["operation"] for c in emulator.calls() if c["service"] == "securityhub"] == \
+    assert [c["operation"] for c in emulator.aws_calls(service="securityhub")] == \
         ["ListTagsForResource", "TagResource", "TagResource", "ListTagsForResource", "UntagResource",
          "ListTagsForResource"]
 
@@ -356,8 +346,7 @@ def test_created_account_is_in_progress_and_hidden_until_the_delay_passes_and_ke
         current = organizations.describe_create_account_status(CreateAccountRequestId=status["Id"])
         return current["CreateAccountStatus"] if current["CreateAccountStatus"]["State"] == "SUCCEEDED" else None
 
-    done = wait_until(succeeded, timeout_s=5.0)
-    assert done, "CreateAccount did not succeed within 5 s"
+    done = wait_until(succeeded, 5.0, 0.1, "CreateAccount succeeding")
     accounts = {a["Email"]: a["Id"] for a in organizations.list_accounts()["Accounts"]}
     assert accounts["new@example.com"] == done["AccountId"]
     assert organizations.list_tags_for_resource(ResourceId=done["AccountId"])["Tags"] == \
@@ -411,7 +400,7 @@ def test_assume_role_into_a_fresh_account_is_denied_until_its_role_is_ready(emul
         except ClientError:
             return None
 
-    assert wait_until(assumed, timeout_s=5.0), "AssumeRole still denied after 5 s"
+    wait_until(assumed, 5.0, 0.1, "AssumeRole allowed")
 
 
 def test_assume_role_into_unassumable_accounts_is_always_denied(emulator):

@@ -36,13 +36,12 @@ import pytest
 
 from emulator.client import Emulator
 from harness import events
+from harness.assertions import MAX_BODY, has_control_chars
 from harness.fixtures import Cfn
 from harness.listener import Listener
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
-from reliability_support import (
-    ADMIN, MAX_BODY, Internet, has_control_chars, last_seq, record_figure,
-)
+from reliability_support import ADMIN, Internet, record_figure
 
 CORPUS_DIR = pathlib.Path(__file__).resolve().parent / "hostile"
 MEMBER = "222222222222"
@@ -247,7 +246,8 @@ class Outcome:
         self.world, self.side, self.built = world, side, built
         self.result = side.api.wait_result(rid, CASE_TIMEOUT_S)
         self.contacts = {k: v - before[k] for k, v in world.contacts().items()}
-        self.new_calls = [c for c in world.emulator.calls() if c["seq"] > seq]
+        self.new_calls = world.emulator.calls(seq)
+        self.aws_calls = world.emulator.aws_calls(seq)
         self.errors_logged = sum(r.get("level") == "ERROR" for r in side.provider.log_records()) - errors_before
         self.puts = self._answers()
 
@@ -260,13 +260,10 @@ class Outcome:
             return [s.body for s in world.internet.received("/" + built.key)]
         return [s.body for s in world.sink.requests[-max(self.contacts["sink"], 0):]] if self.contacts["sink"] else []
 
-    def aws_calls(self) -> list[dict]:
-        return [c for c in self.new_calls if c["service"] != "s3"]
-
     def describe(self) -> str:
         answers = [p[:600].decode("utf-8", "replace") for p in self.puts]
         return (f"runtime {self.result.kind} {self.result.body[:300]!r}; answers {answers}; contacts {self.contacts}; "
-                f"AWS calls {[c['operation'] for c in self.aws_calls()]}")
+                f"AWS calls {[c['operation'] for c in self.aws_calls]}")
 
 
 def others_untouched(outcome: Outcome, allowed: tuple[str, ...] = ()) -> str | None:
@@ -329,18 +326,15 @@ def verify(check: str, case: dict, outcome: Outcome) -> None:
     built = outcome.built
     if check == "account-created-verbatim":
         props = built.event["ResourceProperties"]
-        org = outcome.world.emulator.client("organizations")
-        accounts = [a for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"]
-                    if a["Email"] == props["Email"]]
-        assert len(accounts) == 1, f"accounts with {props['Email']!r}: {accounts}"
-        assert accounts[0]["Name"] == props["AccountName"], accounts[0]
+        accounts = outcome.world.emulator.accounts_with_email(props["Email"])
+        assert [(a["Email"], a["Name"]) for a in accounts] == [(props["Email"], props["AccountName"])], accounts
         assert json.loads(outcome.puts[0])["PhysicalResourceId"] == accounts[0]["Id"]
     elif check == "no-aws-calls":
-        assert outcome.aws_calls() == [], [c["operation"] for c in outcome.aws_calls()]
+        assert outcome.aws_calls == [], [c["operation"] for c in outcome.aws_calls]
     elif check == "bounded-aws-calls":
         # A huge property must not turn into as many AWS calls (10,000 DescribeHub would outlast the Lambda).
-        assert len(outcome.aws_calls()) <= MAX_AWS_CALLS_PER_CASE, (
-            f"{len(outcome.aws_calls())} AWS calls, e.g. {[c['operation'] for c in outcome.aws_calls()[:5]]}")
+        assert len(outcome.aws_calls) <= MAX_AWS_CALLS_PER_CASE, (
+            f"{len(outcome.aws_calls)} AWS calls, e.g. {[c['operation'] for c in outcome.aws_calls[:5]]}")
     elif check == "no-injected-header":
         seen = (outcome.world.internet.received("/" + built.key) if built.target == "internet"
                 else outcome.world.sink.requests[-1:])
@@ -378,7 +372,7 @@ def still_serving(world: World, side: Side) -> None:
 def test_hostile_input(world, case):
     side = world.sides[case.get("provider", "loopback")]
     built = build(case, world, side)
-    before, seq = world.contacts(), last_seq(world.emulator)
+    before, seq = world.contacts(), world.emulator.last_seq()
     errors_before = sum(r.get("level") == "ERROR" for r in side.provider.log_records())
     rid = side.api.invoke(built.payload if built.payload is not None else b"null", deadline_s=120)
     outcome = Outcome(world, side, built, rid, before, seq, errors_before)

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from harness.fixtures import wait_until
+from harness.wait import wait_until
 
 ADMIN = "123456789012"  # the provider's own account, and the organization's management account
 ADMIN2 = "210987654321"
@@ -91,27 +91,8 @@ def member_regions(emulator, admin: str, member: str) -> list[str]:
                   if view.get("members", {}).get(member) == "Enabled")
 
 
-def mark(emulator) -> int:
-    return len(emulator.calls())
-
-
-def aws_calls_since(emulator, since: int, service: str | None = None) -> list[dict]:
-    """AWS calls logged after `since`; S3 (the response PUT and the test reading it back) left out."""
-    return [c for c in emulator.calls()[since:]
-            if c["service"] != "s3" and (service is None or c["service"] == service)]
-
-
 def organizations(emulator):
     return emulator.client("organizations")
-
-
-def org_accounts(emulator) -> list[dict]:
-    pages = organizations(emulator).get_paginator("list_accounts").paginate()
-    return [account for page in pages for account in page["Accounts"]]
-
-
-def accounts_with_email(emulator, email: str) -> list[dict]:
-    return [a for a in org_accounts(emulator) if a["Email"].lower() == email.lower()]
 
 
 def account_tags(emulator, account: str) -> dict[str, str]:
@@ -141,10 +122,6 @@ def leave_directly(emulator, member: str, region: str) -> None:
     emulator.client("securityhub", member, region).disassociate_from_administrator_account()
 
 
-def calls_named(calls: list[dict], operation: str) -> list[dict]:
-    return [c for c in calls if c["operation"] == operation]
-
-
 # --- Create: a new account -------------------------------------------------------------------------------------
 
 def test_create_new_account_tags_it_and_enrolls_it(emulator, cfn):
@@ -159,7 +136,7 @@ def test_create_new_account_tags_it_and_enrolls_it(emulator, cfn):
     assert ACCOUNT_ID.match(account), resp.describe()
     assert resp.data == {"AccountId": account, "AdministratorAccountId": ADMIN, "Regions": f"{R2},{R1}",
                          "AccountCreated": "true"}
-    [created] = accounts_with_email(emulator, "sandbox@example.com")
+    [created] = emulator.accounts_with_email("sandbox@example.com")
     assert created["Id"] == account and created["Name"] == "Security Sandbox" and created["Status"] == "ACTIVE"
     tags = account_tags(emulator, account)
     assert tags.get(STACK_TAG) == cfn.stack_id and tags.get(LOGICAL_ID_TAG) == "Member", tags
@@ -180,7 +157,7 @@ def test_create_moves_new_account_to_parent_ou(emulator, cfn):
     resp = ok(cfn.create(new_account_props(ParentId=ou, Regions=R1)))
     account = resp.physical_id
     assert [p["Id"] for p in org.list_parents(ChildId=account)["Parents"]] == [ou]
-    assert len(accounts_with_email(emulator, "sandbox@example.com")) == 1
+    assert len(emulator.accounts_with_email("sandbox@example.com")) == 1
     assert_enrolled(emulator, ADMIN, account, [R1])
 
 
@@ -194,7 +171,7 @@ def test_create_into_a_missing_parent_answers_the_new_account_id(emulator, cfn):
     p = new_account_props(ParentId=missing_ou, Regions=R1, CloseAccountOnDelete=True)
     resp = ok(cfn.create(p), "FAILED")
     assert "ParentId" in resp.reason, resp.reason
-    [created] = accounts_with_email(emulator, "sandbox@example.com")
+    [created] = emulator.accounts_with_email("sandbox@example.com")
     assert resp.physical_id == created["Id"], resp.describe()
     ok(cfn.delete(p, resp.physical_id))
     assert account_status(emulator, created["Id"]) != "ACTIVE"
@@ -210,8 +187,8 @@ def test_retried_create_finds_its_own_account(emulator, cfn):
     second = ok(cfn.send(event, key=key))
     assert first.physical_id == second.physical_id
     assert first.data == second.data
-    assert len(accounts_with_email(emulator, "sandbox@example.com")) == 1
-    assert len(calls_named(emulator.calls(), "CreateAccount")) == 1
+    assert len(emulator.accounts_with_email("sandbox@example.com")) == 1
+    assert len(emulator.aws_calls(operation="CreateAccount")) == 1
     assert_enrolled(emulator, ADMIN, first.physical_id, [R1, R2])
 
 
@@ -238,8 +215,8 @@ def test_retried_create_while_the_first_waits_on_creation(emulator, cfn, provide
     assert first["Status"] == "SUCCESS", first
     assert first["PhysicalResourceId"] == retried.physical_id
     assert first["Data"] == retried.data
-    assert len(accounts_with_email(emulator, "sandbox@example.com")) == 1
-    assert len(calls_named(emulator.calls(), "CreateAccount")) == 1
+    assert len(emulator.accounts_with_email("sandbox@example.com")) == 1
+    assert len(emulator.aws_calls(operation="CreateAccount")) == 1
     assert_enrolled(emulator, ADMIN, retried.physical_id, [R1, R2])
 
 
@@ -254,8 +231,8 @@ def test_create_while_another_resource_creates_an_account_of_the_same_name(emula
         AccountName="Security Sandbox", Email="other-sandbox@example.com",
         Tags=[{"Key": STACK_TAG, "Value": other_stack}, {"Key": LOGICAL_ID_TAG, "Value": "Member"}])
     resp = ok(cfn.create(new_account_props(Regions=R1)))
-    [mine] = accounts_with_email(emulator, "sandbox@example.com")
-    [theirs] = accounts_with_email(emulator, "other-sandbox@example.com")
+    [mine] = emulator.accounts_with_email("sandbox@example.com")
+    [theirs] = emulator.accounts_with_email("other-sandbox@example.com")
     assert resp.physical_id == mine["Id"] != theirs["Id"]
     assert account_tags(emulator, mine["Id"]).get(STACK_TAG) == cfn.stack_id
     assert_enrolled(emulator, ADMIN, mine["Id"], [R1])
@@ -266,17 +243,17 @@ def test_create_with_email_of_a_foreign_account_fails_naming_it(emulator, cfn):
     emulator.create_organization()
     foreign = emulator.create_account("Someone Else", "sandbox@example.com")
     enable_hubs(emulator, ADMIN, [R1, R2])
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.create(new_account_props()), "FAILED")
     assert foreign in resp.reason and "AccountId" in resp.reason, resp.reason
     assert not ACCOUNT_ID.match(resp.physical_id), resp.describe()
-    assert len(accounts_with_email(emulator, "sandbox@example.com")) == 1
-    assert not calls_named(aws_calls_since(emulator, since), "CreateAccount")
+    assert len(emulator.accounts_with_email("sandbox@example.com")) == 1
+    assert not emulator.aws_calls(since, operation="CreateAccount")
     assert_not_member(emulator, ADMIN, foreign, [R1, R2])
     # The rollback's Delete is recognised and answered with no AWS call.
-    since = mark(emulator)
+    since = emulator.last_seq()
     ok(cfn.delete(new_account_props(), resp.physical_id))
-    assert aws_calls_since(emulator, since) == []
+    assert emulator.aws_calls(since) == []
 
 
 def test_create_account_failure_gives_its_reason(emulator, cfn):
@@ -286,11 +263,11 @@ def test_create_account_failure_gives_its_reason(emulator, cfn):
     resp = ok(cfn.create(new_account_props(Regions=R1)), "FAILED")
     assert "ACCOUNT_LIMIT_EXCEEDED" in resp.reason, resp.reason
     assert not ACCOUNT_ID.match(resp.physical_id), resp.describe()
-    assert [a["Id"] for a in org_accounts(emulator)] == [ADMIN]
+    assert [a["Id"] for a in emulator.org_accounts()] == [ADMIN]
     # Rollback: the Delete of an id that is not an account makes no AWS call.
-    since = mark(emulator)
+    since = emulator.last_seq()
     ok(cfn.delete(new_account_props(Regions=R1), resp.physical_id))
-    assert aws_calls_since(emulator, since) == []
+    assert emulator.aws_calls(since) == []
 
 
 def test_new_account_whose_role_is_not_assumable_yet_still_succeeds(emulator, cfn):
@@ -299,7 +276,7 @@ def test_new_account_whose_role_is_not_assumable_yet_still_succeeds(emulator, cf
     enable_hubs(emulator, ADMIN, [R1, R2])
     resp = ok(cfn.create(new_account_props()))
     account = resp.physical_id
-    refused = [c for c in calls_named(emulator.calls(), "AssumeRole") if c["status"] == 403]
+    refused = [c for c in emulator.aws_calls(operation="AssumeRole") if c["status"] == 403]
     assert refused, "the emulator should have refused the new account's role at first"
     assert_enrolled(emulator, ADMIN, account, [R1, R2])
     assert resp.data["AccountCreated"] == "true"
@@ -390,24 +367,17 @@ def test_discovered_regions_leave_out_regions_disabled_in_the_member(emulator, c
     assert not hub(emulator.state(), MEMBER, R2).get("enabled")
 
 
-def test_explicit_region_disabled_in_the_member_fails_naming_it(emulator, cfn):
-    enable_hubs(emulator, ADMIN, [R1, R2])
-    emulator.configure(disabled_regions={MEMBER: [R2]})
+@pytest.mark.parametrize("admin_regions,disabled,whose", [([R1, R2], {MEMBER: [R2]}, "member"),
+                                                          ([R1], {}, "administrator")],
+                         ids=["disabled-in-the-member", "without-the-administrator-hub"])
+def test_explicit_region_unusable_fails_naming_it(emulator, cfn, admin_regions, disabled, whose):
+    """R2 is disabled in the member, or the administrator has no hub there: FAILED naming R2 and whose side."""
+    enable_hubs(emulator, ADMIN, admin_regions)
+    emulator.configure(disabled_regions=disabled)
     resp = ok(cfn.create(props()), "FAILED")
-    assert R2 in resp.reason and "member" in resp.reason, resp.reason
+    assert R2 in resp.reason and whose in resp.reason, resp.reason
     assert R1 not in resp.reason, resp.reason
     # Checked before anything changed.
-    assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
-    assert not hub(emulator.state(), MEMBER, R1).get("enabled")
-    ok(cfn.delete(props(), resp.physical_id))  # the rollback
-    assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
-
-
-def test_explicit_region_without_the_administrator_hub_fails_naming_it(emulator, cfn):
-    enable_hubs(emulator, ADMIN, [R1])
-    resp = ok(cfn.create(props()), "FAILED")
-    assert R2 in resp.reason and "administrator" in resp.reason, resp.reason
-    assert R1 not in resp.reason, resp.reason
     assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
     assert not hub(emulator.state(), MEMBER, R1).get("enabled")
     ok(cfn.delete(props(), resp.physical_id))  # the rollback
@@ -419,11 +389,11 @@ def test_organization_member_under_auto_enabling_administrator(emulator, cfn):
     member = emulator.create_account("Workload", "workload@example.com")
     emulator.configure(auto_enable_org_members=[ADMIN])
     enable_hubs(emulator, ADMIN, [R1, R2])
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.create(props(AccountId=member)))
     assert resp.physical_id == member and resp.data["Regions"] == f"{R2},{R1}"
     assert_enrolled(emulator, ADMIN, member, [R1, R2])
-    assert not calls_named(aws_calls_since(emulator, since), "InviteMembers")
+    assert not emulator.aws_calls(since, operation="InviteMembers")
     # And it leaves again on Delete.
     ok(cfn.delete(props(AccountId=member), member))
     assert_not_member(emulator, ADMIN, member, [R1, R2])
@@ -431,11 +401,11 @@ def test_organization_member_under_auto_enabling_administrator(emulator, cfn):
 
 def test_close_account_on_delete_with_account_id_is_a_property_error(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.create(props(CloseAccountOnDelete=True)), "FAILED")
     assert "CloseAccountOnDelete" in resp.reason, resp.reason
     assert not ACCOUNT_ID.match(resp.physical_id), resp.describe()
-    assert aws_calls_since(emulator, since) == []
+    assert emulator.aws_calls(since) == []
     assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
 
 
@@ -538,12 +508,12 @@ def test_update_of_a_created_account_name_or_email_fails(emulator, cfn, change):
     old = new_account_props(Regions=R1)
     created = ok(cfn.create(old))
     account = created.physical_id
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.update(dict(old, **change), old, account), "FAILED")
     assert "fixed" in resp.reason and next(iter(change)) in resp.reason, resp.reason
     assert resp.physical_id == account
-    assert aws_calls_since(emulator, since, "organizations") == []
-    assert len(org_accounts(emulator)) == 2
+    assert emulator.aws_calls(since, "organizations") == []
+    assert len(emulator.org_accounts()) == 2
     assert_enrolled(emulator, ADMIN, account, [R1])
 
 
@@ -554,9 +524,9 @@ def test_update_of_role_names_and_on_delete_makes_no_aws_call(emulator, cfn):
     # The same regions written another way (a list, another order) are no change either.
     new = props(Regions=[R2, R1], MemberRoleName="SecurityHubEnrollment", OnDelete="Retain",
                 EnableDefaultStandards=False)
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.update(new, old, MEMBER))
-    assert aws_calls_since(emulator, since) == []
+    assert emulator.aws_calls(since) == []
     assert resp.physical_id == MEMBER and resp.data == created.data
     assert_enrolled(emulator, ADMIN, MEMBER, [R1, R2])
 
@@ -567,9 +537,9 @@ def test_update_of_on_delete_with_discovered_regions_changes_nothing(emulator, c
     old = props(Regions=None)
     created = ok(cfn.create(old))
     new = props(Regions=None, OnDelete="DisableSecurityHub")
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = ok(cfn.update(new, old, MEMBER))
-    writes = [c["operation"] for c in aws_calls_since(emulator, since, "securityhub")
+    writes = [c["operation"] for c in emulator.aws_calls(since, "securityhub")
               if c["operation"] in SECURITY_HUB_WRITES]
     assert writes == [], writes
     assert resp.physical_id == MEMBER and resp.data == created.data
@@ -625,9 +595,9 @@ def test_delete_with_retain_touches_nothing(emulator, cfn):
     p = props(OnDelete="Retain")
     ok(cfn.create(p))
     before = emulator.state()
-    since = mark(emulator)
+    since = emulator.last_seq()
     ok(cfn.delete(p, MEMBER))
-    assert aws_calls_since(emulator, since) == []
+    assert emulator.aws_calls(since) == []
     assert emulator.state() == before
     assert_enrolled(emulator, ADMIN, MEMBER, [R1, R2])
 
@@ -651,12 +621,12 @@ def test_delete_when_the_member_role_cannot_be_assumed(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
     ok(cfn.create(props()))
     emulator.configure(unassumable_accounts=[MEMBER])
-    since = mark(emulator)
+    since = emulator.last_seq()
     ok(cfn.delete(props(), MEMBER))
     state = emulator.state()
     for region in (R1, R2):
         assert MEMBER not in hub(state, ADMIN, region).get("members", {}), (region, state)
-    assert not [c for c in aws_calls_since(emulator, since, "securityhub") if c["account"] == MEMBER]
+    assert not [c for c in emulator.aws_calls(since, "securityhub") if c["account"] == MEMBER]
 
 
 def test_delete_never_takes_a_member_from_a_newer_administrator(emulator, cfn):
@@ -665,14 +635,13 @@ def test_delete_never_takes_a_member_from_a_newer_administrator(emulator, cfn):
     # In R1 the member has since left this administrator and joined another.
     leave_directly(emulator, MEMBER, R1)
     join_directly(emulator, ADMIN2, MEMBER, R1)
-    since = mark(emulator)
+    since = emulator.last_seq()
     ok(cfn.delete(props(), MEMBER))
     state = emulator.state()
     assert hub(state, MEMBER, R1)["administrator"] == ADMIN2
     assert hub(state, ADMIN2, R1)["members"][MEMBER] == "Enabled"
     assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
-    leaving = [c["region"] for c in calls_named(aws_calls_since(emulator, since, "securityhub"),
-                                                "DisassociateFromAdministratorAccount")]
+    leaving = [c["region"] for c in emulator.aws_calls(since, "securityhub", "DisassociateFromAdministratorAccount")]
     assert R1 not in leaving, leaving
 
 
@@ -714,11 +683,11 @@ def test_close_account_on_delete_leaves_an_account_with_other_tags_open(emulator
     account = emulator.create_account("Security Sandbox", "sandbox@example.com",
                                       {STACK_TAG: cfn.stack_id, LOGICAL_ID_TAG: "SomeoneElse"})
     p = new_account_props(Regions=R1, CloseAccountOnDelete=True)
-    since = mark(emulator)
+    since = emulator.last_seq()
     resp = cfn.delete(p, account)
     assert resp.status == "SUCCESS", resp.describe()
     assert account_status(emulator, account) == "ACTIVE"
-    assert not calls_named(aws_calls_since(emulator, since), "CloseAccount")
+    assert not emulator.aws_calls(since, operation="CloseAccount")
 
 
 def test_close_account_on_delete_of_another_stack_leaves_the_account_open(emulator, cfn):

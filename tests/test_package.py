@@ -5,17 +5,18 @@ dist/bootstrap.zip (x86_64) is checked when it exists; it is required when PACKA
 """
 
 import os
-import queue
 import re
 import shutil
 import stat
 import subprocess
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from harness.provider import Provider
+from harness.runtime_api import RuntimeApi
+from harness.wait import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
@@ -102,60 +103,13 @@ def test_glibc_not_newer_than_amazon_linux_2023(binary):
     print(f"newest GLIBC version needed: {'.'.join(map(str, newest))}")
 
 
-class _RuntimeApi(BaseHTTPRequestHandler):
-    """Records requests and never answers them: the runtime client then waits, as on an idle Lambda."""
-
-    requests: "queue.Queue[tuple[str, str]]"
-    release: threading.Event
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        self.requests.put(("GET", self.path))
-        self.release.wait(30)
-
-    def do_POST(self):  # noqa: N802
-        self.requests.put(("POST", self.path))
-        self.release.wait(30)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_binary_polls_the_runtime_api(tmp_path_factory):
-    binary_path = extract_bootstrap(package_zip("x86_64"), tmp_path_factory.mktemp("start"))
-    handler = type("Handler", (_RuntimeApi,), {"requests": queue.Queue(), "release": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
-        # Nothing from this machine's environment (no real credentials, no endpoints).
-        "PATH": "/usr/bin:/bin",
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
-        "AWS_LAMBDA_FUNCTION_NAME": "securityhub-member-account-test",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "RUST_LOG": "info",
-    }
-    process = subprocess.Popen(
-        [str(binary_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=binary_path.parent
-    )
-    try:
-        try:
-            method, path = handler.requests.get(timeout=10)
-        except queue.Empty:
-            exited = process.poll()
-            pytest.fail(f"no request to the Runtime API within 10 s (process exit code: {exited})")
-        assert (method, path) == ("GET", "/2018-06-01/runtime/invocation/next")
-        assert process.poll() is None, "bootstrap exited after polling"
-    finally:
-        process.kill()
-        output, _ = process.communicate(timeout=10)
-        handler.release.set()
-        server.shutdown()
-        server.server_close()
-        if output:
-            print(output.decode(errors="replace")[-4000:])
+    """Started as Lambda starts it (the harness's sealed environment: nothing of this machine's), the packaged
+    binary asks the Runtime API for its first event and waits for it."""
+    scratch = tmp_path_factory.mktemp("start")
+    binary_path = extract_bootstrap(package_zip("x86_64"), scratch)
+    with RuntimeApi() as api, Provider(binary_path, api, "http://127.0.0.1:1", log_path=scratch / "log") as provider:
+        wait_until(lambda: api.waiting_pollers, 10,
+                   message=lambda: f"a `next` request (exit code {provider.returncode}):\n{provider.tail()}")
+        assert (api.next_requests, api.init_errors) == (1, []), provider.tail()
+        assert provider.alive(), f"bootstrap exited after polling:\n{provider.tail()}"

@@ -16,6 +16,7 @@ from harness.assertions import MAX_BODY, assert_delivered, has_control_chars
 from harness.fixtures import Cfn, CfnResponse
 from harness.listener import Listener
 from harness.provider import LOG_STREAM_NAME, SECRET_ACCESS_KEY
+from harness.wait import wait_until
 
 ADMIN = "123456789012"  # the provider's own account (default emulator credentials)
 MEMBER = "111111111111"
@@ -30,11 +31,6 @@ def assert_failed_naming(resp: CfnResponse, *names: str) -> CfnResponse:
     for name in names:
         assert name in (resp.reason or ""), f"Reason does not name {name!r}: {resp.reason!r}"
     return resp
-
-
-def aws_calls(emulator) -> list[dict]:
-    """The emulator's call log without S3 (the harness's bucket set-up and the response PUTs)."""
-    return [c for c in emulator.calls() if c["service"] != "s3"]
 
 
 def response_puts(emulator, key: str | None = None) -> list[dict]:
@@ -102,10 +98,10 @@ def test_booleans_as_strings_or_json_are_accepted(cfn, emulator, value):
 
 def test_delete_of_a_non_account_id_succeeds_without_aws_calls(cfn, emulator):
     cfn.ensure_bucket()
-    before = len(aws_calls(emulator))
+    since = emulator.last_seq()
     resp = cfn.delete({**VALID, "OnDelete": "DisableSecurityHub"}, physical_id="SecurityHubMember-d1c2a3f4")
     assert_delivered(resp, "SUCCESS")
-    assert aws_calls(emulator)[before:] == []
+    assert emulator.aws_calls(since) == []
     cfn.assert_still_serving()
 
 
@@ -119,10 +115,10 @@ def test_failed_create_rolls_back_cleanly(cfn, emulator):
     assert_delivered(again, "FAILED")
     assert again.physical_id == pid
     # CloudFormation's rollback: Delete with that id and the same properties.
-    before = len(aws_calls(emulator))
+    since = emulator.last_seq()
     deleted = cfn.delete(props, physical_id=pid)
     assert_delivered(deleted, "SUCCESS")
-    assert aws_calls(emulator)[before:] == []
+    assert emulator.aws_calls(since) == []
     cfn.assert_still_serving()
 
 
@@ -218,11 +214,12 @@ def test_panic_in_the_work_is_answered_failed(provider_factory, emulator):
 def _slow_aws_call(cfn: Cfn, emulator, rid: str) -> None:
     """Make the binary's first AWS call take 8 s, and everything after it (the response PUT included) fast:
     the emulator's latency is read when a request arrives, and applies to S3 too."""
-    deadline = time.monotonic() + 10
-    while not aws_calls(emulator):
-        assert time.monotonic() < deadline, "the binary made no AWS call"
-        assert cfn.runtime_api.result(rid) is None, "answered before any AWS call"
-        time.sleep(0.02)
+    def first_calls() -> list[dict]:
+        calls = emulator.aws_calls()
+        assert calls or cfn.runtime_api.result(rid) is None, "answered before any AWS call"
+        return calls
+
+    wait_until(first_calls, 10, 0.02, "an AWS call by the binary")
     time.sleep(0.2)  # let concurrent first calls arrive too
     emulator.configure(latency_ms=0)
 
@@ -245,13 +242,8 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
     if slow == "aws-call":
         _slow_aws_call(cfn, emulator, rid)
     # Watch the response bucket until the deadline: the answer must be there by then.
-    seen_at = None
-    while time.time() < deadline:
-        if cfn.read_response(key) is not None:
-            seen_at = time.time()
-            break
-        time.sleep(0.1)
-    assert seen_at is not None, "no response was PUT before the deadline"
+    wait_until(lambda: time.time() < deadline and cfn.read_response(key) is not None, deadline - time.time(), 0.1,
+               "a response PUT before the deadline")
     result = cfn.runtime_api.wait_result(rid, timeout=15)
     resp = CfnResponse(raw=cfn.read_response(key), runtime_result=result, event=event, lambda_request_id=rid,
                        response_key=key, deadline=deadline)

@@ -15,10 +15,11 @@ import time
 
 import pytest
 
+from harness.assertions import assert_delivered
 from harness.fixtures import CfnResponse
+from harness.wait import wait_until
 from reliability_support import (
-    ADMIN, REGIONS_17, TWELVE_DIGITS, Pool, assert_delivered, aws_calls, enrolled_regions, leftovers,
-    list_members, record_figure, wait_for,
+    ADMIN, REGIONS_17, TWELVE_DIGITS, Pool, enrolled_regions, leftovers, list_members, record_figure,
 )
 
 MEMBER = "111111111111"
@@ -33,21 +34,12 @@ def enable_admin_hubs(emulator, regions) -> None:
 
 
 def fault_counts(emulator) -> collections.Counter:
-    return collections.Counter((c["service"], c["fault"]) for c in aws_calls(emulator))
+    return collections.Counter((c["service"], c["fault"]) for c in emulator.aws_calls())
 
 
 def successful(emulator, operation: str) -> list[dict]:
     """Calls of `operation` that reached the emulator's model (no fault injected) and succeeded."""
-    return [c for c in aws_calls(emulator)
-            if c["operation"] == operation and c["fault"] is None and c["status"] == 200]
-
-
-def accounts_with_email(emulator, email: str) -> list[dict]:
-    org = emulator.client("organizations")
-    accounts = []
-    for page in org.get_paginator("list_accounts").paginate():
-        accounts += [a for a in page["Accounts"] if a["Email"].lower() == email.lower()]
-    return accounts
+    return [c for c in emulator.aws_calls(operation=operation) if c["fault"] is None and c["status"] == 200]
 
 
 def assert_enabled_everywhere(emulator, member: str, regions) -> None:
@@ -98,7 +90,7 @@ def test_account_creation_survives_throttling(emulator, cfn):
     assert TWELVE_DIGITS.match(account), resp.describe()
     assert body["Data"]["AccountCreated"] == "true"
     assert body["Data"]["AccountId"] == account
-    assert [a["Id"] for a in accounts_with_email(emulator, email)] == [account]
+    assert [a["Id"] for a in emulator.accounts_with_email(email)] == [account]
     assert len(successful(emulator, "CreateAccount")) == 1, "more than one account creation reached AWS"
     assert_enabled_everywhere(emulator, account, REGIONS_17)
     faults = fault_counts(emulator)
@@ -255,7 +247,7 @@ def test_same_create_delivered_twice_makes_one_account(emulator, cfn):
     assert second_body["PhysicalResourceId"] == first_body["PhysicalResourceId"]
     assert second_body["Data"] == first_body["Data"]
     account = first.physical_id
-    assert [a["Id"] for a in accounts_with_email(emulator, email)] == [account]
+    assert [a["Id"] for a in emulator.accounts_with_email(email)] == [account]
     assert len(successful(emulator, "CreateAccount")) == 1
     assert_enabled_everywhere(emulator, account, FOUR_REGIONS)
     for region in FOUR_REGIONS:
@@ -287,7 +279,7 @@ def test_same_create_delivered_to_two_instances_at_once_makes_one_account(emulat
         assert all(b["Status"] == "SUCCESS" for b in bodies), f"answers: {summary}"
         assert bodies[0]["PhysicalResourceId"] == bodies[1]["PhysicalResourceId"], f"answers: {summary}"
         account = bodies[0]["PhysicalResourceId"]
-        assert [a["Id"] for a in accounts_with_email(emulator, email)] == [account]
+        assert [a["Id"] for a in emulator.accounts_with_email(email)] == [account]
         assert_enabled_everywhere(emulator, account, FOUR_REGIONS)
     finally:
         pool.close()
@@ -307,8 +299,8 @@ def test_delete_during_a_running_create_leaves_nothing_enrolled(emulator, provid
 
     create_event, create_key = creator.cfn.event("Create", props)
     create_rid = creator.runtime_api.invoke(create_event, deadline_s=900)
-    wait_for(lambda: "Enabled" in enrolled_regions(emulator, ADMIN, MEMBER, FOUR_REGIONS).values(), timeout=60,
-             message="the Create enrolled a first region")
+    wait_until(lambda: "Enabled" in enrolled_regions(emulator, ADMIN, MEMBER, FOUR_REGIONS).values(), 60,
+               message="the Create enrolled a first region")
     delete = deleter.cfn.delete(props, physical_id=MEMBER, timeout=REQUEST_TIMEOUT_S)
     create_done = creator.runtime_api.wait_result(create_rid, REQUEST_TIMEOUT_S)
     create = CfnResponse(raw=creator.cfn.read_response(create_key), runtime_result=create_done, event=create_event,

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from harness.assertions import assert_delivered
 from harness.provider import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-from reliability_support import ADMIN, assert_delivered, moto_assumed_roles, record_figure
+from reliability_support import ADMIN, moto_assumed_roles, record_figure
 
 REGIONS = ["eu-west-1", "us-east-1"]
 ACCESS_KEY_PATTERN = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")

@@ -25,9 +25,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,18 +36,20 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from harness.wait import stop_process, wait_until
+
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 ROLE_NAME = "OrganizationAccountAccessRole"
 TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-SERVER_SCRIPT = Path(__file__).resolve().parent / "server.py"
+SERVER = ("-m", "emulator.server")
 START_TIMEOUT_S = 20.0
 HTTP_TIMEOUT_S = 30.0
 POLL_INTERVAL_S = 0.1
 
 
 class EmulatorError(RuntimeError):
-    """The emulator could not start, or its control API refused a request."""
+    """The emulator's control API refused a request, or an account creation failed."""
 
 
 @dataclass
@@ -61,14 +63,7 @@ class EmulatorProcess:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Terminate, then kill if it does not exit within `timeout_s`."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout_s)
+        stop_process(self.process, timeout_s)
 
 
 def _log_tail(path: Path, lines: int = 40) -> str:
@@ -79,13 +74,13 @@ def _log_tail(path: Path, lines: int = 40) -> str:
 
 
 def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT_S, *,
-                   script: Path = SERVER_SCRIPT, temp_prefix: str = "aws-emulator-") -> EmulatorProcess:
-    """Start server.py (or `script`, a launcher taking the same arguments) with this interpreter (the venv's)
-    on a free loopback port and wait for it.
+                   launcher: Sequence[str] = SERVER, temp_prefix: str = "aws-emulator-") -> EmulatorProcess:
+    """Start `python -m emulator.server` (or `python *launcher`, a launcher taking the same options) with this
+    interpreter (the venv's) on a free loopback port and wait for it.
 
     Its stdout and stderr go to `log_dir`/emulator.log (when not given, a new temporary directory whose name
     starts with `temp_prefix`); if it does not come up within `timeout_s`, it is killed and the log's tail is in
-    the error.
+    the AssertionError.
     """
     log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix=temp_prefix))
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -93,24 +88,23 @@ def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT
     port_file.unlink(missing_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
+            [sys.executable, *launcher, "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    port = _wait_for_port(process, port_file, log_path, timeout_s)
-    return EmulatorProcess(f"http://127.0.0.1:{port}", port, process, log_path)
 
-
-def _wait_for_port(process: subprocess.Popen, port_file: Path, log_path: Path, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    for _ in range(int(timeout_s / POLL_INTERVAL_S) + 1):
+    def port() -> int | None:
         if port_file.exists():
             return int(port_file.read_text().strip())
-        if process.poll() is not None or time.monotonic() > deadline:
-            break
-        time.sleep(POLL_INTERVAL_S)
-    process.kill()
-    process.wait(timeout=10)
-    raise EmulatorError(f"the emulator did not start within {timeout_s} s (exit code {process.returncode}); "
-                        f"log tail:\n{_log_tail(log_path)}")
+        if process.poll() is not None:
+            raise AssertionError(f"the emulator exited with code {process.returncode}")
+        return None
+
+    try:
+        port_number = wait_until(port, timeout_s, POLL_INTERVAL_S, "the emulator listening")
+    except AssertionError as error:
+        process.kill()
+        process.wait(timeout=10)
+        raise AssertionError(f"{error}; log tail:\n{_log_tail(log_path)}") from None
+    return EmulatorProcess(f"http://127.0.0.1:{port_number}", port_number, process, log_path)
 
 
 class EndpointSession(boto3.Session):
@@ -189,9 +183,21 @@ class Emulator:
         members: {id: status}, administrator, invitations: [{administrator, invitation_id}]}}}."""
         return self._control("GET", "securityhub")
 
-    def calls(self) -> list[dict]:
-        """The call log: seq, service, operation, account, region, method, path, start, end, status, fault."""
-        return self._control("GET", "calls")
+    def calls(self, since: int = 0) -> list[dict]:
+        """The call log after sequence number `since` (`last_seq()` before what is to be watched): seq, service,
+        operation, account, region, method, path, start, end, status, fault."""
+        return [call for call in self._control("GET", "calls") if call["seq"] > since]
+
+    def aws_calls(self, since: int = 0, service: str | None = None, operation: str | None = None) -> list[dict]:
+        """`calls(since)` without S3 (the response PUTs and the harness reading them back), of one service or
+        operation when given."""
+        return [call for call in self.calls(since) if call["service"] != "s3"
+                and service in (None, call["service"]) and operation in (None, call["operation"])]
+
+    def last_seq(self) -> int:
+        """The call log's last sequence number (0 when empty): calls after it belong to what follows."""
+        calls = self.calls()
+        return calls[-1]["seq"] if calls else 0
 
     def enable_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
         """Enable a hub directly, without an AWS call (test setup)."""
@@ -248,21 +254,27 @@ class Emulator:
                        timeout_s: float = 10.0) -> str:
         """CreateAccount, then wait (bounded) for SUCCEEDED; answers the account id."""
         organizations = self.client("organizations")
-        status = organizations.create_account(
+        request_id = organizations.create_account(
             AccountName=name, Email=email,
-            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["CreateAccountStatus"]
-        deadline = time.monotonic() + timeout_s
-        for _ in range(int(timeout_s / POLL_INTERVAL_S) + 1):
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["CreateAccountStatus"]["Id"]
+
+        def created() -> str | None:
             status = organizations.describe_create_account_status(
-                CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
-            if status["State"] == "SUCCEEDED":
-                return status["AccountId"]
+                CreateAccountRequestId=request_id)["CreateAccountStatus"]
             if status["State"] == "FAILED":
                 raise EmulatorError(f"CreateAccount {name} failed: {status.get('FailureReason')}")
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL_INTERVAL_S)
-        raise EmulatorError(f"CreateAccount {name} still {status['State']} after {timeout_s} s")
+            return status["AccountId"] if status["State"] == "SUCCEEDED" else None
+
+        return wait_until(created, timeout_s, POLL_INTERVAL_S, f"CreateAccount {name} succeeding")
+
+    def org_accounts(self) -> list[dict]:
+        """Every account of the organization (ListAccounts, all pages)."""
+        pages = self.client("organizations").get_paginator("list_accounts").paginate()
+        return [account for page in pages for account in page["Accounts"]]
+
+    def accounts_with_email(self, email: str) -> list[dict]:
+        """The organization's accounts with this email address (compared case-insensitively)."""
+        return [account for account in self.org_accounts() if account["Email"].lower() == email.lower()]
 
     # --- Security Hub state -----------------------------------------------------------------------
 

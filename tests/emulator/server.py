@@ -1,9 +1,10 @@
 """Run the AWS emulator: moto's server with the project's Security Hub, Organizations, STS and EC2
 additions, faults and a control API, threaded so that concurrent requests with injected latency overlap.
 
-    python tests/emulator/server.py --host 127.0.0.1 --port 0 --port-file FILE
+    python -m emulator.server --host 127.0.0.1 --port 0 --port-file FILE
 
-Port 0 picks a free port; the chosen port is written to FILE (atomically) once the socket listens.
+Port 0 picks a free port; the chosen port is written to FILE (atomically) once the socket listens. `make venv`
+installs the package (tests/pyproject.toml), so that it runs from any directory.
 """
 
 import argparse
@@ -13,14 +14,11 @@ import signal
 import sys
 from pathlib import Path
 
-# Run as a script: put the package's parent directory on the path so that `emulator` imports.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-
-from emulator.app import build_app  # noqa: E402
-from emulator.state import EmulatorState  # noqa: E402
+from emulator.app import build_app
+from emulator.state import EmulatorState
 
 LOOPBACK = "127.0.0.1"
 

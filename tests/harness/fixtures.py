@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import uuid
-from typing import Any
 
 import pytest
 
@@ -261,15 +259,3 @@ def provider_factory(bootstrap_binary, emulator, tmp_path, request):
             if _failed(request):
                 print(f"--- bootstrap log {dep.provider.log_path.name} (exit {dep.provider.returncode}) ---\n"
                       f"{dep.provider.tail(60)}")
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05, message: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy (bounded)."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= end:
-            raise AssertionError(f"{message} not met within {timeout} s")
-        time.sleep(interval)

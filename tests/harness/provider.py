@@ -15,6 +15,8 @@ import tempfile
 import time
 from typing import Any, Iterable
 
+from harness.wait import stop_process, wait_until
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO_ROOT / "target" / "debug" / "bootstrap"
 
@@ -125,13 +127,7 @@ class Provider:
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Terminate (SIGTERM, bounded wait, then SIGKILL). Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
+        stop_process(self.proc, timeout)
         if not self._log_file.closed:
             self._log_file.close()
         if self._workdir is not None:
@@ -156,29 +152,23 @@ class Provider:
     def log_lines(self) -> list[str]:
         return [line for line in self.logs().splitlines() if line.strip()]
 
-    def log_records(self) -> list[dict[str, Any]]:
-        """The JSON log lines, parsed; lines that are not JSON objects are skipped (see `non_json_lines`)."""
+    def _parsed_lines(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """Each log line with its JSON object, or None when it is not one."""
         out = []
         for line in self.log_lines():
             try:
                 rec = json.loads(line)
             except ValueError:
-                continue
-            if isinstance(rec, dict):
-                out.append(rec)
+                rec = None
+            out.append((line, rec if isinstance(rec, dict) else None))
         return out
 
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON log lines, parsed; lines that are not JSON objects are skipped (see `non_json_lines`)."""
+        return [rec for _, rec in self._parsed_lines() if rec is not None]
+
     def non_json_lines(self) -> list[str]:
-        bad = []
-        for line in self.log_lines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                bad.append(line)
-                continue
-            if not isinstance(rec, dict):
-                bad.append(line)
-        return bad
+        return [line for line, rec in self._parsed_lines() if rec is None]
 
     def records_mentioning(self, *values: str) -> list[dict[str, Any]]:
         """Parsed log records in which every one of `values` occurs as (part of) some string field, at any depth."""
@@ -186,14 +176,8 @@ class Provider:
 
     def wait_for_log(self, predicate, timeout: float = 10.0, interval: float = 0.05) -> dict[str, Any]:
         """Wait (bounded) for a parsed log record satisfying `predicate`."""
-        end = time.monotonic() + timeout
-        while True:
-            for rec in self.log_records():
-                if predicate(rec):
-                    return rec
-            if time.monotonic() >= end:
-                raise AssertionError(f"no matching log record within {timeout} s; last lines:\n{self.tail()}")
-            time.sleep(interval)
+        return wait_until(lambda: next((rec for rec in self.log_records() if predicate(rec)), None), timeout,
+                          interval, lambda: f"a matching log record; last lines:\n{self.tail()}")
 
     def tail(self, n: int = 30) -> str:
         return "\n".join(self.log_lines()[-n:])

@@ -63,14 +63,6 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
-    @property
-    def error_type(self) -> str | None:
-        """`Lambda-Runtime-Function-Error-Type` header of an error, if any."""
-        for name, value in self.headers.items():
-            if name.lower() == "lambda-runtime-function-error-type":
-                return value
-        return None
-
 
 @dataclasses.dataclass
 class Invocation:
@@ -193,20 +185,23 @@ class RuntimeApi:
             self._cond.notify_all()
         return inv.request_id
 
+    def _wait(self, ready, timeout: float, why) -> None:
+        """Wait (at most `timeout` s) on the stand-in's condition until `ready()`; else RuntimeApiTimeout(why())."""
+        with self._cond:
+            if not self._cond.wait_for(ready, timeout):
+                raise RuntimeApiTimeout(why())
+
     def wait_result(self, request_id: str, timeout: float) -> Result:
         """Wait (at most `timeout` s) for the runtime client's answer to one invocation."""
-        end = time.monotonic() + timeout
-        with self._cond:
-            while request_id not in self._results:
-                left = end - time.monotonic()
-                if left <= 0:
-                    inv = self._invocations.get(request_id)
-                    state = ("unknown request id" if inv is None else
-                             "still queued (no binary polled it)" if inv.delivered_at is None else
-                             f"delivered {time.time() - inv.delivered_at:.1f} s ago, unanswered")
-                    raise RuntimeApiTimeout(f"no runtime answer for {request_id} within {timeout} s: {state}")
-                self._cond.wait(left)
-            return self._results[request_id]
+        def why() -> str:
+            inv = self._invocations.get(request_id)
+            state = ("unknown request id" if inv is None else
+                     "still queued (no binary polled it)" if inv.delivered_at is None else
+                     f"delivered {time.time() - inv.delivered_at:.1f} s ago, unanswered")
+            return f"no runtime answer for {request_id} within {timeout} s: {state}"
+
+        self._wait(lambda: request_id in self._results, timeout, why)
+        return self.result(request_id)
 
     def result(self, request_id: str) -> Result | None:
         """The answer for one invocation, if any yet (does not wait)."""
@@ -215,23 +210,13 @@ class RuntimeApi:
 
     def wait_next_requests(self, count: int, timeout: float) -> None:
         """Wait (at most `timeout` s) until `count` `next` requests have arrived in total."""
-        end = time.monotonic() + timeout
-        with self._cond:
-            while self._next_requests < count:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise RuntimeApiTimeout(f"only {self._next_requests} of {count} `next` requests within {timeout} s")
-                self._cond.wait(left)
+        self._wait(lambda: self._next_requests >= count, timeout,
+                   lambda: f"only {self._next_requests} of {count} `next` requests within {timeout} s")
 
     def wait_polling(self, pollers: int = 1, timeout: float = 10.0) -> None:
         """Wait (at most `timeout` s) until at least `pollers` `next` requests are parked waiting for an event."""
-        end = time.monotonic() + timeout
-        with self._cond:
-            while self._waiting_pollers < pollers:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise RuntimeApiTimeout(f"only {self._waiting_pollers} of {pollers} pollers waiting after {timeout} s")
-                self._cond.wait(left)
+        self._wait(lambda: self._waiting_pollers >= pollers, timeout,
+                   lambda: f"only {self._waiting_pollers} of {pollers} pollers waiting after {timeout} s")
 
     # -- observations ----------------------------------------------------------------------------------------
 
@@ -252,12 +237,6 @@ class RuntimeApi:
         with self._cond:
             return self._waiting_pollers
 
-    @property
-    def pending(self) -> int:
-        """Events queued but not yet handed to a poller."""
-        with self._cond:
-            return len(self._queue)
-
     def invocation(self, request_id: str) -> Invocation:
         with self._cond:
             return self._invocations[request_id]
@@ -267,11 +246,6 @@ class RuntimeApi:
         """Every queued invocation, in the order queued."""
         with self._cond:
             return list(self._invocations.values())
-
-    @property
-    def results(self) -> dict[str, Result]:
-        with self._cond:
-            return dict(self._results)
 
     @property
     def posts(self) -> list[Result]:

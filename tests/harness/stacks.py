@@ -16,11 +16,12 @@ from __future__ import annotations
 import io
 import json
 import pathlib
-import time
 import zipfile
 from typing import Any
 
 from cfnlint.decode import cfn_yaml
+
+from harness.wait import wait_until
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATES = REPO_ROOT / "cloudformation"
@@ -86,16 +87,10 @@ class Stack:
 
     def wait(self, timeout_s: float = DEPLOY_TIMEOUT_S) -> Stack:
         """Wait (bounded) until the stack is no longer in progress."""
-        deadline = time.monotonic() + timeout_s
-        for _ in range(int(timeout_s / POLL_INTERVAL_S) + 1):
-            stack = self.describe()
-            if not stack["StackStatus"].endswith(("_IN_PROGRESS", "_PENDING")):
-                return self
-            if time.monotonic() > deadline:
-                break
-            time.sleep(POLL_INTERVAL_S)
-        raise AssertionError(f"stack {self.stack_id} still {stack['StackStatus']} after {timeout_s} s; "
-                             f"invocations: {len(self.engine.runtime_api.invocations)}")
+        wait_until(lambda: not self.status.endswith(("_IN_PROGRESS", "_PENDING")), timeout_s, POLL_INTERVAL_S,
+                   lambda: f"stack {self.stack_id} done (still {self.status}; "
+                           f"invocations: {len(self.engine.runtime_api.invocations)})")
+        return self
 
     def physical_id(self, logical_id: str = "Member") -> str:
         detail = self.client.describe_stack_resource(StackName=self.stack_id, LogicalResourceId=logical_id)
