@@ -6,10 +6,13 @@
  *   ExistingAccountsStack  enrolls every account of context accountIds (only when accountIds is given, so that
  *                          a plain `npx cdk synth` has one stack and prints its template)
  *
- * both into context administratorAccountId, in context regions (optional; default: discovered).
+ * both into context administratorAccountId, in context regions (optional; default: discovered). The provider
+ * may enroll into administratorAccountId only, assume roles only in context organizationId's accounts (plus
+ * context memberAccountsOutsideOrganization), and trusts the stacks of context trustedAccountIds (default: its
+ * own account).
  *
- *   npx cdk synth -c administratorAccountId=111111111111 -c accountIds=222222222222,333333333333
- *   npx cdk deploy ExistingAccountsStack -c administratorAccountId=... -c accountIds='["222222222222"]'
+ *   npx cdk synth -c administratorAccountId=111111111111 -c organizationId=o-a1b2c3d4e5 -c accountIds=222222222222,333333333333
+ *   npx cdk deploy ExistingAccountsStack -c administratorAccountId=... -c organizationId=o-... -c accountIds='["222222222222"]'
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -21,6 +24,7 @@ import { DEFAULT_CODE_PATH, SecurityHubMemberAccount, SecurityHubMemberAccountPr
 /** Example values used when the context does not give them. Replace them (`-c name=value`) before deploying. */
 const EXAMPLE_DEFAULTS = {
   administratorAccountId: '111111111111',
+  organizationId: 'o-exampleorg0',
   accountName: 'security-hub-example',
   email: 'security-hub-example@example.com',
 };
@@ -48,15 +52,32 @@ function contextString(scope: Construct, key: string): string | undefined {
   return raw === undefined || raw === null || raw === '' ? undefined : String(raw);
 }
 
+function administratorAccountId(scope: Construct): string {
+  return contextString(scope, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId;
+}
+
 /**
  * The stack's provider, from `dist/bootstrap.zip` when `make package` has built it; otherwise from a
  * placeholder directory without a `bootstrap`, with a warning, so that `cdk synth` works before the build.
+ * It may enroll into the example's one administrator account.
  */
 function provider(stack: Stack): SecurityHubMemberAccountProvider {
   const built = fs.existsSync(DEFAULT_CODE_PATH);
+  const organizationId = contextString(stack, 'organizationId');
   const p = SecurityHubMemberAccountProvider.getOrCreate(stack, {
     code: built ? lambda.Code.fromAsset(DEFAULT_CODE_PATH) : lambda.Code.fromAsset(PLACEHOLDER_DIR),
+    administratorAccountIds: [administratorAccountId(stack)],
+    organizationId: organizationId ?? EXAMPLE_DEFAULTS.organizationId,
+    trustedAccountIds: contextList(stack, 'trustedAccountIds'),
+    memberAccountsOutsideOrganization: contextList(stack, 'memberAccountsOutsideOrganization'),
   });
+  if (organizationId === undefined) {
+    Annotations.of(p).addWarningV2(
+      'securityhub-member-account:exampleOrganizationId',
+      `no context organizationId: the provider uses the placeholder ${EXAMPLE_DEFAULTS.organizationId} and could ` +
+        'assume no role. Pass -c organizationId=o-... before `cdk deploy`.',
+    );
+  }
   if (!built) {
     Annotations.of(p).addWarningV2(
       'securityhub-member-account:placeholderCode',
@@ -81,7 +102,7 @@ export class NewAccountStack extends Stack {
       accountName: contextString(this, 'accountName') ?? EXAMPLE_DEFAULTS.accountName,
       email: contextString(this, 'email') ?? EXAMPLE_DEFAULTS.email,
       parentId: contextString(this, 'parentId'),
-      administratorAccountId: contextString(this, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId,
+      administratorAccountId: administratorAccountId(this),
       regions: contextList(this, 'regions'),
       provider: provider(this),
     });
@@ -93,7 +114,7 @@ export class ExistingAccountsStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const p = provider(this);
-    const administratorAccountId = contextString(this, 'administratorAccountId') ?? EXAMPLE_DEFAULTS.administratorAccountId;
+    const administrator = administratorAccountId(this);
     const regions = contextList(this, 'regions');
     const accountIds = contextList(this, 'accountIds') ?? [];
     if (new Set(accountIds).size !== accountIds.length) {
@@ -101,7 +122,7 @@ export class ExistingAccountsStack extends Stack {
     }
     for (const accountId of accountIds) {
       const id = `Member${accountId}`;
-      const member = new SecurityHubMemberAccount(this, id, { accountId, administratorAccountId, regions, provider: p });
+      const member = new SecurityHubMemberAccount(this, id, { accountId, administratorAccountId: administrator, regions, provider: p });
       outputs(this, id, member);
     }
   }

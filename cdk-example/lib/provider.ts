@@ -1,9 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** The role that AWS Organizations creates in every account it creates. */
@@ -19,7 +21,43 @@ export const DEFAULT_CODE_PATH = path.resolve(__dirname, '..', '..', 'dist', 'bo
 /** IAM role names: 1..64 characters of `[A-Za-z0-9+=,.@_-]` (no path). */
 export const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
 
+/** An organization id, as AWS Organizations shapes it. */
+export const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
+
+const ACCOUNT_ID_RE = /^\d{12}$/;
+
+/** The line the provider logs for each refused request: `{"level":"ERROR","fields":{"message":"request refused",...}}`. */
+export const REFUSED_REQUEST_MESSAGE = 'request refused';
+
 export interface SecurityHubMemberAccountProviderProps {
+  /**
+   * The Security Hub administrator accounts (12-digit ids) this provider may enroll accounts into
+   * (`ADMINISTRATOR_ACCOUNT_IDS`). A request naming any other administrator is refused.
+   */
+  readonly administratorAccountIds: string[];
+
+  /**
+   * The organization (`o-…`). The provider may assume roles only in its accounts (`aws:ResourceOrgID`), plus
+   * `memberAccountsOutsideOrganization`; its Organizations permissions are limited to its accounts, OUs and root.
+   */
+  readonly organizationId: string;
+
+  /**
+   * Accounts whose stacks may enroll any account, create accounts and close them (`TRUSTED_ACCOUNT_IDS`).
+   * Stacks in other accounts may enroll only their own account.
+   *
+   * @default - the provider's own account
+   */
+  readonly trustedAccountIds?: string[];
+
+  /**
+   * Member accounts outside the organization (invited members) whose member role names the provider may
+   * assume too.
+   *
+   * @default - none: roles are assumed only in the organization's accounts
+   */
+  readonly memberAccountsOutsideOrganization?: string[];
+
   /**
    * The Lambda code. It must contain an executable `bootstrap` for `provided.al2023`.
    *
@@ -72,22 +110,40 @@ export interface SecurityHubMemberAccountProviderProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** The provider's alarms (`addAlarms`). */
+export interface ProviderAlarms {
+  /** Sum of refused requests (the provider's "request refused" log lines) per 5 minutes, at least 1. */
+  readonly refusedRequests: cloudwatch.Alarm;
+  /** A message in the dead-letter queue. */
+  readonly deadLetters: cloudwatch.Alarm;
+}
+
+/** The role-name kinds `allowRoleName` knows: member roles are also assumed outside the organization. */
+export type RoleNameKind = 'member' | 'administrator';
+
+/** A checkov suppression on a resource of the synthesized template (checkov reads `Metadata.checkov.skip`). */
+function skipCheckov(resource: CfnResource, skips: Array<{ id: string; comment: string }>): void {
+  resource.addMetadata('checkov', { skip: skips });
+}
+
 /**
  * The Lambda function behind `Custom::SecurityHubMemberAccount` resources: one per stack, shared by every
  * `SecurityHubMemberAccount` of the stack (use `getOrCreate`).
  *
- * Its role is least privilege: the Organizations calls that create, tag, find, move and close accounts;
- * `sts:AssumeRole` only on the member and administrator role names (in any account); `account:ListRegions` on its own account;
- * the Security Hub administrator calls (used when the administrator is the provider's own account); and
- * writing to its own log group. No action has a wildcard.
+ * Its role has the same statements as `cloudformation/provider.yaml`'s: the Organizations calls that create,
+ * tag, find, move and close accounts (those with a resource type on this organization's ARNs only);
+ * `sts:AssumeRole` only on the member and administrator role names and only in the organization's accounts
+ * (plus `memberAccountsOutsideOrganization`); reading the requesting stacks of its own account;
+ * `account:ListRegions` on its own account; the Security Hub calls on its own hub; sending to its dead-letter
+ * queue; writing to its own log group. No action has a wildcard.
  */
 export class SecurityHubMemberAccountProvider extends Construct {
   /** The construct id of the singleton, directly under the stack. */
   public static readonly SINGLETON_ID = 'SecurityHubMemberAccountProvider';
 
   /**
-   * The stack's provider: created on first call (with `props`), returned as is afterwards. Passing `props`
-   * again once it exists is an error, because they would be silently ignored.
+   * The stack's provider: created on first call (with `props`, which are required then), returned as is
+   * afterwards. Passing `props` again once it exists is an error, because they would be silently ignored.
    */
   public static getOrCreate(scope: Construct, props?: SecurityHubMemberAccountProviderProps): SecurityHubMemberAccountProvider {
     const stack = Stack.of(scope);
@@ -104,6 +160,13 @@ export class SecurityHubMemberAccountProvider extends Construct {
       }
       return existing;
     }
+    if (props === undefined) {
+      throw new Error(
+        `SecurityHubMemberAccountProvider.getOrCreate: stack ${stack.stackName} has no provider yet; create it first ` +
+          'with SecurityHubMemberAccountProvider.getOrCreate(stack, { administratorAccountIds, organizationId, ... }), ' +
+          'or pass provider to the SecurityHubMemberAccount',
+      );
+    }
     return new SecurityHubMemberAccountProvider(stack, SecurityHubMemberAccountProvider.SINGLETON_ID, props);
   }
 
@@ -112,20 +175,57 @@ export class SecurityHubMemberAccountProvider extends Construct {
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  /** Asynchronous invocations that failed without an answer to CloudFormation, after Lambda's retries. */
+  public readonly deadLetterQueue: sqs.Queue;
 
+  private alarms?: ProviderAlarms;
   private readonly assumeRoleStatement: iam.PolicyStatement;
+  private readonly assumeOutsideStatement?: iam.PolicyStatement;
   private readonly allowedRoleNames = new Set<string>();
+  private readonly allowedOutsideRoleNames = new Set<string>();
 
-  constructor(scope: Construct, id: string, props: SecurityHubMemberAccountProviderProps = {}) {
+  constructor(scope: Construct, id: string, props: SecurityHubMemberAccountProviderProps) {
     super(scope, id);
+    const stack = Stack.of(this);
 
     const maxConcurrentRegions = props.maxConcurrentRegions ?? 64;
     if (!Token.isUnresolved(maxConcurrentRegions) && (!Number.isInteger(maxConcurrentRegions) || maxConcurrentRegions < 1)) {
       throw new Error(`maxConcurrentRegions must be a positive integer, got ${maxConcurrentRegions}`);
     }
+    const administratorAccountIds = SecurityHubMemberAccountProvider.accountIds(props.administratorAccountIds, 'administratorAccountIds');
+    if (administratorAccountIds === undefined) {
+      throw new Error('administratorAccountIds must list at least one 12-digit account id');
+    }
+    const trustedAccountIds = SecurityHubMemberAccountProvider.accountIds(props.trustedAccountIds, 'trustedAccountIds');
+    const outsideAccountIds = SecurityHubMemberAccountProvider.accountIds(
+      props.memberAccountsOutsideOrganization,
+      'memberAccountsOutsideOrganization',
+    );
+    const organizationId = props.organizationId;
+    if (!Token.isUnresolved(organizationId) && !ORGANIZATION_ID_RE.test(organizationId ?? '')) {
+      throw new Error(`organizationId must be an organization id (o- and 10-32 lowercase letters or digits), got '${organizationId}'`);
+    }
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+    skipCheckov(this.logGroup.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_158',
+        comment:
+          'Encrypted at rest by CloudWatch Logs itself (AES-GCM, the default); this stack has no KMS key (the ' +
+          'template provider.yaml has one for its SNS topic and uses it for its log group too), and the log lines ' +
+          'hold account, stack and request ids, no secrets and no response URLs.',
+      },
+    ]);
+
+    // Failed asynchronous invocations land here, sent with the execution role (Lambda Developer Guide,
+    // "Retaining records of asynchronous invocations"; the function adds sqs:SendMessage on the queue).
+    // Encrypted with the AWS managed key for SQS, whose key policy lets this account's principals use it
+    // through SQS: no KMS permission needed (SQS Developer Guide, "Amazon SQS Key management").
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS_MANAGED,
+      retentionPeriod: Duration.days(14),
     });
 
     this.role = new iam.Role(this, 'Role', {
@@ -134,41 +234,77 @@ export class SecurityHubMemberAccountProvider extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
+    // Organizations actions that have no resource type (IAM accepts only "*" for them).
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'Organizations',
+        sid: 'OrganizationsUnscoped',
         actions: [
           'organizations:CreateAccount',
-          'organizations:TagResource',
           'organizations:DescribeCreateAccountStatus',
           'organizations:ListCreateAccountStatus',
           'organizations:ListAccounts',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // Actions on accounts, OUs and roots: only those of this organization (the management account's id is
+    // "*": the organization id pins it). TagResource is what CreateAccount with Tags requires.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OrganizationsThisOrganization',
+        actions: [
+          'organizations:TagResource',
           'organizations:ListTagsForResource',
           'organizations:DescribeAccount',
           'organizations:ListParents',
           'organizations:MoveAccount',
           'organizations:CloseAccount',
         ],
-        resources: ['*'],
+        resources: ['account', 'ou', 'root'].map((type) => `arn:${stack.partition}:organizations::*:${type}/${organizationId}/*`),
       }),
     );
+    // The role names, only in the organization's accounts: aws:ResourceOrgID is the organization of the
+    // account that owns the role (IAM User Guide, "AWS global condition context keys").
     this.assumeRoleStatement = new iam.PolicyStatement({
-      sid: 'AssumeMemberAndAdministratorRoles',
+      sid: 'AssumeRolesInOrganization',
       actions: ['sts:AssumeRole'],
+      conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
     });
-    this.allowRoleName(props.memberRoleName ?? DEFAULT_ROLE_NAME, 'memberRoleName');
-    this.allowRoleName(props.administratorRoleName ?? DEFAULT_ROLE_NAME, 'administratorRoleName');
+    // Invited members outside the organization: their member role names, in exactly those accounts
+    // (aws:ResourceAccount, the account that owns the role). No such accounts: no statement.
+    if (outsideAccountIds !== undefined) {
+      this.assumeOutsideStatement = new iam.PolicyStatement({
+        sid: 'AssumeMemberRolesOutsideOrganization',
+        actions: ['sts:AssumeRole'],
+        conditions: { StringEquals: { 'aws:ResourceAccount': outsideAccountIds } },
+      });
+    }
+    this.allowRoleName(props.memberRoleName ?? DEFAULT_ROLE_NAME, 'memberRoleName', 'member');
+    this.allowRoleName(props.administratorRoleName ?? DEFAULT_ROLE_NAME, 'administratorRoleName', 'administrator');
     this.role.addToPolicy(this.assumeRoleStatement);
+    if (this.assumeOutsideStatement) {
+      this.role.addToPolicy(this.assumeOutsideStatement);
+    }
+    // The provider checks with CloudFormation that a request is real (the stack, its operation in progress, the
+    // resource): its own account's stacks with these credentials, others' through the member role (Service
+    // Authorization Reference, AWS CloudFormation: both actions take resource type "stack").
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRequestingStacks',
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+        resources: [stack.formatArn({ service: 'cloudformation', region: '*', resource: 'stack', resourceName: '*/*' })],
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DiscoverRegions',
         actions: ['account:ListRegions'],
         // Without AccountId, ListRegions answers for the caller's own account: only this one.
-        resources: [Stack.of(this).formatArn({ service: 'account', region: '', resource: 'account', arnFormat: ArnFormat.NO_RESOURCE_NAME })],
+        resources: [stack.formatArn({ service: 'account', region: '', resource: 'account', arnFormat: ArnFormat.NO_RESOURCE_NAME })],
       }),
     );
     // Security Hub calls go to this account's hub only when it is the administrator or the member itself.
-    const securityHubHubs = Stack.of(this).formatArn({
+    const securityHubHubs = stack.formatArn({
       service: 'securityhub',
       region: '*',
       resource: 'hub',
@@ -176,7 +312,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
     });
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'SecurityHubAdministrator',
+        sid: 'SecurityHubAdministratorIsThisAccount',
         actions: [
           'securityhub:DescribeHub',
           'securityhub:CreateMembers',
@@ -193,7 +329,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
     // the audit account). Tag actions: a Delete's mark on the administrator's hub, for a Create still running.
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'SecurityHubMember',
+        sid: 'SecurityHubMemberIsThisAccount',
         actions: [
           'securityhub:EnableSecurityHub',
           'securityhub:DisableSecurityHub',
@@ -219,30 +355,126 @@ export class SecurityHubMemberAccountProvider extends Construct {
       timeout: Duration.minutes(15),
       role: this.role,
       logGroup: this.logGroup,
+      deadLetterQueue: this.deadLetterQueue,
       environment: {
+        ADMINISTRATOR_ACCOUNT_IDS: Fn.join(',', administratorAccountIds),
+        // Set explicitly (not left to the provider's default): none given means this account.
+        TRUSTED_ACCOUNT_IDS: trustedAccountIds === undefined ? stack.account : Fn.join(',', trustedAccountIds),
         MAX_CONCURRENT_REGIONS: Token.isUnresolved(maxConcurrentRegions) ? Token.asString(maxConcurrentRegions) : String(maxConcurrentRegions),
         RUST_LOG: props.logLevel ?? 'info',
       },
     });
+    skipCheckov(this.function.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_117',
+        comment:
+          'Not in a VPC: the function calls only public AWS endpoints (STS, Organizations, Account, CloudFormation, ' +
+          'Security Hub in every region, S3 response URLs); in a VPC it would need a NAT gateway or an interface ' +
+          'endpoint per service and region, and it serves no VPC resource.',
+      },
+      {
+        id: 'CKV_AWS_173',
+        comment:
+          'The environment holds no secrets, only account ids, a region count and a log filter; Lambda encrypts ' +
+          'environment variables at rest with an AWS managed key anyway.',
+      },
+      {
+        id: 'CKV_AWS_115',
+        comment:
+          'No reserved concurrency, on purpose: a StackSet rolled out to an OU invokes the provider once per account ' +
+          "at about the same time, and a cap would queue those requests against CloudFormation's ServiceTimeout; a " +
+          "reservation also takes from the account's unreserved pool, which Lambda keeps at 100 or more (Lambda " +
+          'Developer Guide, "Configuring reserved concurrency for a function"), so it fails to deploy in accounts ' +
+          'with a low concurrency quota.',
+      },
+    ]);
 
     this.serviceToken = this.function.functionArn;
   }
 
   /**
-   * Let the provider assume `roleName` in any account (`arn:${Partition}:iam::*:role/<roleName>`).
-   * Called by `SecurityHubMemberAccount` for its role names; idempotent.
+   * Alarms on refused requests (the provider's "request refused" log lines, through a metric filter) and on
+   * messages in the dead-letter queue, as `cloudformation/provider.yaml` has them; add actions with
+   * `addAlarmAction`. Not created by default. Idempotent.
+   */
+  public addAlarms(): ProviderAlarms {
+    if (this.alarms) {
+      return this.alarms;
+    }
+    const stack = Stack.of(this);
+    // One JSON line per refused request; a JSON metric filter pattern selects it by property (CloudWatch Logs
+    // User Guide, "Filter pattern syntax for metric filters").
+    const refused = this.logGroup.addMetricFilter('RefusedRequestsMetricFilter', {
+      filterPattern: logs.FilterPattern.stringValue('$.fields.message', '=', REFUSED_REQUEST_MESSAGE),
+      metricNamespace: `SecurityHubMemberAccount/${stack.stackName}`,
+      metricName: 'RefusedRequests',
+      metricValue: '1',
+      defaultValue: 0,
+      unit: cloudwatch.Unit.COUNT,
+    });
+    const refusedRequests = refused.metric({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'RefusedRequestsAlarm', {
+      alarmDescription:
+        'The Custom::SecurityHubMemberAccount provider refused a request (not authorized, or not a real ' +
+        'CloudFormation request): see the "request refused" lines in the function\'s log group.',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const deadLetters = this.deadLetterQueue
+      .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) })
+      .createAlarm(this, 'DeadLetterAlarm', {
+        alarmDescription:
+          'A request to the Custom::SecurityHubMemberAccount provider failed without an answer to CloudFormation ' +
+          "(after Lambda's retries); the event is in the dead-letter queue.",
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.alarms = { refusedRequests, deadLetters };
+    return this.alarms;
+  }
+
+  /**
+   * Let the provider assume `roleName` (`arn:${Partition}:iam::*:role/<roleName>`) in the organization's
+   * accounts, and, for a member role name, in `memberAccountsOutsideOrganization`. Called by
+   * `SecurityHubMemberAccount` for its role names; idempotent.
    *
    * @param prop the prop name to quote in the error if the name is not a valid IAM role name
+   * @param kind 'administrator' or 'member' (default: 'administrator' for the prop `administratorRoleName`)
    */
-  public allowRoleName(roleName: string, prop = 'roleName'): void {
+  public allowRoleName(roleName: string, prop = 'roleName', kind?: RoleNameKind): void {
     if (!Token.isUnresolved(roleName) && !ROLE_NAME_RE.test(roleName)) {
       throw new Error(`${prop} must be an IAM role name (1-64 characters of A-Z a-z 0-9 +=,.@_-), got '${roleName}'`);
     }
-    if (this.allowedRoleNames.has(roleName)) {
-      return;
+    const arn = `arn:${Stack.of(this).partition}:iam::*:role/${roleName}`;
+    if (!this.allowedRoleNames.has(roleName)) {
+      this.allowedRoleNames.add(roleName);
+      this.assumeRoleStatement.addResources(arn);
     }
-    this.allowedRoleNames.add(roleName);
-    this.assumeRoleStatement.addResources(`arn:${Stack.of(this).partition}:iam::*:role/${roleName}`);
+    const member = (kind ?? (prop === 'administratorRoleName' ? 'administrator' : 'member')) === 'member';
+    if (member && this.assumeOutsideStatement && !this.allowedOutsideRoleNames.has(roleName)) {
+      this.allowedOutsideRoleNames.add(roleName);
+      this.assumeOutsideStatement.addResources(arn);
+    }
+  }
+
+  /** A list of 12-digit account ids (checked unless tokens); undefined when not given or empty. */
+  private static accountIds(ids: string[] | undefined, prop: string): string[] | undefined {
+    if (ids === undefined || (!Token.isUnresolved(ids) && ids.length === 0)) {
+      return undefined;
+    }
+    if (!Token.isUnresolved(ids)) {
+      const bad = ids.filter((id) => !Token.isUnresolved(id) && !ACCOUNT_ID_RE.test(id));
+      if (bad.length > 0) {
+        throw new Error(`${prop} must be 12-digit account ids, got ${bad.map((id) => `'${id}'`).join(', ')}`);
+      }
+      if (new Set(ids).size !== ids.length) {
+        throw new Error(`${prop} lists an account more than once: ${ids.join(',')}`);
+      }
+    }
+    return ids;
   }
 
   private static defaultCode(): lambda.Code {

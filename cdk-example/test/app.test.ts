@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 const ROOT = path.join(__dirname, '..');
 
 /** Runs bin/app.ts the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
-function synth(context: Record<string, unknown>): { templates: Record<string, any>; stderr: string; status: number | null } {
+function synth(context: Record<string, unknown>): { templates: Record<string, any>; warnings: string[]; stderr: string; status: number | null } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-example-test-'));
   try {
     const result = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join('bin', 'app.ts')], {
@@ -17,7 +17,15 @@ function synth(context: Record<string, unknown>): { templates: Record<string, an
       encoding: 'utf8',
     });
     const templates: Record<string, any> = {};
+    const warnings: string[] = [];
     if (result.status === 0) {
+      // Annotations are in the cloud assembly (<stack>.metadata.json), which the CLI prints them from.
+      for (const file of fs.readdirSync(outdir).filter((f) => f.endsWith('.metadata.json'))) {
+        const metadata = JSON.parse(fs.readFileSync(path.join(outdir, file), 'utf8'));
+        for (const entries of Object.values(metadata) as any[][]) {
+          warnings.push(...entries.filter((e) => e.type === 'aws:cdk:warning').map((e) => String(e.data)));
+        }
+      }
       for (const stack of ['NewAccountStack', 'ExistingAccountsStack']) {
         const file = path.join(outdir, `${stack}.template.json`);
         if (fs.existsSync(file)) {
@@ -25,7 +33,7 @@ function synth(context: Record<string, unknown>): { templates: Record<string, an
         }
       }
     }
-    return { templates, stderr: result.stderr, status: result.status };
+    return { templates, warnings, stderr: result.stderr, status: result.status };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -80,6 +88,32 @@ describe('example app (bin/app.ts)', () => {
     assert.equal(status, 0, stderr);
     assert.deepEqual(Object.keys(templates), ['NewAccountStack']);
     assert.equal(ofType(templates.NewAccountStack, 'Custom::SecurityHubMemberAccount').length, 1);
+  });
+
+  it('configures the provider from context: its administrator, organization, trusted and outside accounts', () => {
+    const { templates, warnings, stderr, status } = synth({
+      administratorAccountId: '999999999999',
+      organizationId: 'o-a1b2c3d4e5',
+      trustedAccountIds: '123456789012,210987654321',
+      memberAccountsOutsideOrganization: '["444444444444"]',
+    });
+    assert.ok(!warnings.some((w) => /organizationId/.test(w)), warnings.join('\n'));
+    assert.equal(status, 0, stderr);
+    const template = templates.NewAccountStack;
+    const [fn] = ofType(template, 'AWS::Lambda::Function');
+    assert.equal(fn.Properties.Environment.Variables.ADMINISTRATOR_ACCOUNT_IDS, '999999999999');
+    assert.equal(fn.Properties.Environment.Variables.TRUSTED_ACCOUNT_IDS, '123456789012,210987654321');
+    const statements = ofType(template, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const org = statements.find((s: any) => s.Sid === 'AssumeRolesInOrganization');
+    assert.deepEqual(org.Condition, { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } });
+    const outside = statements.find((s: any) => s.Sid === 'AssumeMemberRolesOutsideOrganization');
+    assert.deepEqual(outside.Condition, { StringEquals: { 'aws:ResourceAccount': ['444444444444'] } });
+  });
+
+  it('warns when the organization id is the example placeholder', () => {
+    const { warnings, stderr, status } = synth({});
+    assert.equal(status, 0, stderr);
+    assert.ok(warnings.some((w) => /no context organizationId: the provider uses the placeholder o-exampleorg0/.test(w)), warnings.join('\n'));
   });
 
   it('fails with the prop named for a bad account id', () => {

@@ -11,21 +11,28 @@ import {
   SecurityHubMemberAccount,
   SecurityHubMemberAccountProps,
   SecurityHubMemberAccountProvider,
+  SecurityHubMemberAccountProviderProps,
 } from '../lib';
 
 // Tests never need the Rust build: the provider gets the placeholder asset directory as its code.
 const PLACEHOLDER = path.join(__dirname, '..', 'assets', 'placeholder');
 const ADMIN = '111111111111';
 const MEMBER = '222222222222';
+const ORG = 'o-a1b2c3d4e5';
 const TYPE = 'Custom::SecurityHubMemberAccount';
 
-function newStack(): Stack {
+/** The provider's required props, the placeholder code, and `extra`. */
+function providerProps(extra: Partial<SecurityHubMemberAccountProviderProps> = {}): SecurityHubMemberAccountProviderProps {
+  return { code: lambda.Code.fromAsset(PLACEHOLDER), administratorAccountIds: [ADMIN], organizationId: ORG, ...extra };
+}
+
+function newStack(extra: Partial<SecurityHubMemberAccountProviderProps> = {}): Stack {
   const stack = new Stack(new App(), 'TestStack');
-  SecurityHubMemberAccountProvider.getOrCreate(stack, { code: lambda.Code.fromAsset(PLACEHOLDER) });
+  SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps(extra));
   return stack;
 }
 
-type Statement = { Action: string | string[]; Resource: unknown; Sid?: string };
+type Statement = { Action: string | string[]; Resource: unknown; Sid?: string; Condition?: Record<string, Record<string, unknown>> };
 
 function statements(template: Template): Statement[] {
   const out: Statement[] = [];
@@ -44,11 +51,21 @@ function actions(statement: Statement): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
+function bySid(template: Template, sid: string): Statement | undefined {
+  return statements(template).find((s) => s.Sid === sid);
+}
+
+function resources(statement: Statement): unknown[] {
+  return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/** The resources of the organization's sts:AssumeRole statement, checking it is the only one without outside accounts. */
 function assumeRoleResources(template: Template): unknown[] {
   const found = statements(template).filter((s) => actions(s).includes('sts:AssumeRole'));
   assert.equal(found.length, 1, 'one sts:AssumeRole statement');
-  const resource = found[0].Resource;
-  return Array.isArray(resource) ? resource : [resource];
+  assert.equal(found[0].Sid, 'AssumeRolesInOrganization');
+  assert.deepEqual(found[0].Condition, { StringEquals: { 'aws:ResourceOrgID': ORG } });
+  return resources(found[0]);
 }
 
 function roleArn(roleName: string): unknown {
@@ -70,8 +87,16 @@ describe('SecurityHubMemberAccountProvider', () => {
       Architectures: ['x86_64'],
       MemorySize: 256,
       Timeout: 900,
-      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '64', RUST_LOG: 'info' } },
+      Environment: {
+        Variables: {
+          ADMINISTRATOR_ACCOUNT_IDS: ADMIN,
+          TRUSTED_ACCOUNT_IDS: { Ref: 'AWS::AccountId' },
+          MAX_CONCURRENT_REGIONS: '64',
+          RUST_LOG: 'info',
+        },
+      },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     const fn = Object.keys(template.findResources('AWS::Lambda::Function'))[0];
@@ -82,30 +107,71 @@ describe('SecurityHubMemberAccountProvider', () => {
 
   it('is created on first use when no provider is given, once per stack', () => {
     const stack = new Stack(new App(), 'S');
-    const provider = SecurityHubMemberAccountProvider.getOrCreate(stack, { code: lambda.Code.fromAsset(PLACEHOLDER) });
+    const provider = SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps());
     const a = new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
     assert.equal(a.provider, provider);
     assert.equal(SecurityHubMemberAccountProvider.getOrCreate(a), provider);
     assert.equal(provider.node.path, `S/${SecurityHubMemberAccountProvider.SINGLETON_ID}`);
-    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(stack, {}), /already exists; props can only be given on the first call/);
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps()), /already exists; props can only be given on the first call/);
+  });
+
+  it('must be created with its props before the first member that does not pass one', () => {
+    const stack = new Stack(new App(), 'S');
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(stack), /stack S has no provider yet; create it first .*administratorAccountIds, organizationId/);
+    assert.throws(
+      () => new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN }),
+      /has no provider yet/,
+    );
   });
 
   it('takes architecture, concurrency and log level', () => {
     const stack = new Stack(new App(), 'S');
-    SecurityHubMemberAccountProvider.getOrCreate(stack, {
-      code: lambda.Code.fromAsset(PLACEHOLDER),
+    SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps({
       architecture: lambda.Architecture.ARM_64,
       maxConcurrentRegions: 4,
       logLevel: 'debug',
-    });
+      administratorAccountIds: [ADMIN, '999999999999'],
+      trustedAccountIds: ['123456789012', '210987654321'],
+    }));
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
-      Environment: { Variables: { MAX_CONCURRENT_REGIONS: '4', RUST_LOG: 'debug' } },
+      Environment: {
+        Variables: {
+          ADMINISTRATOR_ACCOUNT_IDS: `${ADMIN},999999999999`,
+          TRUSTED_ACCOUNT_IDS: '123456789012,210987654321',
+          MAX_CONCURRENT_REGIONS: '4',
+          RUST_LOG: 'debug',
+        },
+      },
     });
-    assert.throws(
-      () => new SecurityHubMemberAccountProvider(new Stack(), 'P', { code: lambda.Code.fromAsset(PLACEHOLDER), maxConcurrentRegions: 0 }),
-      /maxConcurrentRegions/,
-    );
+    assert.throws(() => new SecurityHubMemberAccountProvider(new Stack(), 'P', providerProps({ maxConcurrentRegions: 0 })), /maxConcurrentRegions/);
+  });
+
+  it('rejects bad authorization props at synthesis, naming the prop', () => {
+    const cases: Array<[Partial<SecurityHubMemberAccountProviderProps>, RegExp]> = [
+      [{ administratorAccountIds: [] }, /administratorAccountIds must list at least one 12-digit account id/],
+      [{ administratorAccountIds: [ADMIN, '12345'] }, /administratorAccountIds must be 12-digit account ids, got '12345'/],
+      [{ administratorAccountIds: [ADMIN, ADMIN] }, /administratorAccountIds lists an account more than once/],
+      [{ trustedAccountIds: ['abc'] }, /trustedAccountIds must be 12-digit account ids, got 'abc'/],
+      [{ memberAccountsOutsideOrganization: ['1'] }, /memberAccountsOutsideOrganization must be 12-digit account ids/],
+      [{ organizationId: 'o-short' }, /organizationId must be an organization id .* got 'o-short'/],
+      [{ organizationId: 'r-a1b2c3d4e5' }, /organizationId must be an organization id/],
+    ];
+    for (const [extra, message] of cases) {
+      assert.throws(() => new SecurityHubMemberAccountProvider(new Stack(), 'P', providerProps(extra)), message);
+    }
+  });
+
+  it('takes tokens for the authorization props', () => {
+    const stack = new Stack(new App(), 'S');
+    const admins = new CfnParameter(stack, 'Admins', { type: 'CommaDelimitedList' }).valueAsList;
+    const org = new CfnParameter(stack, 'Org').valueAsString;
+    SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps({ administratorAccountIds: admins, organizationId: org }));
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { ADMINISTRATOR_ACCOUNT_IDS: { 'Fn::Join': [',', { Ref: 'Admins' }] } } },
+    });
+    assert.deepEqual(bySid(template, 'AssumeRolesInOrganization')!.Condition, { StringEquals: { 'aws:ResourceOrgID': { Ref: 'Org' } } });
   });
 
   it('has no IAM action with a wildcard, and exactly the listed permissions', () => {
@@ -121,6 +187,8 @@ describe('SecurityHubMemberAccountProvider', () => {
     const granted = all.flatMap(actions).sort();
     assert.deepEqual(granted, [
       'account:ListRegions',
+      'cloudformation:DescribeStackResource',
+      'cloudformation:DescribeStacks',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'organizations:CloseAccount',
@@ -149,21 +217,117 @@ describe('SecurityHubMemberAccountProvider', () => {
       'securityhub:ListTagsForResource',
       'securityhub:TagResource',
       'securityhub:UntagResource',
+      'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
-    // Logs only to its own log group.
-    const logGroup = Object.keys(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'))[0];
+    // Logs only to its own log group, dead letters only to its own queue.
+    const template = Template.fromStack(stack);
+    const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
     const logs = all.find((s) => actions(s).includes('logs:PutLogEvents'))!;
     assert.deepEqual(logs.Resource, { 'Fn::GetAtt': [logGroup, 'Arn'] });
+    const queue = Object.keys(template.findResources('AWS::SQS::Queue'))[0];
+    const send = all.find((s) => actions(s).includes('sqs:SendMessage'))!;
+    assert.deepEqual(send.Resource, { 'Fn::GetAtt': [queue, 'Arn'] });
+  });
+
+  it('has the template\'s Organizations and CloudFormation statements', () => {
+    const template = Template.fromStack(newStack());
+    const unscoped = bySid(template, 'OrganizationsUnscoped')!;
+    assert.deepEqual(actions(unscoped).sort(), [
+      'organizations:CreateAccount',
+      'organizations:DescribeCreateAccountStatus',
+      'organizations:ListAccounts',
+      'organizations:ListCreateAccountStatus',
+    ]);
+    assert.equal(unscoped.Resource, '*');
+    const scoped = bySid(template, 'OrganizationsThisOrganization')!;
+    assert.deepEqual(actions(scoped).sort(), [
+      'organizations:CloseAccount',
+      'organizations:DescribeAccount',
+      'organizations:ListParents',
+      'organizations:ListTagsForResource',
+      'organizations:MoveAccount',
+      'organizations:TagResource',
+    ]);
+    assert.deepEqual(
+      resources(scoped),
+      ['account', 'ou', 'root'].map((type) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::*:${type}/${ORG}/*`]] })),
+    );
+    const read = bySid(template, 'ReadRequestingStacks')!;
+    assert.deepEqual(actions(read), ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource']);
+    assert.deepEqual(read.Resource, {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudformation:*:', { Ref: 'AWS::AccountId' }, ':stack/*/*']],
+    });
+    for (const s of statements(template)) {
+      if (s.Resource === '*') {
+        assert.equal(s.Sid, 'OrganizationsUnscoped', `Resource "*" in ${JSON.stringify(s)}`);
+      }
+    }
+  });
+
+  it('may assume member roles outside the organization only in the listed accounts', () => {
+    const stack = newStack({ memberAccountsOutsideOrganization: ['444444444444', '555555555555'], administratorRoleName: 'AdminRole' });
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN, memberRoleName: 'OtherMember' });
+    new SecurityHubMemberAccount(stack, 'B', { accountId: '333333333333', administratorAccountId: ADMIN, administratorRoleName: 'OtherAdmin' });
+    const template = Template.fromStack(stack);
+    const outside = bySid(template, 'AssumeMemberRolesOutsideOrganization')!;
+    assert.deepEqual(actions(outside), ['sts:AssumeRole']);
+    assert.deepEqual(outside.Condition, { StringEquals: { 'aws:ResourceAccount': ['444444444444', '555555555555'] } });
+    // Member role names only; administrator role names only in the organization.
+    assert.deepEqual(resources(outside), [roleArn('OrganizationAccountAccessRole'), roleArn('OtherMember')]);
+    assert.deepEqual(resources(bySid(template, 'AssumeRolesInOrganization')!), [
+      roleArn('OrganizationAccountAccessRole'),
+      roleArn('AdminRole'),
+      roleArn('OtherMember'),
+      roleArn('OtherAdmin'),
+    ]);
+  });
+
+  it('has no statement for accounts outside the organization when there are none', () => {
+    for (const extra of [{}, { memberAccountsOutsideOrganization: [] }]) {
+      assert.equal(bySid(Template.fromStack(newStack(extra)), 'AssumeMemberRolesOutsideOrganization'), undefined);
+    }
+  });
+
+  it('counts refused requests and alarms on them and on dead letters, when asked', () => {
+    Template.fromStack(newStack()).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    const stack = newStack();
+    const provider = SecurityHubMemberAccountProvider.getOrCreate(stack);
+    const alarms = provider.addAlarms();
+    assert.equal(provider.addAlarms(), alarms);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logGroup },
+      FilterPattern: '{ $.fields.message = "request refused" }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'RefusedRequests', MetricValue: '1', DefaultValue: 0 })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'RefusedRequests',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: 'alias/aws/sqs', MessageRetentionPeriod: 1209600 });
+  });
+
+  it('says why in each checkov skip', () => {
+    const template = Template.fromStack(newStack());
+    const skipped = (type: string) =>
+      Object.values(template.findResources(type)).flatMap((r: any) => r.Metadata?.checkov?.skip ?? []) as Array<{ id: string; comment: string }>;
+    assert.deepEqual(skipped('AWS::Lambda::Function').map((s) => s.id), ['CKV_AWS_117', 'CKV_AWS_173', 'CKV_AWS_115']);
+    assert.deepEqual(skipped('AWS::Logs::LogGroup').map((s) => s.id), ['CKV_AWS_158']);
+    for (const s of [...skipped('AWS::Lambda::Function'), ...skipped('AWS::Logs::LogGroup')]) {
+      assert.ok(s.comment.length > 80, `${s.id}: ${s.comment}`);
+    }
   });
 
   it('may assume only the member and administrator role names', () => {
     const stack = new Stack(new App(), 'S');
-    SecurityHubMemberAccountProvider.getOrCreate(stack, {
-      code: lambda.Code.fromAsset(PLACEHOLDER),
-      memberRoleName: 'MemberRole',
-      administratorRoleName: 'AdminRole',
-    });
+    SecurityHubMemberAccountProvider.getOrCreate(stack, providerProps({ memberRoleName: 'MemberRole', administratorRoleName: 'AdminRole' }));
     new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
     assert.deepEqual(assumeRoleResources(Template.fromStack(stack)), [roleArn('MemberRole'), roleArn('AdminRole')]);
   });
@@ -186,7 +350,9 @@ describe('SecurityHubMemberAccountProvider', () => {
   });
 
   it('fails clearly when dist/bootstrap.zip is missing and no code is given', { skip: fs.existsSync(DEFAULT_CODE_PATH) && 'dist/bootstrap.zip exists' }, () => {
-    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(new Stack()), /bootstrap\.zip does not exist\. Run `make package`/);
+    const { code, ...withoutCode } = providerProps();
+    assert.ok(code);
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(new Stack(), withoutCode), /bootstrap\.zip does not exist\. Run `make package`/);
   });
 });
 

@@ -148,8 +148,11 @@ class Engine:
         )["StackId"]
         return Stack(self, stack_id, account, region).wait(timeout_s)
 
-    def deploy_provider(self, organization_id: str, name: str = PROVIDER_STACK) -> Stack:
-        """cloudformation/provider.yaml, its code uploaded to the emulator's S3 first."""
+    def deploy_provider(self, organization_id: str, name: str = PROVIDER_STACK,
+                        administrator_account_ids: str = DEFAULT_ACCOUNT) -> Stack:
+        """cloudformation/provider.yaml, its code uploaded to the emulator's S3 first. `administrator_account_ids`
+        (comma-separated) is its required AdministratorAccountIds: by default the provider's own account."""
         self.upload(CODE_BUCKET, CODE_KEY, placeholder_code())
         return self.deploy(PROVIDER_TEMPLATE, name, {
-            "CodeS3Bucket": CODE_BUCKET, "CodeS3Key": CODE_KEY, "OrganizationId": organization_id})
+            "CodeS3Bucket": CODE_BUCKET, "CodeS3Key": CODE_KEY, "OrganizationId": organization_id,
+            "AdministratorAccountIds": administrator_account_ids})
