@@ -4,12 +4,14 @@
 # where templates will use the provider. Not run by the tests.
 #
 # Required:
-#   DEPLOY_BUCKET            S3 bucket in the target region for the code (must exist)
+#   DEPLOY_BUCKET              S3 bucket in the target region for the code (must exist)
+#   ADMINISTRATOR_ACCOUNT_IDS  comma-separated Security Hub administrator accounts the provider may enroll into
 # Optional:
 #   STACK_NAME               default securityhub-member-account-provider (the examples' default too)
 #   ORGANIZATION_ID          default: the caller's organization (organizations describe-organization)
 #   ARCHITECTURE             x86_64 (default) or arm64 (needs dist/bootstrap-arm64.zip: see package.sh)
 #   DEPLOY_PREFIX            key prefix in the bucket, default securityhub-member-account/
+#   TRUSTED_ACCOUNT_IDS, MEMBER_ACCOUNTS_OUTSIDE_ORGANIZATION, PUBLISHER_ROLE_NAME_PATTERN, ALARM_TOPIC_ARN,
 #   MEMBER_ROLE_NAME, ADMINISTRATOR_ROLE_NAME, LOG_RETENTION_DAYS, MAX_CONCURRENT_REGIONS
 #                            provider.yaml parameters; unset keeps the template's default
 #   SKIP_PACKAGE=1           upload the zip already in dist/ instead of building
@@ -25,6 +27,8 @@ log() { echo "deploy: $*" >&2; }
 command -v aws >/dev/null 2>&1 && aws --version >/dev/null 2>&1 \
     || die "the AWS CLI (aws) is not installed or does not run; install AWS CLI v2 and configure credentials"
 [[ -n "${DEPLOY_BUCKET:-}" ]] || die "set DEPLOY_BUCKET to an S3 bucket in the target region, e.g. DEPLOY_BUCKET=my-artifacts make deploy"
+[[ -n "${ADMINISTRATOR_ACCOUNT_IDS:-}" ]] \
+    || die "set ADMINISTRATOR_ACCOUNT_IDS to the Security Hub administrator account(s) the provider may enroll into"
 
 STACK_NAME="${STACK_NAME:-securityhub-member-account-provider}"
 ARCHITECTURE="${ARCHITECTURE:-x86_64}"
@@ -57,7 +61,13 @@ params=(
     "CodeS3Key=$key"
     "Architecture=$ARCHITECTURE"
     "OrganizationId=$ORGANIZATION_ID"
+    "AdministratorAccountIds=$ADMINISTRATOR_ACCOUNT_IDS"
 )
+[[ -n "${TRUSTED_ACCOUNT_IDS:-}" ]] && params+=("TrustedAccountIds=$TRUSTED_ACCOUNT_IDS")
+[[ -n "${MEMBER_ACCOUNTS_OUTSIDE_ORGANIZATION:-}" ]] \
+    && params+=("MemberAccountsOutsideOrganization=$MEMBER_ACCOUNTS_OUTSIDE_ORGANIZATION")
+[[ -n "${PUBLISHER_ROLE_NAME_PATTERN:-}" ]] && params+=("PublisherRoleNamePattern=$PUBLISHER_ROLE_NAME_PATTERN")
+[[ -n "${ALARM_TOPIC_ARN:-}" ]] && params+=("AlarmTopicArn=$ALARM_TOPIC_ARN")
 [[ -n "${MEMBER_ROLE_NAME:-}" ]] && params+=("MemberRoleName=$MEMBER_ROLE_NAME")
 [[ -n "${ADMINISTRATOR_ROLE_NAME:-}" ]] && params+=("AdministratorRoleName=$ADMINISTRATOR_ROLE_NAME")
 [[ -n "${LOG_RETENTION_DAYS:-}" ]] && params+=("LogRetentionInDays=$LOG_RETENTION_DAYS")
