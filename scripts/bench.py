@@ -18,7 +18,9 @@ The binary: --binary, else BOOTSTRAP_BINARY, else target/release/bootstrap, else
 (target/package/x86_64-unknown-linux-gnu/release/bootstrap), else dist/bootstrap.zip extracted.
 
 Each measured Create runs in a fresh provider process (a cold Lambda: its first request loads credentials and
-asks STS who it is) with a fresh member account, so no run inherits another's state. Before a run the
+asks STS who it is) with a fresh member account, so no run inherits another's state. Its stack is real: held in
+progress on the emulator (`Cfn.hold`) in the provider's own account, as CloudFormation holds a stack while it
+waits, so that the provider's origin check (DescribeStacks, DescribeStackResource) reads it as it would on AWS. Before a run the
 emulator is warmed for that account with latency off (moto builds per-account backends lazily, which AWS does
 not); the run itself sees 200 ms on every call, the response PUT to S3 included.
 """
@@ -69,19 +71,26 @@ TARGETS = {
     "package_mb": 10.0,       # dist/bootstrap.zip, below (MiB)
 }
 
-# The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT):
+# The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT); the origin
+# check (DescribeStacks beside DescribeStackResource: 1 trip, the stack being in the provider's own account) runs
+# beside these two, so it adds none.
 SETUP_TRIPS = ["AssumeRole", "ListRegions"]
+ORIGIN_TRIPS = ["DescribeStacks"]
 REGION_TRIPS = ["CreateMembers", "GetMembers", "InviteMembers", "ListInvitations",
                 "AcceptAdministratorInvitation", "GetMembers"]
 FINISH_TRIPS = ["PutObject"]
 CHAIN_TEXT = """\
-A Create of an existing account, as the code does it (src/lifecycle.rs `enroll`, src/aws.rs `session`,
-src/regions.rs `administrator_view`, src/membership.rs `join`):
+A Create of an existing account, as the code does it (src/enrollment/lifecycle.rs `enroll`, src/aws.rs
+`session`, src/enrollment/regions.rs `administrator_view`, src/enrollment/gate.rs `verify_origin`,
+src/enrollment/membership.rs `join`):
 
 1. the provider's own account comes from the invoked function's ARN: the administrator, being that account,
    needs no AssumeRole and no STS call;
-2. at once: the administrator's Account ListRegions and Security Hub DescribeHub of the listed regions, and
-   the member's STS AssumeRole followed by its ListRegions (2 trips: the longer side);
+2. at once: the administrator's Account ListRegions and Security Hub DescribeHub of the listed regions, the
+   member's STS AssumeRole followed by its ListRegions (2 trips: the longer side), and the origin check,
+   CloudFormation DescribeStacks beside DescribeStackResource of the request's stack (1 trip: the stack is in
+   the provider's own account, read with its own credentials; a stack in another account adds an AssumeRole
+   there, 2 trips, still no longer than the member's side); nothing changes before all three are done;
 3. per region, all regions at once: administrator CreateMembers -> GetMembers -> InviteMembers, beside the
    member's EnableSecurityHub -> GetAdministratorAccount (2 trips, off the critical path); then member
    ListInvitations -> AcceptAdministratorInvitation, then administrator GetMembers (confirm Enabled) beside
@@ -108,7 +117,7 @@ def verdict(ok: bool | None) -> str:
 def bound_trips(regions: int, concurrency: int | None = None) -> int:
     """Round trips on the critical path; `concurrency` None = every region at once."""
     waves = 1 if concurrency is None else math.ceil(regions / max(1, min(concurrency, regions)))
-    return max(len(SETUP_TRIPS), waves) + waves * len(REGION_TRIPS) + len(FINISH_TRIPS)
+    return max(len(SETUP_TRIPS), len(ORIGIN_TRIPS), waves) + waves * len(REGION_TRIPS) + len(FINISH_TRIPS)
 
 
 def longest_chain(calls: list[dict]) -> list[dict]:
@@ -242,6 +251,7 @@ class Rig:
             self.aws.create_organization()
             Cfn(self.aws, None).ensure_bucket()
             self._warm(ADMIN, self.all_regions)
+            self.aws.client("cloudformation", ADMIN).describe_stacks()  # moto's CloudFormation routes
             self._warm(f"{199999999999:012d}", self.all_regions)  # Security Hub routes, as any member
         except BaseException:
             self.server.stop()
@@ -295,6 +305,7 @@ class Rig:
             cfn = Cfn(self.aws, api, provider)
             cfn._bucket_ready = True
             event, key = cfn.event("Create", props)
+            cfn.hold(event)  # the control API: no latency, no call in the log
             if before:
                 before()
             self.aws.configure(latency_ms=latency_ms)

@@ -4,8 +4,9 @@ It starts the emulator (moto, with the Security Hub membership operations added 
 Lambda Runtime API stand-in served by the binary. moto's own CloudFormation engine deploys
 cloudformation/provider.yaml, then cloudformation/examples/existing-account.yaml, and sends that stack's
 custom-resource Create to the binary itself. moto's engine sends no Update or Delete: the demo sends them as
-CloudFormation would, for the same resource, and reads each response back from the presigned S3 URL the binary
-PUT it to. After every step it prints the member's status, region by region, as the administrator and the
+CloudFormation would, for the same resource, with the stack set as CloudFormation has it while it waits
+(UPDATE_IN_PROGRESS, DELETE_IN_PROGRESS: the binary checks that with CloudFormation before it changes anything),
+and reads each response back from the presigned S3 URL the binary PUT it to. After every step it prints the member's status, region by region, as the administrator and the
 member see it.
 """
 
@@ -60,8 +61,10 @@ def show_regions(emulator: Emulator, member: str | None) -> None:
 def step(cfn: Cfn, emulator: Emulator, request_type: str, props: dict, **kw):
     event, key = cfn.event(request_type, props, **kw)
     show_request(event)
+    cfn.hold(event)  # the stack as CloudFormation has it while it waits for this request
+    print(f"--- stack status while CloudFormation waits: {emulator.held_stack(event['StackId'])['status']}")
     started = time.monotonic()
-    response = cfn.send(event, key=key, timeout=120)
+    response = cfn.send(event, key=key, timeout=120, hold=False)
     show_response(response, time.monotonic() - started)
     show_regions(emulator, response.physical_id if response.physical_id and response.physical_id.isdigit() else None)
     if response.status != "SUCCESS":

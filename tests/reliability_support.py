@@ -11,7 +11,9 @@ Everything listens on 127.0.0.1 only, and every wait is bounded.
   (reqwest honours them), with NO_PROXY=127.0.0.1 so that the emulator and loopback response URLs are reached
   directly. Any contact with another host lands here instead of leaving the machine. CONNECTs to
   `*.amazonaws.com` are terminated with TLS (a throw-away CA handed to the binary through SSL_CERT_FILE), so a
-  response PUT to `https://cfn-responses.s3.amazonaws.com/...` is received and recorded locally, as if S3 had it.
+  response PUT to CloudFormation's response bucket (`https://cloudformation-custom-resource-response-useast1
+  .s3.amazonaws.com/...`, the only kind of S3 URL the provider answers at) is received and recorded locally, as
+  if S3 had it.
 - `record_figure`: figures for the README, appended as JSON lines to the file named by RELIABILITY_FIGURES.
 """
 
@@ -42,7 +44,8 @@ REGIONS_17 = sorted([
     "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
 ])
 
-AWS_RESPONSE_HOST = "cfn-responses.s3.amazonaws.com"
+# CloudFormation's response bucket in us-east-1, virtual-hosted on the global endpoint (as its ResponseURLs are).
+AWS_RESPONSE_HOST = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
 
 
 # -- figures ---------------------------------------------------------------------------------------------------
@@ -120,6 +123,8 @@ class Pool:
         self.cfn = Cfn(emulator, self.api, None)
 
     def submit(self, event: dict, key: str | None, deadline_s: float = 900) -> tuple[str, dict, str | None]:
+        """Queue `event` (its stack held in progress first, as `Cfn.send` does)."""
+        self.cfn.hold(event)
         return self.api.invoke(event, deadline_s=deadline_s), event, key
 
     def collect(self, ticket: tuple[str, dict, str | None], timeout: float) -> CfnResponse:
@@ -170,6 +175,11 @@ class Internet(Server):
         with self.lock:
             return [s for s in self.seen if s.via == "tls" and s.target.startswith(path_prefix)]
 
+    def received_key(self, key: str) -> list[Seen]:
+        """TLS-terminated requests for the object `key`: virtual-hosted (`/KEY`) or path-style (`/BUCKET/KEY`)."""
+        with self.lock:
+            return [s for s in self.seen if s.via == "tls" and _object_key(s.target) == key]
+
     def serve(self, conn):
         parsed = read_head(conn)
         if parsed is None:
@@ -204,6 +214,14 @@ class Internet(Server):
         return (f"https://{AWS_RESPONSE_HOST}/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
                 f"&X-Amz-Credential={credential}&X-Amz-Date=20261123T160000Z&X-Amz-Expires=7200"
                 f"&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}")
+
+
+def _object_key(target: str) -> str:
+    """The object key of a request target: `/KEY?...` (virtual-hosted) or `/BUCKET/KEY?...` (path-style, its
+    bucket a response bucket)."""
+    path = target.split("?", 1)[0].lstrip("/")
+    bucket, _, rest = path.partition("/")
+    return rest if bucket.startswith("cloudformation-custom-resource-response-") and rest else path
 
 
 def _make_certificates(workdir: pathlib.Path, hostnames: Iterable[str] = ()

@@ -605,6 +605,122 @@ def test_lambda_endpoint_must_be_loopback(emulator):
     assert emulator.configure(lambda_endpoint=None)["lambda_endpoint"] is None
 
 
+# --- stacks held in progress ---------------------------------------------------------------------
+
+STACK_OWNER = "444455556666"
+FIXED_STACK_ID = f"arn:aws:cloudformation:{REGION}:{STACK_OWNER}:stack/workload-q/8a209923-6348-11ef-8c72-90d6cbc4e397"
+
+
+def stack_resource(emulator, stack_id: str, logical_id: str = "Member") -> dict:
+    account, region = stack_id.split(":")[4], stack_id.split(":")[3]
+    cloudformation = emulator.client("cloudformation", account, region)
+    return cloudformation.describe_stack_resource(StackName=stack_id, LogicalResourceId=logical_id)[
+        "StackResourceDetail"]
+
+
+def stack_status(emulator, stack_id: str) -> str:
+    account, region = stack_id.split(":")[4], stack_id.split(":")[3]
+    return emulator.client("cloudformation", account, region).describe_stacks(StackName=stack_id)[
+        "Stacks"][0]["StackStatus"]
+
+
+def test_a_held_stack_waits_in_create_in_progress_for_its_custom_resource(emulator):
+    with RuntimeApi() as api:
+        emulator.configure(lambda_endpoint=api.invoke_url)  # a held request must not reach it
+        stack_id = emulator.hold_stack(STACK_OWNER, REGION)
+        assert emulator.calls() == [], "holding makes no AWS call of its own"
+        assert stack_id.startswith(f"arn:aws:cloudformation:{REGION}:{STACK_OWNER}:stack/")
+        assert stack_status(emulator, stack_id) == "CREATE_IN_PROGRESS"
+        detail = stack_resource(emulator, stack_id)
+        assert detail["ResourceType"] == "Custom::SecurityHubMemberAccount"
+        assert "PhysicalResourceId" not in detail, "no physical id before the Create is answered"
+        held = emulator.held_stack(stack_id)
+        assert held["requests"]["Member"]["RequestType"] == "Create"
+        assert held["requests"]["Member"]["StackId"] == stack_id
+        time.sleep(0.2)
+        assert api.invocations == [] and stack_status(emulator, stack_id) == "CREATE_IN_PROGRESS"
+
+
+def test_a_held_stack_gets_the_given_id_and_more_resources(emulator):
+    assert emulator.hold_stack(STACK_OWNER, REGION, stack_id=FIXED_STACK_ID) == FIXED_STACK_ID
+    assert emulator.hold_stack(STACK_OWNER, REGION, "Second", "AWS::CloudFormation::CustomResource",
+                               stack_id=FIXED_STACK_ID) == FIXED_STACK_ID
+    assert emulator.hold_stack(STACK_OWNER, REGION, stack_id=FIXED_STACK_ID) == FIXED_STACK_ID  # again: no-op
+    assert stack_resource(emulator, FIXED_STACK_ID)["ResourceType"] == "Custom::SecurityHubMemberAccount"
+    assert stack_resource(emulator, FIXED_STACK_ID, "Second")["ResourceType"] == "AWS::CloudFormation::CustomResource"
+    assert sorted(emulator.held_stack(FIXED_STACK_ID)["requests"]) == ["Member", "Second"]
+    with pytest.raises(EmulatorError, match="400"):  # the same logical id as another type
+        emulator.hold_stack(STACK_OWNER, REGION, "Member", "Custom::Other", stack_id=FIXED_STACK_ID)
+    with pytest.raises(EmulatorError, match="400"):  # the id names another account
+        emulator.hold_stack(DEFAULT_ACCOUNT, REGION, stack_id=FIXED_STACK_ID)
+
+
+def test_a_resource_of_another_type_is_created_beside_a_held_one(emulator):
+    stack_id = emulator.hold_stack(STACK_OWNER, REGION, "Member", "AWS::SNS::Topic")
+    detail = stack_resource(emulator, stack_id)
+    assert detail["ResourceType"] == "AWS::SNS::Topic"
+    topics = emulator.client("sns", STACK_OWNER, REGION).list_topics()["Topics"]
+    assert [t["TopicArn"] for t in topics] == [detail["PhysicalResourceId"]]
+    assert stack_status(emulator, stack_id) == "CREATE_IN_PROGRESS"  # its held custom resource keeps it so
+
+
+def test_set_stack_gives_the_status_and_physical_id_describe_answers(emulator):
+    stack_id = emulator.hold_stack(STACK_OWNER, REGION)
+    for status in ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "DELETE_IN_PROGRESS",
+                   "CREATE_COMPLETE"):
+        held = emulator.set_stack(stack_id, status, {"Member": "111122223333"})
+        assert held["status"] == status and held["resources"]["Member"]["physical_id"] == "111122223333"
+        assert stack_status(emulator, stack_id) == status
+        detail = stack_resource(emulator, stack_id)
+        assert (detail["PhysicalResourceId"], detail["ResourceStatus"]) == ("111122223333", status)
+    # Deleted: DescribeStacks still answers by stack id, as CloudFormation does.
+    emulator.set_stack(stack_id, "DELETE_COMPLETE")
+    assert stack_status(emulator, stack_id) == "DELETE_COMPLETE"
+    cloudformation = emulator.client("cloudformation", STACK_OWNER, REGION)
+    assert stack_id not in [s["StackId"] for s in cloudformation.describe_stacks()["Stacks"]]
+
+
+def test_missing_stacks_and_resources_are_validation_errors_that_say_does_not_exist(emulator):
+    """What the provider recognises a missing stack or resource by."""
+    stack_id = emulator.hold_stack(STACK_OWNER, REGION)
+    cloudformation = emulator.client("cloudformation", STACK_OWNER, REGION)
+    for call, kwargs in ((cloudformation.describe_stacks, {"StackName": FIXED_STACK_ID}),
+                         (cloudformation.describe_stack_resource, {"StackName": stack_id, "LogicalResourceId": "X"}),
+                         (cloudformation.describe_stack_resource, {"StackName": FIXED_STACK_ID,
+                                                                   "LogicalResourceId": "Member"})):
+        error = error_of(call, **kwargs)
+        assert error.response["Error"]["Code"] == "ValidationError", error.response
+        assert "does not exist" in error.response["Error"]["Message"], error.response
+    # Another account's stacks are not this account's.
+    error_of(emulator.client("cloudformation").describe_stacks, StackName=stack_id)
+
+
+def test_held_stack_requests_are_checked(emulator):
+    stack_id = emulator.hold_stack(STACK_OWNER, REGION)
+    for bad in ({"account": "1234", "region": REGION}, {"account": STACK_OWNER, "region": "nowhere"},
+                {"account": STACK_OWNER, "region": REGION, "logical_id": "not alnum"},
+                {"account": STACK_OWNER, "region": REGION, "resource_type": "Bogus"},
+                {"account": STACK_OWNER, "region": REGION, "stack_id": "not-an-arn"},
+                {"account": STACK_OWNER, "region": REGION, "colour": "blue"}):
+        with pytest.raises(EmulatorError, match="400"):
+            emulator._control("POST", "stacks/hold", bad)
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.set_stack(stack_id, "HALF_DONE")
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.set_stack(stack_id, physical_ids={"Nothing": "1"})
+    with pytest.raises(EmulatorError, match="404"):
+        emulator.set_stack(FIXED_STACK_ID, "CREATE_COMPLETE")
+
+
+def test_reset_drops_held_stacks(emulator):
+    stack_id = emulator.hold_stack(STACK_OWNER, REGION)
+    emulator.reset()
+    with pytest.raises(EmulatorError, match="404"):
+        emulator.held_stack(stack_id)
+    assert emulator.hold_stack(STACK_OWNER, REGION, stack_id=stack_id) == stack_id
+    assert emulator.held_stack(stack_id)["status"] == "CREATE_IN_PROGRESS"
+
+
 # --- control API and call log ---------------------------------------------------------------------
 
 def test_call_log_records_each_aws_request_with_its_outcome(emulator):

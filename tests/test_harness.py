@@ -283,6 +283,40 @@ def test_provider_and_cfn_driver_with_a_stand_in_client(emulator, tmp_path, monk
     assert cfn.read_response("responses/never-used") is None
 
 
+def test_the_cfn_driver_holds_each_requests_stack_as_cloudformation_has_it(emulator):
+    """Every request is for a real stack: held in progress on first use, then in the status (and with the
+    physical id) CloudFormation shows while it waits for that request; `hold=False` leaves the stack alone."""
+    with RuntimeApi() as api:
+        cfn = Cfn(emulator, api)
+        create, _ = cfn.event("Create", {"AccountId": "111111111111"})
+        assert cfn.hold(create) == cfn.stack_id
+        held = emulator.held_stack(cfn.stack_id)
+        assert held["status"] == "CREATE_IN_PROGRESS"
+        assert held["resources"]["Member"] == {"type": "Custom::SecurityHubMemberAccount", "physical_id": None}
+        for kind, status in (("Update", "UPDATE_IN_PROGRESS"), ("Delete", "DELETE_IN_PROGRESS")):
+            extra = {"old_props": {}} if kind == "Update" else {}
+            event, _ = cfn.event(kind, {}, physical_id="111111111111", **extra)
+            cfn.hold(event)
+            held = emulator.held_stack(cfn.stack_id)
+            assert held["status"] == status and held["resources"]["Member"]["physical_id"] == "111111111111"
+        # Another logical id joins the same stack; another account's stack is held in that account.
+        cfn.hold(cfn.event("Create", {}, logical_id="Second")[0])
+        assert sorted(emulator.held_stack(cfn.stack_id)["resources"]) == ["Member", "Second"]
+        elsewhere = events.stack_id(account="232323232323", region="eu-west-1")
+        cfn.hold(cfn.event("Create", {}, stack=elsewhere)[0])
+        described = emulator.client("cloudformation", "232323232323", "eu-west-1").describe_stacks(
+            StackName=elsewhere)["Stacks"][0]
+        assert described["StackStatus"] == "CREATE_IN_PROGRESS"
+        # After a reset of the emulator the stack is held again.
+        emulator.reset()
+        cfn.hold(cfn.event("Delete", {}, physical_id="111111111111")[0])
+        assert emulator.held_stack(cfn.stack_id)["status"] == "DELETE_IN_PROGRESS"
+        # Events no stack could send are sent as they are.
+        for forged in ({"StackId": "not-an-arn"}, {"LogicalResourceId": "no such id!"},
+                       {"ResourceType": "AWS::SNS::Topic"}):
+            assert cfn.hold(dict(create, **forged)) is None
+
+
 def test_missing_binary_fails_clearly(tmp_path):
     from harness.provider import BinaryMissing
     with RuntimeApi() as api:

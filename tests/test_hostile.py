@@ -16,8 +16,17 @@ Each line of the corpus is one case:
                           no-injected-header, no-forged-log-line
 
 Placeholders in strings: @@RESPONSE_URL@@ (a fresh response URL: presigned on the emulator for the loopback
-provider, the stand-in S3 host behind the proxy for the other), @@LISTENER@@ / @@LISTENER_PORT@@ (a local sink),
-@@REDIRECTOR@@ (a local listener answering redirects), @@CASE@@ (the case id). Generated values:
+provider, CloudFormation's response bucket on the stand-in S3 behind the proxy for the other), @@KEY@@ (that
+URL's key, for URLs a case spells out), @@LISTENER@@ / @@LISTENER_PORT@@ (a local sink), @@REDIRECTOR@@ (a local
+listener answering redirects), @@CASE@@ (the case id).
+
+Every event case is for a real stack, held in progress on the emulator as CloudFormation holds one while it waits
+(`Cfn.hold`, with the event's StackId, LogicalResourceId and ResourceType): the provider checks the request's
+origin before any change. An event no stack could send (its StackId is not a stack ARN, its LogicalResourceId not
+one CloudFormation allows) is refused by that check: such cases, once answered SUCCESS, now expect FAILED naming
+the field (their descriptions say so). A ResponseURL is accepted only on CloudFormation's response buckets
+(`cloudformation-custom-resource-response-*` on S3): the tricks in urls.jsonl are played on that host, so that
+each is refused for its trick alone, and the `url-bucket-*` cases hold the bucket rule itself. Generated values:
 {"$repeat": s, "times": n}, {"$list": x, "times": n}, {"$regions": n}, {"$nest": n},
 {"$object": {"prefix": p, "times": n}}, and in properties {"$key": k, "$value": v}.
 
@@ -37,11 +46,11 @@ import pytest
 from emulator.client import Emulator
 from harness import events
 from harness.assertions import MAX_BODY, has_control_chars
-from harness.fixtures import Cfn
+from harness.fixtures import STACK_ARN, Cfn
 from harness.listener import Listener
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
-from reliability_support import ADMIN, Internet, record_figure
+from reliability_support import ADMIN, AWS_RESPONSE_HOST, Internet, record_figure
 
 CORPUS_DIR = pathlib.Path(__file__).resolve().parent / "hostile"
 MEMBER = "222222222222"
@@ -49,6 +58,11 @@ REGION = "us-east-1"
 CASE_TIMEOUT_S = 60
 MAX_AWS_CALLS_PER_CASE = 50
 KINDS = ("FAILED naming ", "SUCCESS", "refused", "redirect not followed")
+# Response-bucket hosts the url-bucket-* controls answer at (the TLS stand-in must hold their names).
+RESPONSE_HOSTS = ("cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com",
+                  "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
+                  "s3.eu-west-1.amazonaws.com",
+                  "cloudformation-custom-resource-response-useast2.s3.dualstack.us-east-2.amazonaws.com")
 
 
 def load_corpus() -> list[dict]:
@@ -111,12 +125,12 @@ class World:
         self.emulator.reset()
         self.emulator.create_organization()
         self.emulator.enable_hub(ADMIN, REGION)
-        self.internet = Internet(tmp / "internet")
+        self.internet = Internet(tmp / "internet", hostnames=RESPONSE_HOSTS)
         self.sink = Listener()
         self.sink2 = Listener()
         self.redirector = Listener(redirects={"sink2": self.sink2.url + "/stolen",
                                               "internet": "http://evil.example/stolen",
-                                              "aws": "https://cfn-responses.s3.amazonaws.com/stolen"})
+                                              "aws": f"https://{AWS_RESPONSE_HOST}/stolen"})
         self.sides: dict[str, Side] = {}
         self.sides["loopback"] = Side("loopback", binary, self.emulator, self.internet.env(), tmp)
         self.sides["no-loopback"] = Side("no-loopback", binary, self.emulator,
@@ -214,6 +228,7 @@ def build(case: dict, world: World, side: Side) -> Built:
 
     def subst(text: str) -> str:
         return (text.replace("@@RESPONSE_URL@@", response_url)
+                .replace("@@KEY@@", response_key)
                 .replace("@@LISTENER_PORT@@", str(world.sink.port))
                 .replace("@@LISTENER@@", f"127.0.0.1:{world.sink.port}")
                 .replace("@@REDIRECTOR@@", f"127.0.0.1:{world.redirector.port}")
@@ -233,10 +248,23 @@ def build(case: dict, world: World, side: Side) -> Built:
              "StackId": events.stack_id("hostile"), "RequestId": str(uuid.uuid4()),
              "LogicalResourceId": "Member", "ResourceType": events.RESOURCE_TYPE, "ResourceProperties": props}
     event = merge(event, case.get("event", {}), subst)
+    hold_stack(world, side, event)
     payload = event
     for _ in range(case.get("sns", 0)):
         payload = events.sns_wrap(payload)
     return Built(payload, event, response_key, target)
+
+
+def hold_stack(world: World, side: Side, event: dict) -> None:
+    """The event's stack, held in progress with the event's resource (`Cfn.hold`); for a LogicalResourceId no
+    stack can hold, the stack all the same (with its usual Member), so that only the logical id is forged."""
+    if side.cfn.hold(event) is not None:
+        return
+    stack_id = event.get("StackId")
+    arn = STACK_ARN.fullmatch(stack_id) if isinstance(stack_id, str) else None
+    if arn is not None:
+        region, account = arn.groups()
+        world.emulator.hold_stack(account, region, stack_id=stack_id)
 
 
 # -- judging ---------------------------------------------------------------------------------------------------
@@ -257,7 +285,7 @@ class Outcome:
             raw = self.side.cfn.read_response(built.key)
             return [] if raw is None else [raw]
         if built.target == "internet":
-            return [s.body for s in world.internet.received("/" + built.key)]
+            return [s.body for s in world.internet.received_key(built.key)]
         return [s.body for s in world.sink.requests[-max(self.contacts["sink"], 0):]] if self.contacts["sink"] else []
 
     def describe(self) -> str:
@@ -336,7 +364,7 @@ def verify(check: str, case: dict, outcome: Outcome) -> None:
         assert len(outcome.aws_calls) <= MAX_AWS_CALLS_PER_CASE, (
             f"{len(outcome.aws_calls)} AWS calls, e.g. {[c['operation'] for c in outcome.aws_calls[:5]]}")
     elif check == "no-injected-header":
-        seen = (outcome.world.internet.received("/" + built.key) if built.target == "internet"
+        seen = (outcome.world.internet.received_key(built.key) if built.target == "internet"
                 else outcome.world.sink.requests[-1:])
         assert seen, "nothing received"
         for request in seen:

@@ -203,6 +203,7 @@ def test_retried_create_while_the_first_waits_on_creation(emulator, cfn, provide
     retry_url, retry_key = cfn.response_url()
     retry = dict(event, ResponseURL=retry_url)  # the same request; only where the answer goes differs
 
+    cfn.hold(event)
     first_id = cfn.runtime_api.invoke(event)
     org = organizations(emulator)
     wait_until(lambda: org.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harness.assertions import MAX_BODY, assert_delivered, has_control_chars
-from harness.fixtures import Cfn, CfnResponse
+from harness.fixtures import RESPONSE_BUCKET, Cfn, CfnResponse
 from harness.listener import Listener
 from harness.provider import LOG_STREAM_NAME, SECRET_ACCESS_KEY
 from harness.wait import wait_until
@@ -37,7 +37,7 @@ def response_puts(emulator, key: str | None = None) -> list[dict]:
     """The emulator's log entries for PUTs to the response bucket (to one key when given)."""
     return [c for c in emulator.calls()
             if c["service"] == "s3" and c["method"] == "PUT"
-            and (c["path"] == f"/cfn-responses/{key}" if key else c["path"].startswith("/cfn-responses/"))]
+            and (c["path"] == f"/{RESPONSE_BUCKET}/{key}" if key else c["path"].startswith(f"/{RESPONSE_BUCKET}/"))]
 
 
 @pytest.fixture
@@ -237,6 +237,7 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
         props = {"AdministratorAccountId": ADMIN, "AccountName": "Slow", "Email": "slow@example.com",
                  "Regions": ["us-east-1"]}
     event, key = cfn.event("Create", props)
+    cfn.hold(event)
     rid = cfn.runtime_api.invoke(event, deadline_s=6.0)
     deadline = cfn.runtime_api.invocation(rid).deadline
     if slow == "aws-call":

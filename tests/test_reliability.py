@@ -166,7 +166,7 @@ def test_many_creates_at_once_on_several_instances(emulator, bootstrap_binary, t
         assert len(pool.api.posts) == CONCURRENT_CREATES
         puts = collections.Counter(c["path"] for c in emulator.calls()
                                    if c["service"] == "s3" and c["method"] == "PUT" and c["fault"] is None
-                                   and c["path"].startswith("/cfn-responses/responses/"))
+                                   and c["path"].startswith(f"/{pool.cfn.bucket}/responses/"))
         assert sorted(puts.values()) == [1] * CONCURRENT_CREATES, puts
         for region in FOUR_REGIONS:
             listed = collections.Counter(list_members(emulator, ADMIN, region))
@@ -298,10 +298,12 @@ def test_delete_during_a_running_create_leaves_nothing_enrolled(emulator, provid
     props = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": FOUR_REGIONS}
 
     create_event, create_key = creator.cfn.event("Create", props)
+    creator.cfn.hold(create_event)
     create_rid = creator.runtime_api.invoke(create_event, deadline_s=900)
     wait_until(lambda: "Enabled" in enrolled_regions(emulator, ADMIN, MEMBER, FOUR_REGIONS).values(), 60,
                message="the Create enrolled a first region")
-    delete = deleter.cfn.delete(props, physical_id=MEMBER, timeout=REQUEST_TIMEOUT_S)
+    # The same stack's Delete (the harness sets the stack DELETE_IN_PROGRESS, the resource's id the member's).
+    delete = deleter.cfn.delete(props, physical_id=MEMBER, stack=create_event["StackId"], timeout=REQUEST_TIMEOUT_S)
     create_done = creator.runtime_api.wait_result(create_rid, REQUEST_TIMEOUT_S)
     create = CfnResponse(raw=creator.cfn.read_response(create_key), runtime_result=create_done, event=create_event,
                          lambda_request_id=create_rid, response_key=create_key, deadline=0)

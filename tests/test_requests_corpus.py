@@ -4,8 +4,10 @@ Part 1 — the corpus (tests/requests/*.json, described with its sources in test
 is one request as CloudFormation delivers it (directly or in an SNS notification), with its real ResponseURL
 form. The binary runs as in production (no ALLOW_LOOPBACK_RESPONSE_URL) in the ServiceToken's region, behind a
 local HTTPS proxy (`reliability_support.Internet`) that terminates TLS for the corpus's response hosts, so the
-response is PUT to the ResponseURL as given and recorded locally; AWS calls go to the emulator. Each fixture's
-`expect` is checked: the answer, and the emulator's state and call log afterwards.
+response is PUT to the ResponseURL as given and recorded locally; AWS calls go to the emulator. The request's
+stack is real: held on the emulator under the fixture's own StackId, in the StackId's account and region, with the
+fixture's LogicalResourceId, in the status CloudFormation shows while it waits for that request (`stack_status`).
+Each fixture's `expect` is checked: the answer, and the emulator's state and call log afterwards.
 
 Part 2 — CloudFormation's own properties (DESIGN.md, "Properties", "Update", "Delete"), with the harness's event
 builder (`harness.events`, which puts ServiceTimeout "1200" where CloudFormation puts it): Create, Update and
@@ -195,6 +197,25 @@ def join_directly(emulator, admin: str, member: str, region: str) -> None:
     assert emulator.administrator_of(member, region) == admin
 
 
+def stack_status(req: dict) -> str:
+    """The stack's status while CloudFormation waits for `req` (README, "Who may ask for what"): a Delete whose
+    physical id is not an account is the rollback of a failed Create."""
+    if req["RequestType"] == "Delete" and not ACCOUNT_ID.match(req["PhysicalResourceId"]):
+        return "ROLLBACK_IN_PROGRESS"
+    return {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}[
+        req["RequestType"]]
+
+
+def hold_stack(emulator, req: dict) -> None:
+    """The request's stack, held in progress under its own StackId, the resource's physical id the request's."""
+    stack_id, logical_id = req["StackId"], req["LogicalResourceId"]
+    region, account = stack_id.split(":")[3], stack_id.split(":")[4]
+    emulator.hold_stack(account, region, logical_id, req["ResourceType"], stack_id=stack_id,
+                        service_token=req["ServiceToken"])
+    physical_ids = {logical_id: req["PhysicalResourceId"]} if "PhysicalResourceId" in req else {}
+    emulator.set_stack(stack_id, stack_status(req), physical_ids)
+
+
 def set_up(emulator, setup: dict) -> None:
     for account, regions in setup.get("hubs", {}).items():
         for region in regions:
@@ -259,6 +280,7 @@ def internet(tmp_path):
 def test_real_request(fixture, emulator, internet, provider_factory):
     req, expect = request_of(fixture), fixture["expect"]
     set_up(emulator, fixture["setup"])
+    hold_stack(emulator, req)
     region = region_of(req["ServiceToken"])
     deployment = provider_factory({**internet.env(), "ALLOW_LOOPBACK_RESPONSE_URL": None,
                                    "AWS_REGION": region, "AWS_DEFAULT_REGION": region})

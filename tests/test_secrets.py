@@ -58,7 +58,7 @@ def run_lifecycle(emulator, deployment) -> tuple[list[str], list[str]]:
     assert_delivered(delete, "SUCCESS")
     # A response that cannot be delivered: connection refused until the deadline; errors are logged.
     signature = "f" * 64
-    unreachable = (f"http://127.0.0.1:{closed_port()}/cfn-responses/lost?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    unreachable = (f"http://127.0.0.1:{closed_port()}/{cfn.bucket}/lost?X-Amz-Algorithm=AWS4-HMAC-SHA256"
                    f"&X-Amz-Credential=AKIAUNREACHABLE00001%2F20261123%2Fus-east-1%2Fs3%2Faws4_request"
                    f"&X-Amz-Signature={signature}")
     lost = cfn.delete(props, physical_id="not-an-account", response_url=unreachable, deadline_s=4, timeout=30)

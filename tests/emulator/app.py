@@ -1,8 +1,8 @@
 """The emulator's WSGI application: the control API beside moto's server app behind the fault middleware.
 
 moto is patched here (Security Hub membership, Organizations account creation, STS refusals, EC2 regions,
-CloudFormation custom resources and Lambda invocations) before its server app exists, since moto builds each
-service's routes on that service's first request.
+CloudFormation custom resources and Lambda invocations, stacks held in progress) before its server app
+exists, since moto builds each service's routes on that service's first request.
 Patching is process-wide: build one app per process.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import cloudformation, organizations, regions, securityhub_api, sts
+from . import cloudformation, organizations, regions, securityhub_api, stacks, sts
 from .control import PREFIX, ControlApp
 from .faults import FaultMiddleware
 from .state import EmulatorState
@@ -23,6 +23,7 @@ def build_app(state: EmulatorState) -> Callable[[dict, Callable], Iterable[bytes
     sts.install(state.config, state.creations)
     regions.install(state.config)
     cloudformation.install(state.config)
+    stacks.install(state.stacks)
     aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls)
     control = ControlApp(state)
 

@@ -19,6 +19,11 @@ regions never appear.
 
 S3: presigned URLs are SigV4 (`s3v4`) and path-style, like CloudFormation's ResponseURL; moto does not
 check their signatures, and a presigned PUT is stored under moto's default account.
+
+CloudFormation: `hold_stack` makes a real stack on moto's CloudFormation that stays CREATE_IN_PROGRESS, its
+custom resource's Create held, as CloudFormation holds a stack while it waits for the provider; `set_stack` gives
+it the status (and the resource the physical id) CloudFormation shows while it sends an Update or a Delete, or
+when nothing is in progress (emulator/stacks.py).
 """
 
 import json
@@ -203,6 +208,39 @@ class Emulator:
         """Enable a hub directly, without an AWS call (test setup)."""
         self._control("POST", "seed/hub", {"account": account, "region": region,
                                            "enable_default_standards": enable_default_standards})
+
+    # --- CloudFormation stacks held in progress (emulator/stacks.py) ------------------------------
+
+    def hold_stack(self, account: str, region: str, logical_id: str = "Member",
+                   resource_type: str = "Custom::SecurityHubMemberAccount", stack_id: str | None = None,
+                   service_token: str | None = None) -> str:
+        """A real stack on moto's CloudFormation in `account` and `region`, CREATE_IN_PROGRESS because the
+        Create of its custom resource `logical_id` is held (neither forwarded nor answered), as CloudFormation
+        holds a stack while it waits for the provider; answers its StackId.
+
+        `stack_id`: that id instead of a fresh one (it must name `account` and `region`); a stack held before
+        under that id gets `logical_id` added. `resource_type`: a `Custom::` type or
+        `AWS::CloudFormation::CustomResource`; any other type (e.g. `AWS::SNS::Topic`) is created under
+        `logical_id` beside a held custom resource that keeps the stack in progress."""
+        body = {"account": account, "region": region, "logical_id": logical_id, "resource_type": resource_type,
+                "stack_id": stack_id}
+        if service_token is not None:
+            body["service_token"] = service_token
+        return self._control("POST", "stacks/hold", body)["stack_id"]
+
+    def set_stack(self, stack_id: str, status: str | None = None,
+                  physical_ids: dict[str, str | None] | None = None) -> dict:
+        """Set a held stack's status (a StackStatus: UPDATE_IN_PROGRESS while CloudFormation sends an Update,
+        DELETE_IN_PROGRESS for a Delete, UPDATE_COMPLETE_CLEANUP_IN_PROGRESS for the Delete of a replaced id,
+        CREATE_COMPLETE when no operation is in progress, ...) and custom resources' physical ids
+        ({logical id: id}); answers `held_stack(stack_id)`."""
+        return self._control("POST", "stacks/set", {"stack_id": stack_id, "status": status,
+                                                    "physical_ids": physical_ids or {}})
+
+    def held_stack(self, stack_id: str) -> dict:
+        """{stack_id, status, resources: {logical id: {type, physical_id}}, requests: {logical id: the Create
+        moto's engine sent and the emulator held}}."""
+        return self._control("POST", "stacks/describe", {"stack_id": stack_id})
 
     # --- acting as accounts -----------------------------------------------------------------------
 

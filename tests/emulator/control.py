@@ -6,6 +6,12 @@ POST /_emulator/config         merge keys; an unknown key or bad value answers 4
 GET  /_emulator/securityhub    all Security Hub state, per account per region
 GET  /_emulator/calls          the call log
 POST /_emulator/seed/hub       {"account", "region", "enable_default_standards"?}: enable a hub directly
+POST /_emulator/stacks/hold    {"account", "region", "logical_id"?, "resource_type"?, "stack_id"?,
+                               "service_token"?}: a stack held CREATE_IN_PROGRESS (stacks.py); {"stack_id"}
+POST /_emulator/stacks/set     {"stack_id", "status"?, "physical_ids"?: {logical id: id}}: a held stack's
+                               status and custom resources' physical ids; answers stacks/describe's answer
+POST /_emulator/stacks/describe {"stack_id"}: {stack_id, status, resources: {logical id: {type, physical_id}},
+                               requests: {logical id: the Create moto's engine sent and the emulator held}}
 """
 
 import json
@@ -14,6 +20,7 @@ from typing import Any
 
 from .config import ConfigError
 from .faults import buffer_body
+from .stacks import DEFAULT_LOGICAL_ID, DEFAULT_RESOURCE_TYPE, DEFAULT_SERVICE_TOKEN, StackError
 from .state import EmulatorState
 
 PREFIX = "/_emulator/"
@@ -72,6 +79,38 @@ def _seed_hub(state: EmulatorState, body: dict) -> Any:
     return {"account": account, "region": region, "enable_default_standards": standards}
 
 
+def _stack_call(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except StackError as error:
+        raise ControlError(error.status, str(error)) from None
+
+
+def _hold_stack(state: EmulatorState, body: dict) -> Any:
+    unknown = sorted(set(body) - {"account", "region", "logical_id", "resource_type", "stack_id", "service_token"})
+    if unknown:
+        raise ControlError(400, f"unknown keys: {', '.join(unknown)}")
+    stack_id = body.get("stack_id")
+    if stack_id is not None and not isinstance(stack_id, str):
+        raise ControlError(400, "stack_id must be a stack ARN or null")
+    return {"stack_id": _stack_call(lambda: state.stacks.hold(
+        body.get("account"), body.get("region"), body.get("logical_id", DEFAULT_LOGICAL_ID),
+        body.get("resource_type", DEFAULT_RESOURCE_TYPE), stack_id,
+        body.get("service_token", DEFAULT_SERVICE_TOKEN)))}
+
+
+def _set_stack(state: EmulatorState, body: dict) -> Any:
+    unknown = sorted(set(body) - {"stack_id", "status", "physical_ids"})
+    if unknown:
+        raise ControlError(400, f"unknown keys: {', '.join(unknown)}")
+    return _stack_call(lambda: state.stacks.set_status(body.get("stack_id"), body.get("status"),
+                                                       body.get("physical_ids")))
+
+
+def _describe_stack(state: EmulatorState, body: dict) -> Any:
+    return _stack_call(lambda: state.stacks.describe(body.get("stack_id")))
+
+
 ROUTES: dict[tuple[str, str], Callable[[EmulatorState, dict], Any]] = {
     ("POST", "reset"): _reset,
     ("GET", "config"): _get_config,
@@ -79,6 +118,9 @@ ROUTES: dict[tuple[str, str], Callable[[EmulatorState, dict], Any]] = {
     ("GET", "securityhub"): _securityhub,
     ("GET", "calls"): _calls,
     ("POST", "seed/hub"): _seed_hub,
+    ("POST", "stacks/hold"): _hold_stack,
+    ("POST", "stacks/set"): _set_stack,
+    ("POST", "stacks/describe"): _describe_stack,
 }
 
 

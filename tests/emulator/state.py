@@ -8,6 +8,7 @@ from .calls import CallLog
 from .config import Config
 from .organizations import AccountCreations
 from .securityhub import SecurityHubModel
+from .stacks import HeldStacks
 
 
 class EmulatorState:
@@ -16,6 +17,7 @@ class EmulatorState:
         self.calls = CallLog()
         self.creations = AccountCreations(self.config)
         self.hubs = SecurityHubModel(org_peers=self._auto_enabled)
+        self.stacks = HeldStacks()
 
     def _auto_enabled(self, administrator: str, member: str) -> bool:
         """CreateMembers enables `member` at once (organization member under a delegated administrator)."""
@@ -35,3 +37,4 @@ class EmulatorState:
         self.calls.clear()
         self.creations.reset()
         self.hubs.reset()
+        self.stacks.reset()

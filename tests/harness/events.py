@@ -24,8 +24,10 @@ SNS_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:securityhub-member-account"
 SERVICE_TIMEOUT = "1200"  # the project's templates' value; CloudFormation's type for it is String
 
 
-def stack_id(name: str = "member-stack", guid: str | None = None) -> str:
-    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{guid or uuid.uuid4()}"
+def stack_id(name: str = "member-stack", guid: str | None = None, *, account: str = ACCOUNT,
+             region: str = REGION) -> str:
+    """A stack ARN: by default of a stack in the provider's own account and region."""
+    return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/{guid or uuid.uuid4()}"
 
 
 def cfn_value(value: Any) -> Any:

@@ -5,7 +5,8 @@
 - `runtime_api` (function): a fresh `RuntimeApi` stand-in.
 - `provider` (function): one running binary against the `emulator` fixture and `runtime_api`.
 - `cfn` (function): a `Cfn` driver bound to those: `cfn.create(props)`, `cfn.update(...)`, `cfn.delete(...)`,
-  `cfn.send(event)`, each a full request answered with a `CfnResponse`.
+  `cfn.send(event)`, each a full request answered with a `CfnResponse`, for a real stack on the emulator that is
+  in progress as CloudFormation's is while it waits for the answer (`Cfn.hold`).
 - `provider_factory` (function): `provider_factory(env_overrides=None)` starts another binary on its own
   runtime API stand-in and returns a `Deployment(runtime_api, provider, cfn)`; all are stopped at teardown.
 """
@@ -14,16 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import threading
 import uuid
 
 import pytest
 
+from emulator.client import EmulatorError
 from harness import events
 from harness.provider import Provider, BinaryMissing, require_binary
 from harness.runtime_api import Result, RuntimeApi
 
-RESPONSE_BUCKET = "cfn-responses"
+# CloudFormation's response bucket of the region (the provider PUTs to no other bucket on S3; on loopback, which
+# the harness allows, any would do, but the name keeps the URLs real).
+RESPONSE_BUCKET = "cloudformation-custom-resource-response-useast1"
 DEFAULT_TIMEOUT_S = 60.0
+# The stack's status while CloudFormation waits for the answer to each request type (README, "Who may ask for
+# what": the statuses CloudFormation shows while it waits for a custom resource).
+WAITING_STATUS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}
+STACK_ARN = re.compile(r"arn:aws:cloudformation:([a-z0-9-]+):(\d{12}):stack/[A-Za-z][A-Za-z0-9-]{0,127}/[^/\s]+")
+LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
+CUSTOM_TYPE = re.compile(r"Custom::[A-Za-z0-9_@-]{1,60}|AWS::CloudFormation::CustomResource")
 
 
 @dataclasses.dataclass
@@ -65,11 +77,16 @@ class CfnResponse:
 
 def _is_missing(exc: Exception) -> bool:
     text = f"{type(exc).__name__} {exc}"
-    return any(s in text for s in ("NoSuchKey", "404", "Not Found", "NotFound", "KeyError"))
+    return any(s in text for s in ("NoSuchKey", "NoSuchBucket", "404", "Not Found", "NotFound", "KeyError"))
 
 
 class Cfn:
-    """Sends CloudFormation custom-resource requests to the binary and reads back what it PUT."""
+    """Sends CloudFormation custom-resource requests to the binary and reads back what it PUT.
+
+    Each request is for a real stack (`hold`): the binary checks with CloudFormation that the stack exists and
+    is waiting for the answer, so the emulator holds one in progress, as CloudFormation holds a stack while it
+    waits for a custom resource. `hold=False` (on `send` and the request methods) sends a request as it is, for
+    tests that forge one or set the stack up themselves (`emulator.hold_stack`, `emulator.set_stack`)."""
 
     def __init__(self, emulator, runtime_api: RuntimeApi, provider: Provider | None = None,
                  bucket: str = RESPONSE_BUCKET, timeout: float = DEFAULT_TIMEOUT_S):
@@ -80,6 +97,43 @@ class Cfn:
         self.timeout = timeout
         self._bucket_ready = False
         self.stack_id = events.stack_id()
+        self._held: set[tuple[str, str]] = set()
+        self._hold_lock = threading.Lock()
+
+    # -- the stack -------------------------------------------------------------------------------------------
+
+    def hold(self, event: dict) -> str | None:
+        """Make the event's stack what CloudFormation's is while it waits for this request's answer: a stack
+        held on the emulator (in the StackId's account and region, under that StackId) holding the event's
+        LogicalResourceId of its ResourceType, on first use of that (stack, logical id); then CREATE_IN_PROGRESS
+        for a Create, and UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS with the event's PhysicalResourceId as the
+        resource's for an Update or a Delete. Answers the StackId, or None for an event no stack could have
+        sent (no stack ARN, a logical id CloudFormation does not allow, no custom type): it is sent as it is.
+        """
+        stack_id, logical_id = event.get("StackId"), event.get("LogicalResourceId")
+        kind, resource_type = event.get("RequestType"), event.get("ResourceType")
+        if not (isinstance(stack_id, str) and isinstance(logical_id, str) and isinstance(resource_type, str)
+                and kind in WAITING_STATUS):
+            return None
+        arn = STACK_ARN.fullmatch(stack_id)
+        if arn is None or not LOGICAL_ID.fullmatch(logical_id) or not CUSTOM_TYPE.fullmatch(resource_type):
+            return None
+        region, account = arn.groups()
+        physical_id = event.get("PhysicalResourceId")
+        physical_ids = {logical_id: physical_id} if kind != "Create" and isinstance(physical_id, str) else {}
+        with self._hold_lock:
+            if (stack_id, logical_id) in self._held:
+                try:
+                    self.emulator.set_stack(stack_id, WAITING_STATUS[kind], physical_ids)
+                    return stack_id
+                except EmulatorError as error:  # the emulator was reset since: hold it again
+                    if " 404 " not in str(error):
+                        raise
+            self.emulator.hold_stack(account, region, logical_id, resource_type, stack_id=stack_id)
+            self._held.add((stack_id, logical_id))
+            if kind != "Create":  # a freshly held stack is CREATE_IN_PROGRESS
+                self.emulator.set_stack(stack_id, WAITING_STATUS[kind], physical_ids)
+        return stack_id
 
     # -- the response URL ------------------------------------------------------------------------------------
 
@@ -123,9 +177,12 @@ class Cfn:
         return events.request(request_type, props, url, **kw), key
 
     def send(self, event: dict | str | bytes, *, key: str | None = None, deadline_s: float = 900,
-             timeout: float | None = None, sns: bool = False) -> CfnResponse:
+             timeout: float | None = None, sns: bool = False, hold: bool = True) -> CfnResponse:
         """Invoke the binary with `event` (wrapped in SNS when `sns`), wait for its runtime answer (bounded) and
-        read back the response body PUT to `key` (derived from the event's ResponseURL when not given)."""
+        read back the response body PUT to `key` (derived from the event's ResponseURL when not given).
+        `hold`: first make the event's stack real and waiting for it (`hold`)."""
+        if hold and isinstance(event, dict):
+            self.hold(event)
         if key is None and isinstance(event, dict):
             key = self._key_of(event.get("ResponseURL", ""))
         payload = events.sns_wrap(event) if sns else event
@@ -137,9 +194,9 @@ class Cfn:
                            deadline=self.runtime_api.invocation(rid).deadline)
 
     def request(self, request_type: str, props: dict | None = None, *, deadline_s: float = 900,
-                timeout: float | None = None, sns: bool = False, **kw) -> CfnResponse:
+                timeout: float | None = None, sns: bool = False, hold: bool = True, **kw) -> CfnResponse:
         event, key = self.event(request_type, props, **kw)
-        return self.send(event, key=key, deadline_s=deadline_s, timeout=timeout, sns=sns)
+        return self.send(event, key=key, deadline_s=deadline_s, timeout=timeout, sns=sns, hold=hold)
 
     __call__ = request
 
@@ -153,12 +210,14 @@ class Cfn:
         return self.request("Delete", props, physical_id=physical_id, **kw)
 
     def assert_still_serving(self, admin: str = "123456789012") -> CfnResponse:
-        """The same process answers a harmless request: a Delete whose physical id is not an account id."""
+        """The same process answers a harmless request: a Delete whose physical id is not an account id (the
+        rollback of a refused or failed Create, which the provider answers without any check or AWS call; the
+        test's stack is left as it is)."""
         pid = self.provider.pid if self.provider else None
         if self.provider is not None:
             assert self.provider.alive(), f"provider exited ({self.provider.returncode}):\n{self.provider.tail()}"
         resp = self.delete({"AdministratorAccountId": admin, "AccountId": "111111111111"},
-                           physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}", timeout=30)
+                           physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}", timeout=30, hold=False)
         assert resp.status == "SUCCESS", resp.describe()
         assert resp.runtime_result.kind == "response", resp.describe()
         if self.provider is not None:
@@ -166,13 +225,14 @@ class Cfn:
         return resp
 
     def _key_of(self, url: str) -> str | None:
-        """The S3 key of a presigned URL on the emulator's bucket (path style or virtual-host style)."""
+        """The S3 key of a presigned URL on the emulator's bucket (path style, as `response_url` makes them);
+        None for a URL anywhere else."""
         from urllib.parse import unquote, urlsplit
 
-        parts = urlsplit(url)
+        parts, emulator = urlsplit(url), urlsplit(self.emulator.url)
+        if (parts.hostname, parts.port) != (emulator.hostname, emulator.port):
+            return None
         path = unquote(parts.path)
-        if parts.hostname and parts.hostname.startswith(self.bucket + "."):
-            return path.lstrip("/") or None
         prefix = f"/{self.bucket}/"
         return path[len(prefix):] if path.startswith(prefix) else None
 

@@ -27,6 +27,8 @@ REGION = "us-east-1"
 # Test credentials: distinctive, so that tests can assert they never appear in the logs.
 ACCESS_KEY_ID = "AKIAHARNESSTESTKEY01"
 SECRET_ACCESS_KEY = "harnessSecretKey/DoNotLog+0123456789abcdefgh"
+# The administrators the suites use: the provider's own account and a second one entered through AssumeRole.
+ADMINISTRATOR_ACCOUNT_IDS = ("123456789012", "210987654321")
 
 
 class BinaryMissing(RuntimeError):
@@ -73,6 +75,9 @@ def base_env(runtime_api_address: str, emulator_url: str) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL": emulator_url,
         "ALLOW_LOOPBACK_RESPONSE_URL": "true",
+        # Every administrator the suites enroll into; TRUSTED_ACCOUNT_IDS is left to its default, the
+        # provider's own account (the account of the stand-in's function ARN).
+        "ADMINISTRATOR_ACCOUNT_IDS": ",".join(ADMINISTRATOR_ACCOUNT_IDS),
         "RUST_LOG": "info",
     }
 

@@ -7,6 +7,11 @@ custom-resource Create the real binary answers.
     member.status, member.outputs, member.create_event()
     cfn.update(new_props, member.properties(), **member.resource())   # moto's engine sends only Create
 
+moto's engine sends no Update or Delete: the harness's `Cfn` sends them with the stack's real identifiers
+(`Stack.resource`), and first sets the stack as CloudFormation has it while it waits for them (`Cfn.hold`:
+UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS, the resource's physical id the request's), so that the provider's
+origin check reads the real stack.
+
 moto's YAML reader fails on a short-form tag holding a mapping (`!ImportValue` over `Fn::Sub`): templates go to
 it as JSON, read with cfn-lint's YAML loader. Every wait is bounded.
 """
@@ -117,7 +122,7 @@ class Stack:
 
     def resource(self, logical_id: str = "Member") -> dict[str, str]:
         """The identifiers CloudFormation's later requests for this resource carry, as keyword arguments of
-        the harness's `cfn.update` / `cfn.delete`."""
+        the harness's `cfn.update` / `cfn.delete` (which set this stack's status for them, `Cfn.hold`)."""
         return {"stack": self.stack_id, "logical_id": logical_id, "physical_id": self.physical_id(logical_id),
                 "service_token": self.create_event(logical_id)["ServiceToken"]}
 
