@@ -41,18 +41,6 @@ def props(**overrides) -> dict:
     return {key: value for key, value in base.items() if value is not None}
 
 
-def enroll_directly(emulator, admin: str, member: str, region: str) -> None:
-    """`member` becomes an Enabled member of `admin` by invitation, without the provider."""
-    emulator.enable_hub(admin, region)
-    emulator.enable_hub(member, region)
-    emulator.client("securityhub", admin, region).create_members(AccountDetails=[{"AccountId": member}])
-    emulator.client("securityhub", admin, region).invite_members(AccountIds=[member])
-    member_hub = emulator.client("securityhub", member, region)
-    invitation = next(i for i in member_hub.list_invitations()["Invitations"] if i["AccountId"] == admin)
-    member_hub.accept_administrator_invitation(AdministratorId=admin, InvitationId=invitation["InvitationId"])
-    assert emulator.member_status(admin, member, region) == "Enabled"
-
-
 def refusal_lines(provider) -> list[dict]:
     return [r for r in provider.log_records() if r.get("fields", {}).get("message") == REFUSED]
 
@@ -136,7 +124,7 @@ def test_create_for_an_administrator_not_listed_is_refused(emulator, cfn):
 def test_update_whose_old_properties_name_an_administrator_not_listed_is_refused(emulator, cfn):
     """Moving a member away from an administrator is acting for that administrator too."""
     emulator.enable_hub(ADMIN, R1)
-    enroll_directly(emulator, OTHER_ADMIN, MEMBER, R1)
+    emulator.join_by_invitation(OTHER_ADMIN, MEMBER, R1)
     world = World(emulator, cfn.provider)
     resp = cfn.update(props(), props(AdministratorAccountId=OTHER_ADMIN), MEMBER)
     world.assert_refused(resp, OTHER_ADMIN, "ADMINISTRATOR_ACCOUNT_IDS")
@@ -169,7 +157,7 @@ def test_a_stack_of_one_account_may_not_enroll_another(emulator, cfn):
 
 
 def test_a_stack_of_one_account_may_not_make_another_leave(emulator, cfn):
-    enroll_directly(emulator, ADMIN, MEMBER, R1)
+    emulator.join_by_invitation(ADMIN, MEMBER, R1)
     stack = events.stack_id("workload", account=STACK_ACCOUNT)
     world = World(emulator, cfn.provider)
     resp = cfn.delete(props(AccountId=STACK_ACCOUNT), MEMBER, stack=stack)
@@ -197,7 +185,7 @@ def test_an_untrusted_stack_may_not_close_its_account(emulator, cfn, provider_fa
     account = emulator.create_account(name, email, {LOGICAL_ID_TAG: "Member"})
     stack = events.stack_id("workload", account=account)  # the account's id is known once it exists
     emulator.client("organizations").tag_resource(ResourceId=account, Tags=[{"Key": STACK_TAG, "Value": stack}])
-    enroll_directly(emulator, ADMIN, account, R1)
+    emulator.join_by_invitation(ADMIN, account, R1)
     world = World(emulator, cfn.provider, organization=True)
     closing = props(AccountId=None, AccountName=name, Email=email, CloseAccountOnDelete="true")
     resp = cfn.delete(closing, account, stack=stack)
@@ -216,7 +204,7 @@ def test_an_untrusted_stack_may_not_close_its_account(emulator, cfn, provider_fa
 # -- the origin: a stack operation really waiting for this answer -----------------------------------------------------
 
 def test_a_delete_naming_a_stack_that_does_not_exist_is_refused(emulator, cfn):
-    enroll_directly(emulator, ADMIN, MEMBER, R1)
+    emulator.join_by_invitation(ADMIN, MEMBER, R1)
     world = World(emulator, cfn.provider)
     resp = cfn.delete(props(), MEMBER, stack=events.stack_id("no-such-stack"), hold=False)
     world.assert_refused(resp, "StackId", "no such stack")
@@ -271,7 +259,7 @@ def test_an_update_whose_physical_id_is_not_the_resources_is_refused(emulator, c
     emulator.enable_hub(ADMIN, R1)
     emulator.enable_hub(ADMIN, R2)
     assert_delivered(cfn.create(props()), "SUCCESS")
-    enroll_directly(emulator, ADMIN, SECOND, R1)
+    emulator.join_by_invitation(ADMIN, SECOND, R1)
     emulator.set_stack(cfn.stack_id, "UPDATE_IN_PROGRESS", {"Member": MEMBER})
     world = World(emulator, cfn.provider)
     resp = cfn.update(props(AccountId=SECOND, Regions=f"{R1},{R2}"), props(AccountId=SECOND), SECOND, hold=False)

@@ -104,20 +104,6 @@ def account_status(emulator, account: str) -> str:
     return organizations(emulator).describe_account(AccountId=account)["Account"]["Status"]
 
 
-def join_directly(emulator, admin: str, member: str, region: str) -> None:
-    """Make `member` an Enabled member of `admin` in `region` the way a person would (invitation), without the
-    provider."""
-    emulator.enable_hub(admin, region)
-    emulator.enable_hub(member, region)
-    admin_hub = emulator.client("securityhub", admin, region)
-    admin_hub.create_members(AccountDetails=[{"AccountId": member}])
-    admin_hub.invite_members(AccountIds=[member])
-    member_hub = emulator.client("securityhub", member, region)
-    invitation = next(i for i in member_hub.list_invitations()["Invitations"] if i["AccountId"] == admin)
-    member_hub.accept_administrator_invitation(AdministratorId=admin, InvitationId=invitation["InvitationId"])
-    assert emulator.administrator_of(member, region) == admin
-
-
 def leave_directly(emulator, member: str, region: str) -> None:
     emulator.client("securityhub", member, region).disassociate_from_administrator_account()
 
@@ -301,7 +287,7 @@ def test_enroll_existing_account_in_explicit_regions(emulator, cfn):
 
 def test_member_already_enabled_with_this_administrator_is_fine(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
-    join_directly(emulator, ADMIN, MEMBER, R1)
+    emulator.join_by_invitation(ADMIN, MEMBER, R1)
     resp = ok(cfn.create(props()))
     assert resp.data["Regions"] == f"{R2},{R1}"
     assert_enrolled(emulator, ADMIN, MEMBER, [R1, R2])
@@ -317,7 +303,7 @@ def test_member_hub_already_enabled_is_fine(emulator, cfn):
 
 def test_member_of_another_administrator_is_left_there(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
-    join_directly(emulator, ADMIN2, MEMBER, R1)
+    emulator.join_by_invitation(ADMIN2, MEMBER, R1)
     resp = ok(cfn.create(props()), "FAILED")
     assert ADMIN2 in resp.reason and R1 in resp.reason, resp.reason
     assert R2 + ":" not in resp.reason, resp.reason  # only the failing region is named as failed
@@ -635,7 +621,7 @@ def test_delete_never_takes_a_member_from_a_newer_administrator(emulator, cfn):
     ok(cfn.create(props()))
     # In R1 the member has since left this administrator and joined another.
     leave_directly(emulator, MEMBER, R1)
-    join_directly(emulator, ADMIN2, MEMBER, R1)
+    emulator.join_by_invitation(ADMIN2, MEMBER, R1)
     since = emulator.last_seq()
     ok(cfn.delete(props(), MEMBER))
     state = emulator.state()

@@ -185,18 +185,6 @@ def test_corpus_is_well_formed():
 
 # -- running a fixture -----------------------------------------------------------------------------------------------
 
-def join_directly(emulator, admin: str, member: str, region: str) -> None:
-    """`member` becomes an Enabled member of `admin` in `region` by invitation, without the provider."""
-    emulator.enable_hub(admin, region)
-    emulator.enable_hub(member, region)
-    emulator.client("securityhub", admin, region).create_members(AccountDetails=[{"AccountId": member}])
-    emulator.client("securityhub", admin, region).invite_members(AccountIds=[member])
-    member_hub = emulator.client("securityhub", member, region)
-    invitation = next(i for i in member_hub.list_invitations()["Invitations"] if i["AccountId"] == admin)
-    member_hub.accept_administrator_invitation(AdministratorId=admin, InvitationId=invitation["InvitationId"])
-    assert emulator.administrator_of(member, region) == admin
-
-
 def stack_status(req: dict) -> str:
     """The stack's status while CloudFormation waits for `req` (README, "Who may ask for what"): a Delete whose
     physical id is not an account is the rollback of a failed Create."""
@@ -222,7 +210,7 @@ def set_up(emulator, setup: dict) -> None:
             emulator.enable_hub(account, region)
     for membership in setup.get("members", []):
         for region in membership["regions"]:
-            join_directly(emulator, membership["administrator"], membership["member"], region)
+            emulator.join_by_invitation(membership["administrator"], membership["member"], region)
 
 
 def hub(state: dict, account: str, region: str) -> dict:

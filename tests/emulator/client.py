@@ -316,6 +316,21 @@ class Emulator:
 
     # --- Security Hub state -----------------------------------------------------------------------
 
+    def join_by_invitation(self, admin: str, member: str, region: str) -> None:
+        """`member` becomes an Enabled member of `admin` in `region` the way a person would, without the provider:
+        both hubs enabled, CreateMembers and InviteMembers by the administrator, the member accepting the
+        invitation from `admin` (not merely the first one)."""
+        self.enable_hub(admin, region)
+        self.enable_hub(member, region)
+        admin_hub = self.client("securityhub", admin, region)
+        admin_hub.create_members(AccountDetails=[{"AccountId": member}])
+        admin_hub.invite_members(AccountIds=[member])
+        member_hub = self.client("securityhub", member, region)
+        invitation = next(i for i in member_hub.list_invitations()["Invitations"] if i["AccountId"] == admin)
+        member_hub.accept_administrator_invitation(AdministratorId=admin, InvitationId=invitation["InvitationId"])
+        if self.member_status(admin, member, region) != "Enabled":
+            raise EmulatorError(f"{member} did not become an Enabled member of {admin} in {region}")
+
     def member_status(self, admin: str, member: str, region: str) -> str | None:
         """The member's status as its administrator sees it, or None when it is not a member."""
         return self._hub_view(admin, region).get("members", {}).get(member)
