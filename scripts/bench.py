@@ -94,7 +94,7 @@ src/enrollment/membership.rs `join`):
 3. per region, all regions at once: administrator CreateMembers -> GetMembers -> InviteMembers, beside the
    member's EnableSecurityHub -> GetAdministratorAccount (2 trips, off the critical path); then member
    ListInvitations -> AcceptAdministratorInvitation, then administrator GetMembers (confirm Enabled) beside
-   the member's ListTagsForResource (the Delete fence: no extra trip);
+   the ListTagsForResource of the administrator's hub (the Delete fence: no extra trip);
 4. the response PUT to the presigned S3 URL (CloudFormation waits for it).
 
 Longest dependent chain: AssumeRole -> ListRegions -> CreateMembers -> GetMembers -> InviteMembers ->

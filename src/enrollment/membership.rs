@@ -253,7 +253,7 @@ pub struct Departure {
     pub administrator: AccountId,
     pub member: AccountId,
     pub disable_hub: bool,
-    /// Set by Delete: mark the member's hub first, so that a Create still running undoes its join.
+    /// Set by Delete: mark the administrator's hub first, so that a Create still running undoes its join.
     pub mark_deleted: bool,
 }
 
