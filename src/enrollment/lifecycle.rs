@@ -250,10 +250,12 @@ async fn leave_regions(
     Ok(())
 }
 
-/// The regions a resource covered: its `Regions`, or, discovered, wherever the administrator has a hub.
+/// The regions a resource covered, to be left: its `Regions`, or, discovered, wherever the administrator has
+/// a hub; either way without the regions where the administrator is refused AccessDenied (a region-deny SCP),
+/// which cannot be left and are named in the log.
 async fn covered(job: &Job, listed: &Option<Vec<String>>, admin: &SdkConfig) -> Result<Vec<String>, LifecycleError> {
     match listed {
-        Some(regions) => Ok(regions.clone()),
+        Some(regions) => Ok(regions::administrator_may_act(admin, regions, job.concurrency).await?),
         None => Ok(regions::administrator_hubs(admin, job.concurrency).await?),
     }
 }

@@ -24,6 +24,8 @@ pub enum RegionsError {
     NoAdministratorHub(Vec<String>),
     #[error("no region is enabled in both accounts with Security Hub enabled in the administrator account")]
     NoneDiscovered,
+    #[error("Regions: the administrator account is refused AccessDenied (a region-deny service control policy?) in: {}", .0.join(", "))]
+    Denied(Vec<String>),
 }
 
 /// The regions enabled for the account of `session`: Account ListRegions for the caller's own account
@@ -54,6 +56,9 @@ pub async fn enabled(session: &SdkConfig) -> Result<BTreeSet<String>, AwsError> 
 pub struct AdministratorView {
     pub enabled: BTreeSet<String>,
     pub with_hub: BTreeSet<String>,
+    /// Of the candidates, those where the administrator's calls are refused with AccessDenied: a region-deny
+    /// service control policy (as Control Tower sets), which ListRegions does not show.
+    pub denied: BTreeSet<String>,
 }
 
 /// Reads the administrator's view: DescribeHub only where the administrator has the region enabled, so
@@ -68,9 +73,14 @@ pub async fn administrator_view(
         Some(wanted) => wanted.iter().filter(|region| enabled.contains(*region)).cloned().collect(),
         None => enabled.iter().cloned().collect(),
     };
-    let without_hub = without_hub(admin, &candidates, concurrency).await?;
-    let with_hub = candidates.into_iter().filter(|region| !without_hub.contains(region)).collect();
-    Ok(AdministratorView { enabled, with_hub })
+    let hubs = hubs(admin, &candidates, concurrency).await?;
+    let of = |state: Hub| hubs.iter().filter(move |(_, found)| *found == state).map(|(region, _)| region.clone());
+    let denied: BTreeSet<String> = of(Hub::Denied).collect();
+    if !denied.is_empty() {
+        let denied = denied.iter().cloned().collect::<Vec<_>>().join(", ");
+        tracing::warn!(regions = %denied, "AccessDenied in these regions (a region-deny SCP?): left out");
+    }
+    Ok(AdministratorView { enabled, with_hub: of(Hub::Enabled).collect(), denied })
 }
 
 /// The regions to cover: `wanted` once checked against both accounts, or the discovered ones.
@@ -83,6 +93,10 @@ pub fn decide(
         Some(wanted) => {
             missing("administrator", wanted, &admin.enabled)?;
             missing("member", wanted, member_enabled)?;
+            let denied: Vec<String> = wanted.iter().filter(|region| admin.denied.contains(*region)).cloned().collect();
+            if !denied.is_empty() {
+                return Err(RegionsError::Denied(denied));
+            }
             let without_hub: Vec<String> =
                 wanted.iter().filter(|region| !admin.with_hub.contains(*region)).cloned().collect();
             if !without_hub.is_empty() {
@@ -100,9 +114,21 @@ pub fn decide(
     }
 }
 
-/// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled.
+/// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled (regions
+/// where it is refused AccessDenied are left out, with a warning).
 pub async fn administrator_hubs(admin: &SdkConfig, concurrency: usize) -> Result<Vec<String>, AwsError> {
     Ok(administrator_view(admin, None, concurrency).await?.with_hub.into_iter().collect())
+}
+
+/// Of listed regions, those the administrator may act in: a Delete cannot leave a region an SCP denies, and
+/// says so in the log rather than fail.
+pub async fn administrator_may_act(
+    admin: &SdkConfig,
+    listed: &[String],
+    concurrency: usize,
+) -> Result<Vec<String>, AwsError> {
+    let denied = administrator_view(admin, Some(listed), concurrency).await?.denied;
+    Ok(listed.iter().filter(|region| !denied.contains(*region)).cloned().collect())
 }
 
 /// Of `regions`, those where the administrator of `session` sees `member` as Enabled.
@@ -130,23 +156,30 @@ fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>)
     }
 }
 
-/// Of `regions`, those where the account of `session` has no Security Hub (DescribeHub, all at once).
-async fn without_hub(
-    session: &SdkConfig,
-    regions: &[String],
-    concurrency: usize,
-) -> Result<BTreeSet<String>, AwsError> {
+/// What DescribeHub says of an account's hub in a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hub {
+    Enabled,
+    Disabled,
+    /// AccessDeniedException: the call itself is refused, as a region-deny SCP refuses every call there.
+    Denied,
+}
+
+/// The hub of the account of `session` in each of `regions` (DescribeHub, all at once).
+async fn hubs(session: &SdkConfig, regions: &[String], concurrency: usize) -> Result<Vec<(String, Hub)>, AwsError> {
     let checks = fanout::each_region(regions, concurrency, |region| async move {
         let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
         match answer {
-            Ok(_) => Ok(true),
-            Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => Ok(false),
+            Ok(_) => Ok(Hub::Enabled),
+            Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => {
+                Ok(Hub::Disabled)
+            }
+            Err(error) if error.is("AccessDeniedException") => Ok(Hub::Denied),
             Err(error) => Err(AwsError { message: format!("{region}: {}", error.message), ..error }),
         }
     })
     .await;
-    let checks = fanout::all_or_first_error(checks)?;
-    Ok(checks.into_iter().filter(|(_, has_hub)| !has_hub).map(|(region, _)| region).collect())
+    fanout::all_or_first_error(checks)
 }
 
 #[cfg(test)]
@@ -158,7 +191,19 @@ mod tests {
     }
 
     fn view(enabled: &[&str], with_hub: &[&str]) -> AdministratorView {
-        AdministratorView { enabled: set(enabled), with_hub: set(with_hub) }
+        AdministratorView { enabled: set(enabled), with_hub: set(with_hub), denied: BTreeSet::new() }
+    }
+
+    #[test]
+    fn regions_an_scp_denies_are_left_out_of_discovery_and_named_when_listed() {
+        let admin =
+            AdministratorView { denied: set(&["eu-west-1"]), ..view(&["eu-west-1", "us-east-1"], &["us-east-1"]) };
+        let member = set(&["eu-west-1", "us-east-1"]);
+        assert_eq!(decide(&admin, &member, None).unwrap(), ["us-east-1"]);
+        let wanted = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        let error = decide(&admin, &member, Some(&wanted)).unwrap_err();
+        assert_eq!(error, RegionsError::Denied(vec!["eu-west-1".to_owned()]));
+        assert!(error.to_string().starts_with("Regions: the administrator account is refused AccessDenied"));
     }
 
     #[test]

@@ -174,6 +174,9 @@ class Emulator:
                                  accounts are refused anyway)
         disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
                                  omits those regions
+        denied_regions           {account: [region, ...]}: a region-deny SCP: every Security Hub call of
+                                 that account in those regions is AccessDeniedException, while ListRegions
+                                 and DescribeRegions still list them
         lambda_endpoint          "http://127.0.0.1:PORT": every invocation of a moto Lambda function (by
                                  CloudFormation's engine, SNS or the Invoke API) goes to the Lambda
                                  Invoke API there (the harness's RuntimeApi.invoke_url)

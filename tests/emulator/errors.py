@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 SECURITYHUB_STATUS = {
+    "AccessDeniedException": 403,
     "InternalException": 500,
     "InvalidAccessException": 401,
     "InvalidInputException": 400,

@@ -90,6 +90,13 @@ class FaultMiddleware:
                 return "throttle", throttle
             if self._config.chance("error_fraction"):
                 return "error", internal_error(service)
+        # A region-deny SCP (Control Tower's region deny control, Organizations User Guide "SCP examples: Deny
+        # access to AWS based on the requested AWS Region") refuses every call of the account in the region,
+        # with the service's AccessDeniedException; the regions stay enabled, so ListRegions still lists them.
+        if service == "securityhub" and request.region in self._config.get("denied_regions").get(request.account, []):
+            return "denied_region", securityhub_error(
+                "AccessDeniedException", f"User is not authorized to perform securityhub action in {request.region} "
+                "with an explicit deny in a service control policy")
         if service == "securityhub" and request.account in self._config.get("fail_regions").get(request.region, []):
             return "fail_region", securityhub_error(
                 "InternalException", f"Security Hub is failing in {request.region} for account {request.account}")
