@@ -44,11 +44,10 @@ impl Gate {
     }
 
     /// Reads the stack in its own account and region: with the provider's credentials when the stack is in
-    /// the provider's account, else through `role_name` there.
-    pub async fn verify_origin(&self, aws: &Aws, role_name: &str) -> Result<(), LifecycleError> {
+    /// the provider's account, else through `role_name` there, under the request's `session_name`.
+    pub async fn verify_origin(&self, aws: &Aws, role_name: &str, session_name: &str) -> Result<(), LifecycleError> {
         let stack = self.stack()?;
-        let session_name = crate::aws::session_name(&self.ask.request_id);
-        let session = aws.session(&stack.account, role_name, std::time::Duration::ZERO, &session_name).await;
+        let session = aws.session(&stack.account, role_name, std::time::Duration::ZERO, session_name).await;
         let session = session.map_err(|error| LifecycleError::Session { side: super::Side::Stack, error })?;
         let claimed = Claimed {
             stack_id: &self.ask.stack_id,

@@ -116,7 +116,7 @@ async fn resolve_checked(job: &Job, properties: &Properties, target: &Target) ->
         job.progress.set(id);
         return Ok(Resolved { id: id.clone(), origin: Origin::Unchecked });
     }
-    job.gate.verify_origin(&job.aws, &properties.member_role_name).await?;
+    job.gate.verify_origin(&job.aws, &properties.member_role_name, &job.session_name).await?;
     let id = resolve(job, properties, target).await?;
     Ok(Resolved { id, origin: Origin::Checked })
 }
@@ -181,7 +181,9 @@ async fn prepare(
     };
     let origin = async {
         match origin {
-            Origin::Unchecked => job.gate.verify_origin(&job.aws, &properties.member_role_name).await,
+            Origin::Unchecked => {
+                job.gate.verify_origin(&job.aws, &properties.member_role_name, &job.session_name).await
+            }
             Origin::Checked => Ok(()),
         }
     };
@@ -342,7 +344,7 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
     let (admin_session, member_session, origin) = tokio::join!(
         administrator(job, &properties),
         job.aws.session(&member, &properties.member_role_name, Duration::ZERO, &job.session_name),
-        job.gate.verify_origin(&job.aws, &properties.member_role_name)
+        job.gate.verify_origin(&job.aws, &properties.member_role_name, &job.session_name)
     );
     origin?;
     let admin_session = admin_session?;
