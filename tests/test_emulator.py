@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from emulator.client import DEFAULT_ACCOUNT, EmulatorError
+from emulator.throttle import RateLimiter, TokenBucket
 from harness.runtime_api import RuntimeApi
 from harness.stacks import placeholder_code
 from harness.wait import wait_until
@@ -755,3 +756,147 @@ def test_unknown_configuration_keys_are_refused(emulator):
 def test_motos_other_security_hub_operations_still_work(emulator):
     emulator.enable_hub(ADMIN, REGION)
     assert hub(emulator, ADMIN).get_findings()["Findings"] == []
+
+
+# --- token buckets (emulator/throttle.py) ----------------------------------------------------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_bucket_allows_its_burst_and_refills_continuously_up_to_the_burst():
+    bucket = TokenBucket(rate=2.0, burst=3, now=0.0)
+    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert not bucket.take(0.25), "half a token is not a token"
+    assert bucket.take(0.5), "rate x elapsed: 2/s x 0.5 s = one token"
+    assert not bucket.take(0.5)
+    assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False], "capped at the burst"
+    assert not bucket.take(99.0) and bucket.tokens == 0.0, "a clock going back adds nothing"
+
+
+def test_the_rate_limiter_keeps_one_bucket_per_service_account_and_region_and_counts_per_operation():
+    clock = FakeClock()
+    limiter = RateLimiter(clock)
+    limit = (1.0, 2)
+    admitted = [limiter.admit("securityhub", ADMIN, REGION, op, limit) for op in ("GetMembers", "GetMembers",
+                                                                                  "InviteMembers")]
+    assert admitted == [True, True, False]
+    assert limiter.admit("securityhub", MEMBER, REGION, "GetMembers", limit), "another account's bucket"
+    assert limiter.admit("securityhub", ADMIN, "us-east-1", "GetMembers", limit), "another region's bucket"
+    assert limiter.admit("organizations", ADMIN, REGION, "ListAccounts", limit), "another service's bucket"
+    assert limiter.admit("securityhub", ADMIN, REGION, "GetMembers", None), "no bucket switched on: served"
+    clock.now += 1.0
+    assert limiter.admit("securityhub", ADMIN, REGION, "InviteMembers", limit), "refilled after 1 s at 1/s"
+    assert limiter.admit("securityhub", ADMIN, REGION, "GetMembers", (1.0, 3)), "new settings: a new, full bucket"
+    rows = {(r["service"], r["account"], r["region"], r["operation"]): (r["served"], r["throttled"])
+            for r in limiter.snapshot()}
+    assert rows == {("organizations", ADMIN, REGION, "ListAccounts"): (1, 0),
+                    ("securityhub", ADMIN, REGION, "GetMembers"): (4, 0),
+                    ("securityhub", ADMIN, REGION, "InviteMembers"): (1, 1),
+                    ("securityhub", ADMIN, "us-east-1", "GetMembers"): (1, 0),
+                    ("securityhub", MEMBER, REGION, "GetMembers"): (1, 0)}
+    limiter.reset()
+    assert limiter.snapshot() == []
+
+
+def test_token_buckets_are_off_by_default_and_every_call_is_counted_served(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN, config=NO_RETRIES)
+    config = emulator.config()
+    assert config["token_buckets"] == []
+    assert (config["securityhub_rate_per_s"], config["securityhub_burst"]) == (10.0, 30)
+    for _ in range(40):  # more than a default burst, at once
+        client.describe_hub()
+    assert emulator.call_counts("securityhub") == [{"service": "securityhub", "account": ADMIN, "region": REGION,
+                                                    "operation": "DescribeHub", "served": 40, "throttled": 0}]
+
+
+def test_the_security_hub_bucket_serves_its_burst_then_answers_429_until_it_refills(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN, config=NO_RETRIES)
+    emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=1, securityhub_burst=5)
+
+    for _ in range(5):
+        client.list_members()  # one of the project's membership operations
+    started = time.monotonic()
+    throttled = error_of(client.get_findings)  # one of moto's own: the same bucket
+    assert time.monotonic() - started < 0.5, "too slow to be sure the bucket had not refilled"
+    assert code_and_status(throttled) == ("LimitExceededException", 429)
+    assert throttled.response["Error"]["Message"] == "Rate exceeded"
+    assert throttled.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "LimitExceededException"
+
+    time.sleep(1.1)  # 1 token per second
+    client.list_members()
+    assert code_and_status(error_of(client.list_members)) == ("LimitExceededException", 429)
+
+    assert emulator.call_totals("securityhub", ADMIN, REGION) == {"served": 6, "throttled": 2}
+    assert emulator.call_totals(operation="GetFindings") == {"served": 0, "throttled": 1}
+    assert [c["fault"] for c in emulator.aws_calls(service="securityhub")][-3:] == ["rate_limited", None,
+                                                                                      "rate_limited"]
+
+
+def test_each_account_and_each_region_has_its_own_security_hub_bucket(emulator):
+    for account, region in ((ADMIN, REGION), (MEMBER, REGION), (ADMIN, "us-east-1")):
+        emulator.enable_hub(account, region)
+    clients = {(ADMIN, REGION): hub(emulator, ADMIN, config=NO_RETRIES),
+               (MEMBER, REGION): hub(emulator, MEMBER, config=NO_RETRIES),
+               (ADMIN, "us-east-1"): hub(emulator, ADMIN, "us-east-1", config=NO_RETRIES)}
+    # Rate 0: no refill at all, so the outcome cannot depend on timing.
+    emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=0, securityhub_burst=2)
+
+    for client in clients.values():
+        client.describe_hub()
+        client.describe_hub()
+    for client in clients.values():
+        assert code_and_status(error_of(client.describe_hub)) == ("LimitExceededException", 429)
+
+    for account, region in clients:
+        assert emulator.call_counts("securityhub", account, region) == [
+            {"service": "securityhub", "account": account, "region": region, "operation": "DescribeHub",
+             "served": 2, "throttled": 1}]
+
+
+def test_organizations_and_sts_buckets_answer_their_own_throttling_errors(emulator):
+    emulator.create_organization()
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+    sts = emulator.client("sts", config=NO_RETRIES)
+    emulator.configure(token_buckets=["organizations", "sts"], organizations_rate_per_s=0, organizations_burst=1,
+                       sts_rate_per_s=0, sts_burst=1)
+
+    organizations.list_accounts()
+    assert code_and_status(error_of(organizations.list_accounts)) == ("TooManyRequestsException", 400)
+    sts.get_caller_identity()
+    throttled = error_of(sts.get_caller_identity)
+    assert code_and_status(throttled) == ("Throttling", 400)
+    assert throttled.response["Error"]["Message"] == "Rate exceeded"
+    assert emulator.call_totals("organizations", DEFAULT_ACCOUNT, operation="ListAccounts") == {"served": 1,
+                                                                                              "throttled": 1}
+    assert emulator.call_totals("sts", DEFAULT_ACCOUNT, "us-east-1") == {"served": 1, "throttled": 1}
+
+
+def test_the_random_fraction_still_throttles_beside_the_buckets_and_takes_no_token(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    client = hub(emulator, ADMIN, config=NO_RETRIES)
+    emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=0, securityhub_burst=1,
+                       throttle_fraction=1.0)
+    assert code_and_status(error_of(client.describe_hub)) == ("LimitExceededException", 429)
+    assert emulator.aws_calls(service="securityhub")[-1]["fault"] == "throttle"
+    emulator.configure(throttle_fraction=0)
+    client.describe_hub()  # the one token is still there
+    assert emulator.call_totals("securityhub") == {"served": 1, "throttled": 0}
+
+
+def test_reset_clears_buckets_and_counts_and_bad_bucket_settings_are_refused(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    hub(emulator, ADMIN).describe_hub()
+    emulator.configure(token_buckets=["securityhub"], securityhub_burst=1)
+    emulator.reset()
+    assert emulator.call_counts() == [] and emulator.config()["token_buckets"] == []
+    for bad in ({"token_buckets": ["ec2"]}, {"token_buckets": "securityhub"}, {"securityhub_burst": 0},
+                {"securityhub_burst": 1.5}, {"sts_rate_per_s": -1}):
+        with pytest.raises(EmulatorError, match="400"):
+            emulator.configure(**bad)

@@ -5,6 +5,7 @@ securityhub_api (its moto routes), organizations (asynchronous CreateAccount, Mo
 (AssumeRole refusals), regions (DescribeRegions per account), cloudformation (moto's CloudFormation engine
 with Lambda invocations sent to the Runtime API stand-in), stacks (stacks held in progress, as CloudFormation
 holds one while it waits for a custom resource's answer), faults (latency, faults, call log middleware),
+throttle (token buckets per service, account and region, and the served and throttled counts),
 identify (service/region/account/operation of a request), errors (each service's error format), calls (call
 log), config (settings), control (the /_emulator/ API), state (all state and its reset), client (start it,
 drive it, act as accounts) and fixtures (pytest).

@@ -24,7 +24,7 @@ def build_app(state: EmulatorState) -> Callable[[dict, Callable], Iterable[bytes
     regions.install(state.config)
     cloudformation.install(state.config)
     stacks.install(state.stacks)
-    aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls)
+    aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter)
     control = ControlApp(state)
 
     def app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

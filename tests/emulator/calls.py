@@ -1,7 +1,8 @@
 """The call log: one entry per AWS request, with its timing and outcome.
 
 Benchmarks count round trips on the critical path from it, and tests check which calls a client made;
-faults are recorded with the outcome they forced (`fault`: throttle, error, reset, fail_region, put_failure).
+faults are recorded with the outcome they forced (`fault`: throttle, error, reset, denied_region, fail_region,
+put_failure, and rate_limited for an empty token bucket).
 """
 
 import threading

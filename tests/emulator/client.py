@@ -147,7 +147,8 @@ class Emulator:
             raise EmulatorError(f"{method} /_emulator/{name}: {error.code} {error.read().decode()}") from None
 
     def reset(self) -> None:
-        """moto's state and the emulator's, faults off, call log cleared (and cached credentials dropped)."""
+        """moto's state and the emulator's, faults off, call log, token buckets and call counts cleared (and cached
+        credentials dropped)."""
         self._control("POST", "reset")
         self._sessions.clear()
 
@@ -177,6 +178,17 @@ class Emulator:
         denied_regions           {account: [region, ...]}: a region-deny SCP: every Security Hub call of
                                  that account in those regions is AccessDeniedException, while ListRegions
                                  and DescribeRegions still list them
+        token_buckets            [service, ...] among "securityhub", "organizations", "sts": those services
+                                 throttle as AWS does, with a token bucket per calling account and region
+                                 (emulator/throttle.py, where the defaults are sourced); an empty bucket
+                                 answers Security Hub 429 LimitExceededException, Organizations 400
+                                 TooManyRequestsException, STS 400 Throttling
+        securityhub_rate_per_s   its bucket's refill rate (requests per second; default 10) and burst (its
+        securityhub_burst        size; default 30); a change starts new, full buckets
+        organizations_rate_per_s default 5, burst 10 (Organizations documents no rate)
+        organizations_burst
+        sts_rate_per_s           default 600, burst 600
+        sts_burst
         lambda_endpoint          "http://127.0.0.1:PORT": every invocation of a moto Lambda function (by
                                  CloudFormation's engine, SNS or the Invoke API) goes to the Lambda
                                  Invoke API there (the harness's RuntimeApi.invoke_url)
@@ -201,6 +213,23 @@ class Emulator:
         operation when given."""
         return [call for call in self.calls(since) if call["service"] != "s3"
                 and service in (None, call["service"]) and operation in (None, call["operation"])]
+
+    def call_counts(self, service: str | None = None, account: str | None = None, region: str | None = None,
+                    operation: str | None = None) -> list[dict]:
+        """Security Hub, Organizations and STS calls counted at the token buckets (emulator/throttle.py), one row
+        per (service, account, region, operation) with `served` (took a token, or no bucket is on) and
+        `throttled` (the bucket was empty: answered the throttling error), of one service, account, region or
+        operation when given. Calls dropped or answered by a random fault first are not counted (the call log
+        has them). Since the last reset; rows are sorted."""
+        wanted = {"service": service, "account": account, "region": region, "operation": operation}
+        return [row for row in self._control("GET", "call_counts")
+                if all(value is None or row[key] == value for key, value in wanted.items())]
+
+    def call_totals(self, service: str | None = None, account: str | None = None, region: str | None = None,
+                    operation: str | None = None) -> dict[str, int]:
+        """`call_counts` summed: {"served": n, "throttled": m}."""
+        rows = self.call_counts(service, account, region, operation)
+        return {"served": sum(r["served"] for r in rows), "throttled": sum(r["throttled"] for r in rows)}
 
     def last_seq(self) -> int:
         """The call log's last sequence number (0 when empty): calls after it belong to what follows."""

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .throttle import SERVICES as BUCKET_SERVICES
+
 Validator = Callable[[Any], Any]
 
 
@@ -64,6 +66,18 @@ def _optional_loopback_url(value: Any) -> str | None:
     return value
 
 
+def _bucket_services(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in BUCKET_SERVICES for v in value):
+        raise ConfigError(f"must be a list of service names among {', '.join(BUCKET_SERVICES)}")
+    return sorted(set(value))
+
+
+def _burst(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError("must be an integer >= 1")
+    return value
+
+
 def _optional_int(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError("must be an integer or null")
@@ -87,6 +101,11 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "disabled_regions": ({}, _string_lists),
     "denied_regions": ({}, _string_lists),
     "lambda_endpoint": (None, _optional_loopback_url),
+    # Token buckets (throttle.py, where the defaults are sourced): the services whose buckets are on, and each
+    # service's rate (requests per second) and burst.
+    "token_buckets": ([], _bucket_services),
+    **{key: value for service, (rate, burst) in BUCKET_SERVICES.items()
+       for key, value in ((f"{service}_rate_per_s", (rate, _number)), (f"{service}_burst", (burst, _burst)))},
 }
 
 
@@ -138,6 +157,13 @@ class Config:
         with self._lock:
             fraction = self._values[key]
             return fraction > 0 and self._random.random() < fraction
+
+    def bucket_limit(self, service: str) -> tuple[float, int] | None:
+        """(rate, burst) of `service`'s token bucket, or None when it is not switched on (or has none)."""
+        with self._lock:
+            if service not in self._values["token_buckets"]:
+                return None
+            return self._values[f"{service}_rate_per_s"], self._values[f"{service}_burst"]
 
     def take_put_failure(self) -> bool:
         """Consume one of the `response_put_failures`, if any are left."""

@@ -1,10 +1,12 @@
 """The control API, plain JSON over HTTP under /_emulator/ on the emulator's own port.
 
-POST /_emulator/reset          moto's state and the emulator's, faults off, call log cleared
+POST /_emulator/reset          moto's state and the emulator's, faults off, call log, token buckets and call counts cleared
 GET  /_emulator/config         the configuration (see config.KEYS)
 POST /_emulator/config         merge keys; an unknown key or bad value answers 400
 GET  /_emulator/securityhub    all Security Hub state, per account per region
 GET  /_emulator/calls          the call log
+GET  /_emulator/call_counts    served and throttled calls per service, account, region and operation
+                               (throttle.py: Security Hub, Organizations and STS)
 POST /_emulator/seed/hub       {"account", "region", "enable_default_standards"?}: enable a hub directly
 POST /_emulator/stacks/hold    {"account", "region", "logical_id"?, "resource_type"?, "stack_id"?,
                                "service_token"?}: a stack held CREATE_IN_PROGRESS (stacks.py); {"stack_id"}
@@ -66,6 +68,10 @@ def _calls(state: EmulatorState, _: dict) -> Any:
     return state.calls.snapshot()
 
 
+def _call_counts(state: EmulatorState, _: dict) -> Any:
+    return state.limiter.snapshot()
+
+
 def _seed_hub(state: EmulatorState, body: dict) -> Any:
     account, region = body.get("account"), body.get("region")
     if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
@@ -117,6 +123,7 @@ ROUTES: dict[tuple[str, str], Callable[[EmulatorState, dict], Any]] = {
     ("POST", "config"): _set_config,
     ("GET", "securityhub"): _securityhub,
     ("GET", "calls"): _calls,
+    ("GET", "call_counts"): _call_counts,
     ("POST", "seed/hub"): _seed_hub,
     ("POST", "stacks/hold"): _hold_stack,
     ("POST", "stacks/set"): _set_stack,

@@ -104,3 +104,12 @@ def throttling_error(service: str) -> Reply | None:
             return organizations_error("TooManyRequestsException",
                                        "You have sent too many requests in too short a period of time.", 400)
     return None
+
+
+def rate_exceeded(service: str) -> Reply | None:
+    """A token bucket's answer (throttle.py): the random-fraction throttling error for Security Hub and
+    Organizations, and STS's 400 `Throttling` "Rate exceeded" (AWS re:Post knowledge center, "How do I resolve
+    API throttling or 'Rate exceeded' errors for IAM and AWS STS?"), which the random fraction never gives."""
+    if service == "sts":
+        return sts_error("Throttling", "Rate exceeded", 400)
+    return throttling_error(service)

@@ -6,10 +6,14 @@ order:
 2. for Security Hub, Organizations, STS and EC2: with `reset_fraction` closes the connection without any
    HTTP response; with `throttle_fraction` answers the service's throttling error (Security Hub, Organizations);
    with `error_fraction` answers the service's own 500;
-3. answers 500 InternalException to every Security Hub request of an account in a region of `fail_regions`;
-4. answers 500 to the next `response_put_failures` S3 object PUTs (CloudFormation response uploads) before
+3. for Security Hub, Organizations and STS: takes a token from the calling account's bucket in the request's
+   region (throttle.py) and, when it is empty, answers the service's throttling error; the call is counted
+   either way (served or throttled);
+4. answers the AccessDeniedException of a region-deny SCP to Security Hub requests of `denied_regions`, and
+   500 InternalException to every Security Hub request of an account in a region of `fail_regions`;
+5. answers 500 to the next `response_put_failures` S3 object PUTs (CloudFormation response uploads) before
    anything is stored;
-5. otherwise forwards to moto.
+6. otherwise forwards to moto.
 Each request is logged with its outcome.
 """
 
@@ -21,8 +25,9 @@ from typing import Any
 
 from .calls import CallLog, CallRecord
 from .config import Config
-from .errors import Reply, internal_error, securityhub_error, throttling_error
+from .errors import Reply, internal_error, rate_exceeded, securityhub_error, throttling_error
 from .identify import AwsRequest, identify
+from .throttle import SERVICES as BUCKET_SERVICES, RateLimiter
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2", "account"})
@@ -57,10 +62,11 @@ def drop_connection(environ: dict[str, Any]) -> None:
 
 
 class FaultMiddleware:
-    def __init__(self, app: WSGIApp, config: Config, calls: CallLog):
+    def __init__(self, app: WSGIApp, config: Config, calls: CallLog, limiter: RateLimiter):
         self._app = app
         self._config = config
         self._calls = calls
+        self._limiter = limiter
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         body = buffer_body(environ)
@@ -90,6 +96,11 @@ class FaultMiddleware:
                 return "throttle", throttle
             if self._config.chance("error_fraction"):
                 return "error", internal_error(service)
+        # A request that reached the service takes a token whatever the service then answers (an SCP's deny, an
+        # internal error): AWS meters requests as they arrive, before it evaluates them.
+        if service in BUCKET_SERVICES and not self._limiter.admit(
+                service, request.account, request.region, request.operation, self._config.bucket_limit(service)):
+            return "rate_limited", rate_exceeded(service)
         # A region-deny SCP (Control Tower's region deny control, Organizations User Guide "SCP examples: Deny
         # access to AWS based on the requested AWS Region") refuses every call of the account in the region,
         # with the service's AccessDeniedException; the regions stay enabled, so ListRegions still lists them.

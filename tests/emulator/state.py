@@ -9,6 +9,7 @@ from .config import Config
 from .organizations import AccountCreations
 from .securityhub import SecurityHubModel
 from .stacks import HeldStacks
+from .throttle import RateLimiter
 
 
 class EmulatorState:
@@ -18,6 +19,7 @@ class EmulatorState:
         self.creations = AccountCreations(self.config)
         self.hubs = SecurityHubModel(org_peers=self._auto_enabled)
         self.stacks = HeldStacks()
+        self.limiter = RateLimiter()
 
     def _auto_enabled(self, administrator: str, member: str) -> bool:
         """CreateMembers enables `member` at once (organization member under a delegated administrator)."""
@@ -25,7 +27,7 @@ class EmulatorState:
                 and self.creations.same_organization(administrator, member))
 
     def reset(self) -> None:
-        """moto's state and the emulator's: faults off, call log cleared.
+        """moto's state and the emulator's: faults off, call log, token buckets and their counts cleared.
 
         moto's reset leaves two class-level registries behind (organization membership of created accounts,
         Security Hub organization configuration); they would leak into the next test, so they are cleared too.
@@ -38,3 +40,4 @@ class EmulatorState:
         self.creations.reset()
         self.hubs.reset()
         self.stacks.reset()
+        self.limiter.reset()
