@@ -557,3 +557,229 @@ def test_cdk_provider_role_has_the_templates_statements(cdk_templates):
                if r["Type"] == "AWS::Lambda::Function"]
         assert env == [{"ADMINISTRATOR_ACCOUNT_IDS": "111111111111", "TRUSTED_ACCOUNT_IDS": "123456789012",
                         "MAX_CONCURRENT_REGIONS": "64", "RUST_LOG": "info"}], cdk_template.name
+
+
+# --- the enrollment role, the StackSet's role parameters, the provider's operations -----------------------------
+#
+# cloudformation/enrollment-role.yaml is the role the provider assumes in every account (MemberRoleName and
+# AdministratorRoleName). Its actions are exactly the Security Hub CSPM, Account and CloudFormation calls the Rust
+# code makes with an assumed role, read from src/: a call added or dropped there fails here until the role follows.
+
+import botocore.session  # noqa: E402  (boto3's; the service models name every operation of each SDK client)
+from botocore import xform_name  # noqa: E402
+
+SRC = ROOT / "src"
+README = ROOT / "README.md"
+ENROLLMENT_ROLE = "enrollment-role.yaml"
+
+# SDK crate -> IAM service prefix (= botocore's service name) of the calls the enrollment role serves. The
+# Organizations calls are the provider's own (management account), and STS AssumeRole is the provider role's.
+ROLE_SERVICES = {"aws_sdk_securityhub": "securityhub", "aws_sdk_account": "account",
+                 "aws_sdk_cloudformation": "cloudformation"}
+# How a file of src/ reaches a service's client besides naming its crate: the helpers of src/aws.rs.
+CLIENT_HELPERS = {"securityhub": re.compile(r"\baws::securityhub\(")}
+# The one permission no SDK call names: the first EnableSecurityHub in an account creates Security Hub CSPM's
+# service-linked role, which the caller must be allowed to create (Security Hub User Guide, "Service-linked roles
+# for AWS Security Hub CSPM").
+IMPLIED_ACTIONS = {"iam:CreateServiceLinkedRole"}
+# Which side of the membership makes each Security Hub CSPM call: from the receiver's name in src/ (`admin.x()`,
+# `member.x()`), else from this table (calls through a client built in place, e.g. aws::securityhub(...).x()).
+SIDE_OF_RECEIVER = {"admin": "AdministratorSide", "member": "MemberSide"}
+SIDE_OF_CALL = {"DescribeHub": "AdministratorSide"}  # regions.rs: hubs() of the administrator's view
+
+
+def without_test_code(text: str) -> str:
+    """Rust source without its `#[cfg(test)] mod name { ... }` blocks (braces counted; strings in test code keep
+    theirs balanced)."""
+    out, position = [], 0
+    for found in re.finditer(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text):
+        if found.start() < position:
+            continue
+        out.append(text[position:found.start()])
+        depth, index = 1, found.end()
+        while depth and index < len(text):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            index += 1
+        position = index
+    out.append(text[position:])
+    return "".join(out)
+
+
+def production_sources() -> dict[Path, str]:
+    """src/**/*.rs that is built into the binary: no tests.rs, no module declared under #[cfg(test)]."""
+    test_modules = set()
+    for path in SRC.rglob("*.rs"):
+        for name in re.findall(r"#\[cfg\(test\)\]\s*mod\s+(\w+)\s*;", path.read_text()):
+            base = path.parent if path.name in ("lib.rs", "mod.rs", "main.rs") else path.with_suffix("")
+            test_modules |= {base / f"{name}.rs", base / name / "mod.rs"}
+    return {p: without_test_code(p.read_text()) for p in sorted(SRC.rglob("*.rs"))
+            if p.name != "tests.rs" and p not in test_modules and "tests" not in p.relative_to(SRC).parts[:-1]}
+
+
+def sdk_calls() -> list[tuple[str, str, Path]]:
+    """(IAM action, receiver, file) of every SDK operation called in src/ on a client of ROLE_SERVICES: a method
+    named like one of the service's operations (snake_case, as the Rust SDK names them), in a file that uses
+    that service's crate or client helper."""
+    session = botocore.session.get_session()
+    calls = []
+    for path, text in production_sources().items():
+        for crate, service in ROLE_SERVICES.items():
+            helper = CLIENT_HELPERS.get(service)
+            if crate not in text and not (helper and helper.search(text)):
+                continue
+            operations = {xform_name(op): op for op in session.get_service_model(service).operation_names}
+            for found in re.finditer(r"(\w+|\))\s*\.\s*([a-z_]+)\s*\(", text):
+                receiver, method = found.groups()
+                if method in operations:
+                    calls.append((f"{service}:{operations[method]}", receiver, path.relative_to(ROOT)))
+    return calls
+
+
+def role_statements(template) -> dict:
+    (role,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    statements = [s for p in role["Properties"]["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert len(by_sid) == len(statements), "every statement has its own Sid"
+    return by_sid
+
+
+def test_enrollment_role_allows_exactly_the_calls_the_code_makes():
+    template = load(ENROLLMENT_ROLE)
+    calls = sdk_calls()
+    called = {action for action, _, _ in calls}
+    # The derivation itself finds the calls it must (a broken regex would make the comparison vacuous).
+    assert {"securityhub:CreateMembers", "securityhub:AcceptAdministratorInvitation", "account:ListRegions",
+            "cloudformation:DescribeStackResource"} <= called, sorted(called)
+    allowed = set()
+    for sid, statement in role_statements(template).items():
+        assert statement["Effect"] == "Allow", sid
+        assert "NotAction" not in statement and "NotResource" not in statement, sid
+        for action in as_list(statement["Action"]):
+            assert isinstance(action, str) and "*" not in action, f"{sid}: {action!r}"
+            allowed.add(action)
+    expected = called | IMPLIED_ACTIONS
+    assert allowed == expected, (
+        f"allowed, not called: {sorted(allowed - expected)}; called, not allowed: {sorted(expected - allowed)} "
+        f"(calls: {sorted(set((a, str(p)) for a, _, p in calls))})")
+
+
+def test_enrollment_role_gives_each_side_its_calls_and_the_administrator_side_only_to_administrators():
+    statements = role_statements(load(ENROLLMENT_ROLE))
+    for action, receiver, path in sdk_calls():
+        if not action.startswith("securityhub:"):
+            continue
+        name = action.split(":", 1)[1]
+        side = SIDE_OF_RECEIVER.get(receiver) or SIDE_OF_CALL.get(name)
+        assert side, f"{path}: {action} on `{receiver}`: say in SIDE_OF_CALL which side of the membership makes it"
+        assert action in as_list(statements[side]["Action"]), f"{path}: {receiver}.{name}() is not in {side}"
+    assert "Condition" not in statements["MemberSide"]
+    assert statements["AdministratorSide"]["Condition"] == {
+        "StringEquals": {"aws:PrincipalAccount": {"Ref": "AdministratorAccountIds"}}}
+    assert set(as_list(statements["MemberSide"]["Action"])).isdisjoint(
+        as_list(statements["AdministratorSide"]["Action"]))
+
+
+def test_enrollment_role_acts_only_on_its_own_accounts_resources():
+    statements = role_statements(load(ENROLLMENT_ROLE))
+    expected = {
+        "securityhub": "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default",
+        "account": "arn:${AWS::Partition}:account::${AWS::AccountId}:account",
+        "cloudformation": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*",
+        "iam": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/securityhub.amazonaws.com/"
+                "AWSServiceRoleForSecurityHub"),
+    }
+    for sid, statement in statements.items():
+        services = {a.split(":", 1)[0] for a in as_list(statement["Action"])}
+        assert len(services) == 1, f"{sid}: one service per statement"
+        (service,) = services
+        assert [text_of(r) for r in as_list(statement["Resource"])] == [expected[service]], sid
+    assert statements["SecurityHubServiceLinkedRole"]["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": "securityhub.amazonaws.com"}}
+
+
+def test_enrollment_role_trusts_only_the_providers_role_and_its_sessions():
+    template = load(ENROLLMENT_ROLE)
+    (role,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    props = role["Properties"]
+    (statement,) = as_list(props["AssumeRolePolicyDocument"]["Statement"])
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": [
+        "arn:${AWS::Partition}:iam::${ProviderAccount}:root",
+        {"ProviderAccount": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "ProviderRoleArn"}]}]}}]}}
+    # The session names the provider gives (src/aws.rs, SESSION_PREFIX): securityhub-member-account-<RequestId>.
+    (prefix,) = re.findall(r'const SESSION_PREFIX: &str = "([^"]+)";', (SRC / "aws.rs").read_text())
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": "ProviderRoleArn"}},
+                                      "StringLike": {"sts:RoleSessionName": f"{prefix}-*"}}
+    # The provider assumes arn:<partition>:iam::<account>:role/<name>: no path, the name a parameter that the
+    # provider's MemberRoleName / AdministratorRoleName accept.
+    assert props["RoleName"] == {"Ref": "RoleName"} and "Path" not in props
+    parameters = template["Parameters"]
+    provider = load("provider.yaml")["Parameters"]
+    assert parameters["RoleName"]["AllowedPattern"] == provider["MemberRoleName"]["AllowedPattern"]
+    assert re.fullmatch(parameters["RoleName"]["AllowedPattern"], parameters["RoleName"]["Default"])
+    arn = parameters["ProviderRoleArn"]["AllowedPattern"]
+    assert re.fullmatch(arn, "arn:aws:iam::123456789012:role/securityhub-member-account-provider-Role-ABC123")
+    assert not re.fullmatch(arn, "arn:aws:iam::123456789012:root")
+    assert props["PermissionsBoundary"] == {
+        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]}
+    # The provider stack names the role's ARN for this template's ProviderRoleArn.
+    assert load("provider.yaml")["Outputs"]["ProviderRoleArn"]["Value"] == {"Fn::GetAtt": ["Role", "Arn"]}
+
+
+def readme_property_defaults() -> dict[str, str]:
+    """`property` -> default, from the README's property table (backquoted defaults only)."""
+    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| `([^`]+)` \|", README.read_text(), re.MULTILINE)
+    return dict(rows)
+
+
+def test_stackset_member_passes_the_role_names_and_default_standards():
+    template = load("stackset-member.yaml")
+    (member,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SecurityHubMemberAccount"]
+    props = member["Properties"]
+    parameters = template["Parameters"]
+    defaults = readme_property_defaults()
+    provider = load("provider.yaml")["Parameters"]
+    for name in ("MemberRoleName", "AdministratorRoleName", "EnableDefaultStandards"):
+        assert props[name] == {"Ref": name}, name
+        assert parameters[name]["Type"] == "String", name
+        assert parameters[name]["Default"] == defaults[name], f"{name}: the README's default is {defaults[name]}"
+    for name in ("MemberRoleName", "AdministratorRoleName"):
+        assert parameters[name]["AllowedPattern"] == provider[name]["AllowedPattern"], name
+        assert parameters[name]["Default"] == provider[name]["Default"], name
+    # src/properties: "true" / "false" (any case); the template offers the two CloudFormation would send.
+    assert parameters["EnableDefaultStandards"]["AllowedValues"] == ["true", "false"]
+    assert parameters["OnDelete"]["Default"] == defaults["OnDelete"]
+
+
+ALARMED_FUNCTION_METRICS = {"ErrorsAlarm": "Errors", "ThrottlesAlarm": "Throttles",
+                            "DeadLetterErrorsAlarm": "DeadLetterErrors"}
+
+
+def test_provider_alarms_on_errors_throttles_and_the_dead_letter_queue():
+    resources = load("provider.yaml")["Resources"]
+    for name, metric in ALARMED_FUNCTION_METRICS.items():
+        alarm = resources[name]["Properties"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric), name
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "Function"}}], name
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Sum", 1, "GreaterThanOrEqualToThreshold"), name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, name
+    depth = resources["DeadLetterAlarm"]["Properties"]
+    assert (depth["Namespace"], depth["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
+    assert resources["DeadLetterQueue"]["Properties"]["KmsMasterKeyId"], "the failed events' queue is encrypted"
+
+
+def test_provider_permissions_boundary_is_optional():
+    template = load("provider.yaml")
+    assert template["Parameters"]["PermissionsBoundary"]["Default"] == ""
+    assert template["Conditions"]["HasPermissionsBoundary"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PermissionsBoundary"}, ""]}]}
+    assert template["Resources"]["Role"]["Properties"]["PermissionsBoundary"] == {
+        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]}
+    pattern = template["Parameters"]["PermissionsBoundary"]["AllowedPattern"]
+    for good in ("", "arn:aws:iam::123456789012:policy/boundaries/Workloads", "arn:aws:iam::aws:policy/PowerUserAccess"):
+        assert re.fullmatch(pattern, good), good
+    assert not re.fullmatch(pattern, "arn:aws:iam::123456789012:role/NotAPolicy")
