@@ -576,8 +576,9 @@ ENROLLMENT_ROLE = "enrollment-role.yaml"
 # Organizations calls are the provider's own (management account), and STS AssumeRole is the provider role's.
 ROLE_SERVICES = {"aws_sdk_securityhub": "securityhub", "aws_sdk_account": "account",
                  "aws_sdk_cloudformation": "cloudformation"}
-# How a file of src/ reaches a service's client besides naming its crate: the helpers of src/aws.rs.
-CLIENT_HELPERS = {"securityhub": re.compile(r"\baws::securityhub\(")}
+# How a file of src/ reaches a service's client besides naming its crate: src/aws.rs's helper, a function or a
+# method named after the service (`aws::securityhub(session, region)`, `session.securityhub(region)`).
+CLIENT_HELPERS = {"securityhub": re.compile(r"\bsecurityhub\(")}
 # The one permission no SDK call names: the first EnableSecurityHub in an account creates Security Hub CSPM's
 # service-linked role, which the caller must be allowed to create (Security Hub User Guide, "Service-linked roles
 # for AWS Security Hub CSPM").
