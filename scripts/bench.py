@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/bench.py [--binary PATH] [--runs 3] [--quick] [--out BENCHMARKS.md]
     .venv/bin/python scripts/bench.py --timeline 17     # one Create, its call log printed, nothing written
+    BENCH_ONLY=fan_in .venv/bin/python scripts/bench.py  # only the fan-in (or --only fan_in): its section of
+                                                         # BENCHMARKS.md is replaced, the rest kept
 
 It prints a table and writes BENCHMARKS.md at the repository root; every figure comes from this one run:
 
@@ -13,6 +15,11 @@ It prints a table and writes BENCHMARKS.md at the repository root; every figure 
 - Cold start: process start to the first Runtime API `next` request.
 - Peak resident memory (VmHWM) of a 34-region Create.
 - Size of dist/bootstrap.zip.
+- StackSet fan-in: FAN_IN_MEMBERS Creates at once, one provider process each (as Lambda runs them), enrolling
+  existing accounts into one administrator that is not the provider's own account, whose Security Hub throttles
+  as AWS does (emulator token bucket per account and region, scaled down so that its queue lasts a minute):
+  SUCCESS count, members Enabled, wall time against the rate-limit bound, the administrator's calls per
+  enrollment and region, the throttled answers.
 
 The binary: --binary, else BOOTSTRAP_BINARY, else target/release/bootstrap, else the packaged release binary
 (target/package/x86_64-unknown-linux-gnu/release/bootstrap), else dist/bootstrap.zip extracted.
@@ -62,6 +69,22 @@ WHAT_IF_REGIONS = (17, 34)
 REQUEST_TIMEOUT_S = 600.0
 START_TIMEOUT_S = 15.0
 
+# The fan-in (`Rig.fan_in`): a StackSet rolled out to an OU sends one request per account at about the same time,
+# all to one administrator. Security Hub allows an account 10 requests per second per region, burst 30 (Security
+# Hub API Reference, "Welcome": "All other operations - RateLimit of 10 requests per second. BurstLimit of 30
+# requests per second."); scaled down to 2 per second, burst 5, 40 accounts in 4 regions keep the
+# administrator's bucket busy for 40 x 3 / 2 = 60 s in each region, as about 200 accounts would at AWS's rate.
+FAN_IN_ADMIN = "210987654321"  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; entered through AssumeRole
+FAN_IN_MEMBERS = 40
+FAN_IN_REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2"]
+FAN_IN_RATE_PER_S = 2.0
+FAN_IN_BURST = 5
+# The administrator's side of one enrollment in one region at the least the API allows: CreateMembers,
+# InviteMembers, one GetMembers (the contract's "Throttling and scale"); the rate-limit bound counts these.
+FAN_IN_MIN_ADMIN_CALLS = 3
+FAN_IN_DEADLINE_S = 900  # Lambda's longest timeout: each invocation's deadline
+FAN_IN_ANSWER_MARGIN_S = 60  # how much longer than the deadline the bench waits for an answer
+
 TARGETS = {
     "speedup_17": 8.0,        # sequential / parallel, at least
     "bound_ratio": 1.5,       # parallel / critical-path bound, at most
@@ -69,6 +92,8 @@ TARGETS = {
     "cold_start_ms": 50.0,    # median, below
     "memory_mb": 40.0,        # peak RSS of a 34-region Create, below
     "package_mb": 10.0,       # dist/bootstrap.zip, below (MiB)
+    "fan_in_bound_ratio": 1.3,  # fan-in wall time / rate-limit bound, at most
+    "fan_in_admin_calls": 3.2,  # administrator calls served per enrollment per region, at most
 }
 
 # The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT); the origin
@@ -230,6 +255,40 @@ class Run:
         return sum(1 for c in self.calls if c["operation"] == operation)
 
 
+@dataclasses.dataclass
+class FanIn:
+    """What the fan-in scenario saw (`Rig.fan_in`)."""
+
+    members: int
+    regions: list[str]
+    rate_per_s: float
+    burst: int
+    latency_ms: float
+    elapsed_s: float              # first invocation to the last runtime answer
+    statuses: dict[str, int]      # response Status -> count ("none" when nothing was PUT)
+    enabled: int                  # (member, region) pairs Enabled on both sides afterwards
+    admin_served: int             # the administrator's Security Hub calls that took a token
+    admin_throttled: int          # ... and those answered LimitExceededException by its bucket
+    admin_operations: dict[str, int]  # served administrator calls per operation
+    reasons: list[str]            # a few FAILED reasons, as answered
+    answered_once: bool           # exactly one runtime answer and one response PUT per request
+    binary: str
+    date: str
+
+    @property
+    def bound_s(self) -> float:
+        """The rate-limit bound: each region's bucket must serve members x the API's least administrator calls."""
+        return self.members * FAN_IN_MIN_ADMIN_CALLS / self.rate_per_s
+
+    @property
+    def admin_calls_per_enrollment(self) -> float:
+        return self.admin_served / (self.members * len(self.regions))
+
+    @property
+    def success(self) -> int:
+        return self.statuses.get("SUCCESS", 0)
+
+
 class Rig:
     def __init__(self, binary: Binary, scratch: pathlib.Path):
         self.binary = binary
@@ -380,6 +439,84 @@ class Rig:
                 api.close()
         return out
 
+    def fan_in(self, members: int = FAN_IN_MEMBERS, regions: list[str] | None = None,
+               rate_per_s: float = FAN_IN_RATE_PER_S, burst: int = FAN_IN_BURST,
+               latency_ms: float = LATENCY_MS) -> FanIn:
+        """`members` Creates at once, one provider process and Runtime API stand-in each, of existing accounts
+        into FAN_IN_ADMIN in `regions`, its Security Hub behind a token bucket of `rate_per_s` and `burst`."""
+        regions = list(regions or FAN_IN_REGIONS)
+        for region in regions:
+            self.aws.enable_hub(FAN_IN_ADMIN, region)
+        self._warm(FAN_IN_ADMIN, regions)
+        accounts = [self.fresh_member() for _ in range(members)]
+        for account in accounts:
+            self._warm(account, regions)
+        started_providers: list[tuple[RuntimeApi, Provider]] = []
+        try:
+            requests = []
+            for account in accounts:
+                api, provider = self.provider()
+                started_providers.append((api, provider))
+                cfn = Cfn(self.aws, api, provider)
+                cfn._bucket_ready = True  # made by the rig
+                event, key = cfn.event("Create", {"AdministratorAccountId": FAN_IN_ADMIN, "AccountId": account,
+                                                  "Regions": regions})
+                cfn.hold(event)  # the control API: no latency, not throttled, not counted
+                requests.append((api, cfn, event, key))
+            before = self.aws.call_counts("securityhub", FAN_IN_ADMIN)
+            seq = self.aws.last_seq()
+            self.aws.configure(latency_ms=latency_ms, token_buckets=["securityhub"],
+                               securityhub_rate_per_s=rate_per_s, securityhub_burst=burst)
+            started = time.time()
+            invoked = [(api, cfn, event, key, api.invoke(event, deadline_s=FAN_IN_DEADLINE_S))
+                       for api, cfn, event, key in requests]
+            results = [api.wait_result(rid, FAN_IN_DEADLINE_S + FAN_IN_ANSWER_MARGIN_S)
+                       for api, _, _, _, rid in invoked]
+            elapsed = max(r.received_at for r in results) - started
+        finally:
+            self.aws.configure(latency_ms=0, token_buckets=[])
+            for api, provider in started_providers:
+                provider.stop()
+                api.close()
+        after = self.aws.call_counts("securityhub", FAN_IN_ADMIN)
+        served, throttled = _count_delta(before, after)
+        bodies = []
+        for _, cfn, _, key, _ in invoked:
+            raw = cfn.read_response(key)
+            bodies.append(json.loads(raw) if raw else {})
+        statuses: dict[str, int] = {}
+        for body in bodies:
+            statuses[body.get("Status", "none")] = statuses.get(body.get("Status", "none"), 0) + 1
+        state = self.aws.state()
+        enabled = sum(1 for account in accounts for region in regions
+                      if state.get(FAN_IN_ADMIN, {}).get(region, {}).get("members", {}).get(account) == "Enabled"
+                      and state.get(account, {}).get(region, {}).get("administrator") == FAN_IN_ADMIN)
+        keys = {f"/{cfn.bucket}/{key}" for _, cfn, _, key, _ in invoked}
+        puts = [c["path"] for c in self.aws.calls(seq) if c["service"] == "s3" and c["method"] == "PUT"
+                and c["fault"] is None and c["path"] in keys]
+        answered_once = (all(len(api.posts) == 1 for api, _, _, _, _ in invoked)
+                         and sorted(puts) == sorted(keys))
+        reasons = [b.get("Reason", "") for b in bodies if b.get("Status") != "SUCCESS"][:3]
+        return FanIn(members, regions, rate_per_s, burst, latency_ms, elapsed, statuses, enabled,
+                     sum(served.values()), sum(throttled.values()), served, reasons, answered_once,
+                     f"`{show_path(self.binary.path)}` ({self.binary.origin})",
+                     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+
+def _count_delta(before: list[dict], after: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
+    """Served and throttled calls per operation between two `call_counts` snapshots."""
+    def by_operation(rows: list[dict], field: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in rows:
+            out[row["operation"]] = out.get(row["operation"], 0) + row[field]
+        return out
+
+    delta = []
+    for field in ("served", "throttled"):
+        old, new = by_operation(before, field), by_operation(after, field)
+        delta.append({op: n - old.get(op, 0) for op, n in new.items() if n - old.get(op, 0)})
+    return delta[0], delta[1]
+
 
 # --- the report ---------------------------------------------------------------------------------------------------
 
@@ -395,6 +532,7 @@ class Results:
     package_bytes: int | None
     seconds: float
     load: tuple[str, str]  # load average at the start and at the end
+    fan_in: FanIn | None = None
 
     def par(self, n: int) -> float:
         return median([r.elapsed_s for r in self.parallel.get(n, [])])
@@ -438,6 +576,8 @@ class Results:
             mb = self.memory_kb / 1024 if self.memory_kb else None
             rows.append(["Peak RSS (VmHWM), 34-region Create", f"{mb:.1f} MiB" if mb else "n/a",
                          f"< {TARGETS['memory_mb']:.0f} MiB", verdict(mb < TARGETS["memory_mb"] if mb else None)])
+        if self.fan_in:
+            rows += fan_in_summary(self.fan_in)
         mb = self.package_bytes / 2**20 if self.package_bytes is not None else None
         rows.append(["dist/bootstrap.zip", f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
                      f"< {TARGETS['package_mb']:.0f} MiB", verdict(mb < TARGETS["package_mb"] if mb is not None else None)])
@@ -543,6 +683,77 @@ def misses_explained(res: Results) -> list[str]:
     return out
 
 
+def fan_in_summary(fan: FanIn) -> list[list[str]]:
+    """[figure, value, target, verdict] rows of the fan-in."""
+    cells = fan.members * len(fan.regions)
+    ratio = fan.elapsed_s / fan.bound_s
+    per = fan.admin_calls_per_enrollment
+    # Requests that give up early make the run short and cheap: time and calls count only when all succeeded.
+    done = fan.success == fan.members and fan.enabled == cells
+    return [
+        [f"Fan-in: {fan.members} Creates at once, SUCCESS", f"{fan.success} of {fan.members}", "all",
+         verdict(fan.success == fan.members)],
+        ["Fan-in: members Enabled (member x region)", f"{fan.enabled} of {cells}", "all", verdict(fan.enabled == cells)],
+        [f"Fan-in: time / rate-limit bound ({fan.bound_s:.0f} s)", f"{ratio:.2f}x ({fan.elapsed_s:.1f} s)",
+         f"<= {TARGETS['fan_in_bound_ratio']}x", verdict(ratio <= TARGETS["fan_in_bound_ratio"]) if done else "n/a"],
+        ["Fan-in: administrator calls per enrollment per region", f"{per:.2f}",
+         f"<= {TARGETS['fan_in_admin_calls']}", verdict(per <= TARGETS["fan_in_admin_calls"]) if done else "n/a"],
+        ["Fan-in: administrator calls throttled (429)", f"{fan.admin_throttled:,}", "", ""],
+    ]
+
+
+FAN_IN_HEADING = "## StackSet fan-in"
+
+
+def render_fan_in(fan: FanIn) -> list[str]:
+    ops = ", ".join(f"{op} {n}" for op, n in sorted(fan.admin_operations.items()))
+    failed = [f"  - `{reason[:300]}`" for reason in fan.reasons]
+    return [
+        FAN_IN_HEADING,
+        "",
+        f"A StackSet rolled out to an OU, scaled down: {fan.members} existing accounts enrolled at once, each Create in",
+        "its own provider process with its own Runtime API stand-in (as Lambda runs concurrent invocations), all into",
+        f"one administrator ({FAN_IN_ADMIN}, not the provider's own account: entered through AssumeRole) in "
+        f"{len(fan.regions)} regions",
+        f"({', '.join(fan.regions)}). The emulator's Security Hub throttles as AWS does, with a token bucket per",
+        "account and region (`tests/emulator/throttle.py`; AWS: 10 requests per second, burst 30), here "
+        f"{fan.rate_per_s:g} per second",
+        f"with a burst of {fan.burst}, so that the administrator's queue in each region is {fan.members} x "
+        f"{FAN_IN_MIN_ADMIN_CALLS} / {fan.rate_per_s:g} = {fan.bound_s:.0f} s long at",
+        "the least number of calls the API allows (CreateMembers, InviteMembers, GetMembers): the rate-limit bound.",
+        f"Every call takes {fan.latency_ms:g} ms. Stacks are held in the provider's own account (a trusted stack).",
+        f"Measured {fan.date} with {fan.binary}.",
+        "",
+        table(["figure", "value", "target", ""], fan_in_summary(fan)),
+        "",
+        *([] if fan.success == fan.members else [
+            "Time and calls are not judged (n/a) while Creates fail: a request that gives up early makes the run",
+            "shorter and cheaper than one that waits its turn.", ""]),
+        f"- Responses: {', '.join(f'{status} {n}' for status, n in sorted(fan.statuses.items()))}; exactly one "
+        f"runtime answer and one response PUT per request: {'yes' if fan.answered_once else 'NO'}.",
+        f"- Wall time: first invocation to the last answer, {fan.elapsed_s:.1f} s.",
+        f"- The administrator's Security Hub calls served ({fan.admin_served:,} = {fan.admin_calls_per_enrollment:.2f}"
+        f" per enrollment per region): {ops or 'none'}.",
+        *([f"- FAILED answers (first {len(failed)}):", *failed] if failed else []),
+        "",
+    ]
+
+
+def splice_fan_in(text: str, fan: FanIn) -> str:
+    """BENCHMARKS.md with its fan-in section replaced (or added before the cold start, memory or emulator
+    sections), the rest as the last full run wrote it."""
+    lines = text.splitlines()
+    section = render_fan_in(fan)
+    if FAN_IN_HEADING in lines:
+        start = lines.index(FAN_IN_HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    else:
+        start = end = next((i for i, line in enumerate(lines)
+                            if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")),
+                           len(lines))
+    return "\n".join(lines[:start] + section + lines[end:]) + "\n"
+
+
 def render(res: Results) -> str:
     summary = res.summary()
     misses = [r[0] for r in summary if r[3] == "MISS"]
@@ -626,6 +837,8 @@ def render(res: Results) -> str:
                     ", ".join(f"{x:.1f}" for x in d["poll_offsets"])] for d in res.detections]),
             "",
         ]
+    if res.fan_in:
+        out += render_fan_in(res.fan_in)
     if res.cold_ms:
         cold = sorted(res.cold_ms)
         out += [
@@ -686,7 +899,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeline", type=int, metavar="REGIONS",
                         help="only one Create in REGIONS regions; print its call log (nothing written)")
     parser.add_argument("--concurrency", type=int, help="with --timeline: MAX_CONCURRENT_REGIONS")
+    parser.add_argument("--only", choices=["fan_in"], default=os.environ.get("BENCH_ONLY") or None,
+                        help="only this scenario (default: BENCH_ONLY): its section of --out is replaced, the rest "
+                             "kept")
     args = parser.parse_args(argv)
+    if args.only not in (None, "fan_in"):  # argparse checks choices on the command line only, not the default
+        parser.error(f"BENCH_ONLY={args.only!r}: expected fan_in")
     runs = 1 if args.quick else max(1, min(args.runs, 9))
     began = time.monotonic()
     load_start = load_average()
@@ -702,6 +920,14 @@ def main(argv: list[str]) -> int:
         try:
             if args.timeline:
                 print_timeline(rig.enroll(args.timeline, args.concurrency, measure_memory=True))
+                return 0
+            if args.only == "fan_in":
+                fan = rig.fan_in()
+                print(f"binary: {show_path(binary.path)} ({binary.origin})")
+                print("\n".join(render_fan_in(fan)))
+                out = pathlib.Path(args.out)
+                out.write_text(splice_fan_in(out.read_text() if out.is_file() else "# Benchmarks\n", fan))
+                print(f"wrote the fan-in section of {show_path(out)}")
                 return 0
             parallel: dict[int, list[Run]] = {}
             sequential: dict[int, list[Run]] = {}
@@ -730,12 +956,16 @@ def main(argv: list[str]) -> int:
                 log(f"  creation {delay:.1f} s: noticed {d['lag_s']:.2f} s after, {d['polls']} polls")
             cold = rig.cold_starts(5 if args.quick else COLD_START_RUNS)
             log(f"  cold start: median {median(cold):.1f} ms")
+            fan = rig.fan_in()
+            log(f"  fan-in: {fan.success} of {fan.members} SUCCESS in {fan.elapsed_s:.1f} s "
+                f"({fan.elapsed_s / fan.bound_s:.2f}x the bound), {fan.admin_calls_per_enrollment:.2f} administrator "
+                f"calls per enrollment per region, {fan.admin_throttled} throttled")
         finally:
             rig.close()
         package = REPO / "dist/bootstrap.zip"
         results = Results(binary, parallel, sequential, what_if, detections, cold, memory_kb,
                           package.stat().st_size if package.is_file() else None, time.monotonic() - began,
-                          (load_start, load_average()))
+                          (load_start, load_average()), fan)
         print()
         print(f"binary: {show_path(binary.path)} ({binary.origin})")
         print(table(["figure", "value", "target", ""], results.summary()))
