@@ -50,9 +50,19 @@ unit: build
 integration: venv build cdk-example/node_modules/.package-lock.json
 	PACKAGE_TESTS=$(PACKAGE_TESTS) BOOTSTRAP_BINARY=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q
 
+# The construct library's assertion tests (the example app with cdk-nag included), the example app's synth,
+# then the packages as users get them: the npm tarball in a fresh app, the Python wheel in a fresh venv (both
+# need dist/bootstrap.zip, which they carry). Times are in cdk-example/README.md.
 cdk-test: cdk-example/node_modules/.package-lock.json
 	cd cdk-example && npm test
-	cd cdk-example && TS_NODE_TRANSPILE_ONLY=true npx cdk synth | grep -q 'Custom::SecurityHubMemberAccount'
+	cd cdk-example/app && TS_NODE_TRANSPILE_ONLY=true npx cdk synth | grep -q 'Custom::SecurityHubMemberAccount'
+	$(MAKE) cdk-package-test
+
+.PHONY: cdk-package-test
+cdk-package-test: cdk-example/node_modules/.package-lock.json
+	@test -f dist/bootstrap.zip || { echo "dist/bootstrap.zip is missing: run make package first" >&2; exit 1; }
+	cdk-example/package-tests/typescript.sh
+	CDK_PYTHON_VENV=$(abspath $(VENV))/cdk-python cdk-example/package-tests/python.sh
 
 # Property-based fuzzing of event parsing, property validation, response size and the URL allowlist,
 # bounded in cases (about a minute on 2 cores); `cargo test` runs the same properties with 256 cases.
@@ -85,4 +95,4 @@ test-package: package
 
 clean:
 	cargo clean
-	rm -rf dist $(VENV) cdk-example/node_modules cdk-example/cdk.out
+	rm -rf dist $(VENV) cdk-example/node_modules cdk-example/app/cdk.out cdk-example/dist

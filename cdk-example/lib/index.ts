@@ -1,2 +1,3 @@
 export * from './provider';
 export * from './security-hub-member-account';
+export * from './stackset';

@@ -1,33 +1,20 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { ArnFormat, CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-/** The role that AWS Organizations creates in every account it creates. */
-export const DEFAULT_ROLE_NAME = 'OrganizationAccountAccessRole';
-
-/**
- * Where `make package` (run at the repository root) writes the Lambda package: `dist/bootstrap.zip`,
- * holding the `bootstrap` binary. Resolved relative to this file, so it works from `lib/*.ts` (ts-node)
- * and from compiled `lib/*.js` alike.
- */
-export const DEFAULT_CODE_PATH = path.resolve(__dirname, '..', '..', 'dist', 'bootstrap.zip');
-
-/** IAM role names: 1..64 characters of `[A-Za-z0-9+=,.@_-]` (no path). */
-export const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
-
-/** An organization id, as AWS Organizations shapes it. */
-export const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
-
-const ACCOUNT_ID_RE = /^\d{12}$/;
+import { acknowledge, acknowledgeWildcardResources } from './nag';
+import { packageFile } from './package-files';
+import { ACCOUNT_ID_RE, ORGANIZATION_ID_RE, ROLE_NAME_RE } from './patterns';
 
 /** The line the provider logs for each refused request: `{"level":"ERROR","fields":{"message":"request refused",...}}`. */
-export const REFUSED_REQUEST_MESSAGE = 'request refused';
+const REFUSED_REQUEST_MESSAGE = 'request refused';
 
 export interface SecurityHubMemberAccountProviderProps {
   /**
@@ -61,8 +48,9 @@ export interface SecurityHubMemberAccountProviderProps {
   /**
    * The Lambda code. It must contain an executable `bootstrap` for `provided.al2023`.
    *
-   * @default - `lambda.Code.fromAsset(DEFAULT_CODE_PATH)`, i.e. `dist/bootstrap.zip` of this repository
-   *            (build it with `make package`). Synthesis fails with a clear error when it is missing.
+   * @default - the `bootstrap.zip` this package carries (`SecurityHubMemberAccountProvider.packagedCodePath()`;
+   *            in a checkout of the repository, its `dist/bootstrap.zip`, built by `make package`). Synthesis
+   *            fails with a clear error when there is none.
    */
   readonly code?: lambda.Code;
 
@@ -108,6 +96,27 @@ export interface SecurityHubMemberAccountProviderProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Also serve the organization's accounts through an SNS topic (`topicServiceToken`), as
+   * `cloudformation/provider.yaml` does: the ServiceToken of stacks in other accounts, such as the stacks of a
+   * `SecurityHubEnrollmentStackSet`. The topic accepts publishes only from roles named
+   * `publisherRoleNamePattern` in the organization's accounts, and is encrypted with a customer managed KMS key
+   * that only those roles (through SNS) and this account may use.
+   *
+   * @default false
+   */
+  readonly organizationTopic?: boolean;
+
+  /**
+   * Name (IAM ARN pattern, `*` and `?` allowed) of the roles in the organization's accounts that may publish
+   * requests to the topic. The default is the execution role of service-managed StackSets; for self-managed
+   * StackSets use their execution role's name (e.g. `AWSCloudFormationStackSetExecutionRole`). Only with
+   * `organizationTopic`.
+   *
+   * @default 'stacksets-exec-*'
+   */
+  readonly publisherRoleNamePattern?: string;
 }
 
 /** The provider's alarms (`addAlarms`). */
@@ -118,8 +127,13 @@ export interface ProviderAlarms {
   readonly deadLetters: cloudwatch.Alarm;
 }
 
-/** The role-name kinds `allowRoleName` knows: member roles are also assumed outside the organization. */
-export type RoleNameKind = 'member' | 'administrator';
+/** The kinds of role names `allowRoleName` knows: member roles are also assumed outside the organization. */
+export enum RoleKind {
+  /** A role assumed in member accounts (also in `memberAccountsOutsideOrganization`). */
+  MEMBER = 'member',
+  /** A role assumed in administrator accounts (only in the organization). */
+  ADMINISTRATOR = 'administrator',
+}
 
 /** A checkov suppression on a resource of the synthesized template (checkov reads `Metadata.checkov.skip`). */
 function skipCheckov(resource: CfnResource, skips: Array<{ id: string; comment: string }>): void {
@@ -140,6 +154,20 @@ function skipCheckov(resource: CfnResource, skips: Array<{ id: string; comment: 
 export class SecurityHubMemberAccountProvider extends Construct {
   /** The construct id of the singleton, directly under the stack. */
   public static readonly SINGLETON_ID = 'SecurityHubMemberAccountProvider';
+
+  /** The role that AWS Organizations creates in every account it creates, and the default role names. */
+  public static readonly DEFAULT_ROLE_NAME = 'OrganizationAccountAccessRole';
+
+  /** The default `publisherRoleNamePattern`: the execution roles of service-managed StackSets. */
+  public static readonly DEFAULT_PUBLISHER_ROLE_NAME_PATTERN = 'stacksets-exec-*';
+
+  /**
+   * The Lambda package this package carries (`assets/bootstrap.zip`), resolved relative to the package itself;
+   * in a checkout of the repository, its `dist/bootstrap.zip` (`make package`). `undefined` when there is none.
+   */
+  public static packagedCodePath(): string | undefined {
+    return packageFile('bootstrap.zip', path.join('dist', 'bootstrap.zip'));
+  }
 
   /**
    * The stack's provider: created on first call (with `props`, which are required then), returned as is
@@ -177,6 +205,15 @@ export class SecurityHubMemberAccountProvider extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** Asynchronous invocations that failed without an answer to CloudFormation, after Lambda's retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * The ServiceToken for stacks in the organization's other accounts: the topic's ARN (`organizationTopic`).
+   * Pass it to them as a parameter: `Fn::ImportValue` does not cross accounts.
+   */
+  public readonly topicServiceToken?: string;
+  /** The organization topic (`organizationTopic`). */
+  public readonly topic?: sns.Topic;
+  /** The customer managed key that encrypts the organization topic (`organizationTopic`). */
+  public readonly topicKey?: kms.Key;
 
   private alarms?: ProviderAlarms;
   private readonly assumeRoleStatement: iam.PolicyStatement;
@@ -227,6 +264,14 @@ export class SecurityHubMemberAccountProvider extends Construct {
       encryption: sqs.QueueEncryption.KMS_MANAGED,
       retentionPeriod: Duration.days(14),
     });
+    // No queue policy, as in provider.yaml (and an AWS::SQS::QueuePolicy is what moto's CloudFormation engine,
+    // which the project's tests deploy this on, cannot describe).
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS4',
+      'The queue has no resource policy: only principals of this account that IAM allows reach it (Lambda sends with ' +
+        'the execution role), and the AWS SDKs and Lambda call SQS over TLS.',
+    );
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -279,8 +324,8 @@ export class SecurityHubMemberAccountProvider extends Construct {
         conditions: { StringEquals: { 'aws:ResourceAccount': outsideAccountIds } },
       });
     }
-    this.allowRoleName(props.memberRoleName ?? DEFAULT_ROLE_NAME, 'memberRoleName', 'member');
-    this.allowRoleName(props.administratorRoleName ?? DEFAULT_ROLE_NAME, 'administratorRoleName', 'administrator');
+    this.allowRoleName(props.memberRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME, 'memberRoleName', RoleKind.MEMBER);
+    this.allowRoleName(props.administratorRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME, 'administratorRoleName', RoleKind.ADMINISTRATOR);
     this.role.addToPolicy(this.assumeRoleStatement);
     if (this.assumeOutsideStatement) {
       this.role.addToPolicy(this.assumeOutsideStatement);
@@ -390,6 +435,89 @@ export class SecurityHubMemberAccountProvider extends Construct {
     ]);
 
     this.serviceToken = this.function.functionArn;
+
+    // The wildcards of the statements above are what the design needs, each for its reason (cdk-nag
+    // AwsSolutions-IAM5 reports every wildcard resource; these are acknowledged for cdk-nag users).
+    const anyRegionOwnAccount =
+      'Only this account: the resource covers every region, so the region is "*"; the account is the provider\'s own.';
+    acknowledgeWildcardResources(this.role.node.findChild('DefaultPolicy') as iam.Policy, {
+      OrganizationsUnscoped:
+        'CreateAccount, DescribeCreateAccountStatus, ListCreateAccountStatus and ListAccounts have no resource type: IAM ' +
+        'accepts only "*" for them (Service Authorization Reference, AWS Organizations).',
+      OrganizationsThisOrganization:
+        'Only the accounts, OUs and roots of this organization: the management account id in these ARNs is "*" because the ' +
+        'organization id already pins it, and the accounts acted on are not known in advance.',
+      AssumeRolesInOrganization:
+        'Members are not known in advance, so the account of the role ARN is "*"; limited to the named roles and, by ' +
+        'aws:ResourceOrgID, to the accounts of this organization.',
+      AssumeMemberRolesOutsideOrganization:
+        'The account of the role ARN is "*" because IAM cannot build ARNs from a list; limited to the member role names ' +
+        'and, by aws:ResourceAccount, to the listed accounts.',
+      ReadRequestingStacks:
+        'Any stack of this account, in any region, may be the one that sends a request; the provider reads only that ' +
+        'stack. Stack ARNs end in an id CloudFormation generates.',
+      SecurityHubAdministratorIsThisAccount: anyRegionOwnAccount,
+      SecurityHubMemberIsThisAccount: anyRegionOwnAccount,
+    });
+
+    if (props.organizationTopic === true) {
+      const pattern = props.publisherRoleNamePattern ?? SecurityHubMemberAccountProvider.DEFAULT_PUBLISHER_ROLE_NAME_PATTERN;
+      if (!Token.isUnresolved(pattern) && !/^[\w+=,.@/*?-]{1,512}$/.test(pattern)) {
+        throw new Error(`publisherRoleNamePattern must be an IAM role name pattern (A-Z a-z 0-9 +=,.@_-/ * ?), got '${pattern}'`);
+      }
+      const publishers = {
+        StringEquals: { 'aws:PrincipalOrgID': organizationId },
+        ArnLike: { 'aws:PrincipalArn': `arn:${stack.partition}:iam::*:role/${pattern}` },
+      };
+      // A customer managed key, because the publishers in other accounts need the key policy's permission and an
+      // AWS managed key's policy cannot be changed (KMS Developer Guide, "AWS managed keys"). The account
+      // administers it through IAM (CDK's default key policy, as provider.yaml's AccountAdministersTheKey).
+      this.topicKey = new kms.Key(this, 'TopicKey', {
+        description: 'Custom::SecurityHubMemberAccount provider - its SNS topic',
+        enableKeyRotation: true,
+      });
+      // Publishers to an encrypted topic need kms:GenerateDataKey* and kms:Decrypt on its key (SNS Developer
+      // Guide, "Managing Amazon SNS encryption keys and costs"): exactly the topic's publishers, only through SNS.
+      this.topicKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'TopicPublishersEncryptThroughSns',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: {
+            StringEquals: { ...publishers.StringEquals, 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` },
+            ArnLike: publishers.ArnLike,
+          },
+        }),
+      );
+      skipCheckov(this.topicKey.node.defaultChild as CfnResource, [
+        {
+          id: 'CKV_AWS_33',
+          comment:
+            'The publishers\' statement has Principal "*" because the publishers are roles in accounts not known in ' +
+            'advance; it is limited by aws:PrincipalOrgID (this organization), aws:PrincipalArn ' +
+            '(publisherRoleNamePattern) and kms:ViaService (only through SNS in this region), the same principals ' +
+            'that the topic policy lets publish.',
+        },
+      ]);
+      this.topic = new sns.Topic(this, 'Topic', { masterKey: this.topicKey, enforceSSL: true });
+      // Only the StackSet execution roles of the organization's accounts (aws:PrincipalArn is the role's ARN for
+      // a session of that role: IAM User Guide, "AWS global condition context keys").
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishFromStackSetExecutionRoles',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: publishers,
+        }),
+      );
+      // The provider unwraps SNS-wrapped events; the subscription adds the Lambda permission for this topic.
+      this.topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+      this.topicServiceToken = this.topic.topicArn;
+    } else if (props.publisherRoleNamePattern !== undefined) {
+      throw new Error('publisherRoleNamePattern is only for organizationTopic: true');
+    }
   }
 
   /**
@@ -442,9 +570,9 @@ export class SecurityHubMemberAccountProvider extends Construct {
    * `SecurityHubMemberAccount` for its role names; idempotent.
    *
    * @param prop the prop name to quote in the error if the name is not a valid IAM role name
-   * @param kind 'administrator' or 'member' (default: 'administrator' for the prop `administratorRoleName`)
+   * @param kind which role the name is for (default: `RoleKind.ADMINISTRATOR` for the prop `administratorRoleName`, else `RoleKind.MEMBER`)
    */
-  public allowRoleName(roleName: string, prop = 'roleName', kind?: RoleNameKind): void {
+  public allowRoleName(roleName: string, prop = 'roleName', kind?: RoleKind): void {
     if (!Token.isUnresolved(roleName) && !ROLE_NAME_RE.test(roleName)) {
       throw new Error(`${prop} must be an IAM role name (1-64 characters of A-Z a-z 0-9 +=,.@_-), got '${roleName}'`);
     }
@@ -453,7 +581,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
       this.allowedRoleNames.add(roleName);
       this.assumeRoleStatement.addResources(arn);
     }
-    const member = (kind ?? (prop === 'administratorRoleName' ? 'administrator' : 'member')) === 'member';
+    const member = (kind ?? (prop === 'administratorRoleName' ? RoleKind.ADMINISTRATOR : RoleKind.MEMBER)) === RoleKind.MEMBER;
     if (member && this.assumeOutsideStatement && !this.allowedOutsideRoleNames.has(roleName)) {
       this.allowedOutsideRoleNames.add(roleName);
       this.assumeOutsideStatement.addResources(arn);
@@ -478,12 +606,13 @@ export class SecurityHubMemberAccountProvider extends Construct {
   }
 
   private static defaultCode(): lambda.Code {
-    if (!fs.existsSync(DEFAULT_CODE_PATH)) {
+    const packaged = SecurityHubMemberAccountProvider.packagedCodePath();
+    if (packaged === undefined) {
       throw new Error(
-        `SecurityHubMemberAccountProvider: the Lambda package ${path.relative(process.cwd(), DEFAULT_CODE_PATH)} does not exist. ` +
-          'Run `make package` at the repository root, or pass `code`.',
+        'SecurityHubMemberAccountProvider: this package carries no Lambda package (assets/bootstrap.zip, or ' +
+          'dist/bootstrap.zip in a checkout of the repository). Run `make package` at the repository root, or pass `code`.',
       );
     }
-    return lambda.Code.fromAsset(DEFAULT_CODE_PATH);
+    return lambda.Code.fromAsset(packaged);
   }
 }

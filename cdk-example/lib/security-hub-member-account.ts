@@ -1,6 +1,7 @@
 import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ROLE_NAME_RE, SecurityHubMemberAccountProvider } from './provider';
+import { ACCOUNT_ID_RE, EMAIL_RE, PARENT_ID_RE, REGION_RE, ROLE_NAME_RE } from './patterns';
+import { SecurityHubMemberAccountProvider } from './provider';
 
 /** What the Delete of the resource does (property `OnDelete`). */
 export enum OnDelete {
@@ -104,18 +105,7 @@ export interface SecurityHubMemberAccountProps {
   readonly provider?: SecurityHubMemberAccountProvider;
 }
 
-const ACCOUNT_ID_RE = /^\d{12}$/;
-// Deliberately loose: one @, no spaces, a dot in the domain. Organizations allows 6..64 characters.
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-// us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, ap-southeast-5, il-central-1 ...
-const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const PARENT_ID_RE = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$/;
 const ON_DELETE_VALUES = Object.values(OnDelete) as string[];
-
-/** Default `ServiceTimeout` for an existing account. */
-export const DEFAULT_SERVICE_TIMEOUT_EXISTING = Duration.minutes(20);
-/** Default `ServiceTimeout` when the resource creates the account. */
-export const DEFAULT_SERVICE_TIMEOUT_CREATE = Duration.minutes(60);
 
 function resolved(value: unknown): boolean {
   return value !== undefined && !Token.isUnresolved(value);
@@ -129,6 +119,11 @@ function resolved(value: unknown): boolean {
  * The props are checked at synthesis (skipping values that are tokens); each error names the prop.
  */
 export class SecurityHubMemberAccount extends Construct {
+  /** Default `serviceTimeout` for an existing account: one full run of the function plus margin. */
+  public static readonly DEFAULT_SERVICE_TIMEOUT_EXISTING = Duration.minutes(20);
+  /** Default `serviceTimeout` when the resource creates the account: CloudFormation's maximum. */
+  public static readonly DEFAULT_SERVICE_TIMEOUT_CREATE = Duration.minutes(60);
+
   /** The underlying custom resource; its `ref` (physical id) is the member's account id. */
   public readonly resource: CustomResource;
   public readonly provider: SecurityHubMemberAccountProvider;
@@ -217,7 +212,8 @@ export class SecurityHubMemberAccount extends Construct {
     }
 
     // ServiceTimeout.
-    const serviceTimeout = props.serviceTimeout ?? (creates ? DEFAULT_SERVICE_TIMEOUT_CREATE : DEFAULT_SERVICE_TIMEOUT_EXISTING);
+    const serviceTimeout = props.serviceTimeout ??
+      (creates ? SecurityHubMemberAccount.DEFAULT_SERVICE_TIMEOUT_CREATE : SecurityHubMemberAccount.DEFAULT_SERVICE_TIMEOUT_EXISTING);
     if (!serviceTimeout.isUnresolved()) {
       let seconds: number | undefined;
       try {

@@ -7,17 +7,36 @@ import { describe, it } from 'node:test';
 
 const ROOT = path.join(__dirname, '..');
 
-/** Runs bin/app.ts the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
-function synth(context: Record<string, unknown>): { templates: Record<string, any>; warnings: string[]; stderr: string; status: number | null } {
+/** Runs app/app.ts the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
+type Synth = {
+  templates: Record<string, any>;
+  warnings: string[];
+  /** Rules acknowledged (cdk-nag findings accepted), by construct path: rule id -> reason. */
+  acknowledged: Record<string, Record<string, string>>;
+  /** Violations in the cloud assembly's validation report (cdk-nag's unacknowledged findings). */
+  violations: unknown[];
+  stderr: string;
+  status: number | null;
+};
+
+function synth(context: Record<string, unknown>): Synth {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-example-test-'));
   try {
-    const result = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join('bin', 'app.ts')], {
+    const result = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join('app', 'app.ts')], {
       cwd: ROOT,
       env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
       encoding: 'utf8',
     });
     const templates: Record<string, any> = {};
     const warnings: string[] = [];
+    const acknowledged: Record<string, Record<string, string>> = {};
+    const violations: unknown[] = [];
+    const report = path.join(outdir, 'validation-report.json');
+    if (fs.existsSync(report)) {
+      for (const plugin of JSON.parse(fs.readFileSync(report, 'utf8')).pluginReports ?? []) {
+        violations.push(...(plugin.violations ?? []));
+      }
+    }
     if (result.status === 0) {
       // Annotations are in the cloud assembly (<stack>.metadata.json), which the CLI prints them from.
       for (const file of fs.readdirSync(outdir).filter((f) => f.endsWith('.metadata.json'))) {
@@ -25,15 +44,20 @@ function synth(context: Record<string, unknown>): { templates: Record<string, an
         for (const entries of Object.values(metadata) as any[][]) {
           warnings.push(...entries.filter((e) => e.type === 'aws:cdk:warning').map((e) => String(e.data)));
         }
+        for (const [constructPath, entries] of Object.entries(metadata) as Array<[string, any[]]>) {
+          for (const entry of entries.filter((e) => e.type === 'aws:cdk:acknowledged-rules')) {
+            acknowledged[constructPath] = { ...acknowledged[constructPath], ...entry.data };
+          }
+        }
       }
-      for (const stack of ['NewAccountStack', 'ExistingAccountsStack']) {
+      for (const stack of ['NewAccountStack', 'ExistingAccountsStack', 'OrganizationStack']) {
         const file = path.join(outdir, `${stack}.template.json`);
         if (fs.existsSync(file)) {
           templates[stack] = JSON.parse(fs.readFileSync(file, 'utf8'));
         }
       }
     }
-    return { templates, warnings, stderr: result.stderr, status: result.status };
+    return { templates, warnings, acknowledged, violations, stderr: result.stderr, status: result.status };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -43,7 +67,7 @@ function ofType(template: any, type: string): any[] {
   return Object.values(template.Resources).filter((r: any) => r.Type === type);
 }
 
-describe('example app (bin/app.ts)', () => {
+describe('example app (app/app.ts)', () => {
   it('builds both stacks, each with one provider, from a JSON list of account ids', () => {
     const { templates, stderr, status } = synth({
       administratorAccountId: '999999999999',
@@ -120,5 +144,50 @@ describe('example app (bin/app.ts)', () => {
     const { stderr, status } = synth({ accountIds: '12345' });
     assert.notEqual(status, 0);
     assert.match(stderr, /accountId must be a 12-digit account id, got '12345'/);
+  });
+
+  it('rolls out to OUs with a StackSet through the organization topic when organizationalUnitIds is given', () => {
+    const { templates, stderr, status } = synth({ organizationalUnitIds: 'ou-ab12-cdef3456,ou-ab12-bbbbbbbb', regions: 'us-east-1' });
+    assert.equal(status, 0, stderr);
+    const template = templates.OrganizationStack;
+    assert.equal(ofType(template, 'AWS::SNS::Topic').length, 1);
+    const [stackSet] = ofType(template, 'AWS::CloudFormation::StackSet');
+    assert.equal(stackSet.Properties.PermissionModel, 'SERVICE_MANAGED');
+    assert.deepEqual(stackSet.Properties.StackInstancesGroup[0].DeploymentTargets.OrganizationalUnitIds, ['ou-ab12-cdef3456', 'ou-ab12-bbbbbbbb']);
+    assert.equal(ofType(template, 'Custom::SecurityHubMemberAccount').length, 0);
+  });
+
+  // cdk-nag's AwsSolutions pack runs on every synthesis of the app; an unacknowledged finding fails it. Each
+  // acknowledgment is a decision: the list is fixed here, and each has its reason.
+  it('passes cdk-nag AwsSolutions, every acknowledged finding with its reason', () => {
+    const { acknowledged, violations, stderr, status } = synth({
+      accountIds: '222222222222',
+      organizationalUnitIds: 'ou-ab12-cdef3456',
+      organizationId: 'o-a1b2c3d4e5',
+      memberAccountsOutsideOrganization: '444444444444',
+    });
+    assert.equal(status, 0, stderr);
+    assert.deepEqual(violations, []);
+    const ids = new Set<string>();
+    for (const [constructPath, rules] of Object.entries(acknowledged)) {
+      for (const [id, reason] of Object.entries(rules)) {
+        if (!id.includes('AwsSolutions-')) {
+          continue;
+        }
+        assert.ok(reason.length >= 60, `${constructPath} ${id}: no real reason: '${reason}'`);
+        ids.add(id.replace(/^Annotation::/, ''));
+      }
+    }
+    const partition = '<AWS::Partition>';
+    assert.deepEqual([...ids].sort(), [
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-SQS4',
+      `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:*:<AWS::AccountId>:stack/*/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role/OrganizationAccountAccessRole]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:organizations::*:account/o-a1b2c3d4e5/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:organizations::*:ou/o-a1b2c3d4e5/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:organizations::*:root/o-a1b2c3d4e5/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${partition}:securityhub:*:<AWS::AccountId>:hub/default]`,
+    ].sort());
   });
 });

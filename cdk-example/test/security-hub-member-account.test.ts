@@ -1,12 +1,10 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
-  DEFAULT_CODE_PATH,
   OnDelete,
   SecurityHubMemberAccount,
   SecurityHubMemberAccountProps,
@@ -15,7 +13,7 @@ import {
 } from '../lib';
 
 // Tests never need the Rust build: the provider gets the placeholder asset directory as its code.
-const PLACEHOLDER = path.join(__dirname, '..', 'assets', 'placeholder');
+const PLACEHOLDER = path.join(__dirname, '..', 'app', 'placeholder');
 const ADMIN = '111111111111';
 const MEMBER = '222222222222';
 const ORG = 'o-a1b2c3d4e5';
@@ -349,10 +347,20 @@ describe('SecurityHubMemberAccountProvider', () => {
     ]);
   });
 
-  it('fails clearly when dist/bootstrap.zip is missing and no code is given', { skip: fs.existsSync(DEFAULT_CODE_PATH) && 'dist/bootstrap.zip exists' }, () => {
+  const packaged = SecurityHubMemberAccountProvider.packagedCodePath();
+  it('fails clearly when there is no bootstrap.zip and no code is given', { skip: packaged !== undefined && 'a bootstrap.zip exists' }, () => {
     const { code, ...withoutCode } = providerProps();
     assert.ok(code);
-    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(new Stack(), withoutCode), /bootstrap\.zip does not exist\. Run `make package`/);
+    assert.throws(() => SecurityHubMemberAccountProvider.getOrCreate(new Stack(), withoutCode), /carries no Lambda package .*Run `make package`/);
+  });
+
+  it('uses the bootstrap.zip of the repository checkout when no code is given', { skip: packaged === undefined && 'no bootstrap.zip yet' }, () => {
+    assert.equal(packaged, path.resolve(__dirname, '..', '..', 'dist', 'bootstrap.zip'));
+    const { code, ...withoutCode } = providerProps();
+    assert.ok(code);
+    const stack = new Stack(new App(), 'S');
+    SecurityHubMemberAccountProvider.getOrCreate(stack, withoutCode);
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Code: { S3Key: Match.stringLikeRegexp('\\.zip$') } });
   });
 });
 

@@ -1,4 +1,4 @@
-"""The CDK example app (cdk-example/) on the emulator's CloudFormation engine, the way the CDK CLI deploys it.
+"""The CDK example app (cdk-example/app/, beside the construct library in cdk-example/) on the emulator's CloudFormation engine, the way the CDK CLI deploys it.
 
     assembly = synth("NewAccountStack", {"administratorAccountId": ...}, tmp_path)
     stack = deploy(engine, assembly, "NewAccountStack")
@@ -23,23 +23,25 @@ from typing import Any
 
 from harness.stacks import DEFAULT_ACCOUNT, DEFAULT_REGION, REPO_ROOT, Engine, Stack
 
-CDK_APP = REPO_ROOT / "cdk-example"
-BOOTSTRAP_TEMPLATE = CDK_APP / "node_modules" / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
+CDK_PACKAGE = REPO_ROOT / "cdk-example"
+CDK_APP = CDK_PACKAGE / "app"
+BOOTSTRAP_TEMPLATE = CDK_PACKAGE / "node_modules" / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
 BOOTSTRAP_STACK = "CDKToolkit"
 NPM_CI_TIMEOUT_S = 300
 SYNTH_TIMEOUT_S = 180
 
 
-def _run(command: list[str], timeout_s: float, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(command, cwd=CDK_APP, env=env, capture_output=True, text=True, timeout=timeout_s)
+def _run(command: list[str], timeout_s: float, env: dict[str, str] | None = None,
+         cwd: pathlib.Path = CDK_APP) -> None:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 
 def ensure_installed() -> None:
     """`npm ci` in cdk-example when its packages are not installed (as `make cdk-test` does)."""
-    if not (CDK_APP / "node_modules" / ".package-lock.json").exists():
-        _run(["npm", "ci", "--no-audit", "--no-fund"], NPM_CI_TIMEOUT_S)
+    if not (CDK_PACKAGE / "node_modules" / ".package-lock.json").exists():
+        _run(["npm", "ci", "--no-audit", "--no-fund"], NPM_CI_TIMEOUT_S, cwd=CDK_PACKAGE)
 
 
 def synth(stack: str, context: dict[str, str], outdir: pathlib.Path, region: str = DEFAULT_REGION) -> pathlib.Path:

@@ -5,21 +5,27 @@
  *   NewAccountStack        creates an account (context accountName, email, optional parentId) and enrolls it
  *   ExistingAccountsStack  enrolls every account of context accountIds (only when accountIds is given, so that
  *                          a plain `npx cdk synth` has one stack and prints its template)
+ *   OrganizationStack      a provider with its organization topic, and a StackSet that enrolls every account of
+ *                          context organizationalUnitIds (only when they are given)
  *
  * both into context administratorAccountId, in context regions (optional; default: discovered). The provider
  * may enroll into administratorAccountId only, assume roles only in context organizationId's accounts (plus
  * context memberAccountsOutsideOrganization), and trusts the stacks of context trustedAccountIds (default: its
  * own account).
  *
+ * cdk-nag's AwsSolutions pack checks every stack at synthesis; each finding the design accepts is suppressed
+ * where it arises, with its reason (the library's own on its resources, the app's here).
+ *
  *   npx cdk synth -c administratorAccountId=111111111111 -c organizationId=o-a1b2c3d4e5 -c accountIds=222222222222,333333333333
  *   npx cdk deploy ExistingAccountsStack -c administratorAccountId=... -c organizationId=o-... -c accountIds='["222222222222"]'
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, App, CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { DEFAULT_CODE_PATH, SecurityHubMemberAccount, SecurityHubMemberAccountProvider } from '../lib';
+import { SecurityHubEnrollmentStackSet, SecurityHubMemberAccount, SecurityHubMemberAccountProvider } from '../lib';
 
 /** Example values used when the context does not give them. Replace them (`-c name=value`) before deploying. */
 const EXAMPLE_DEFAULTS = {
@@ -29,7 +35,7 @@ const EXAMPLE_DEFAULTS = {
   email: 'security-hub-example@example.com',
 };
 
-const PLACEHOLDER_DIR = path.join(__dirname, '..', 'assets', 'placeholder');
+const PLACEHOLDER_DIR = path.join(__dirname, 'placeholder');
 
 /** A context value as a list: a JSON list (`["a","b"]`), a comma-separated string, or a list from cdk.json. */
 function contextList(scope: Construct, key: string): string[] | undefined {
@@ -61,11 +67,13 @@ function administratorAccountId(scope: Construct): string {
  * placeholder directory without a `bootstrap`, with a warning, so that `cdk synth` works before the build.
  * It may enroll into the example's one administrator account.
  */
-function provider(stack: Stack): SecurityHubMemberAccountProvider {
-  const built = fs.existsSync(DEFAULT_CODE_PATH);
+function provider(stack: Stack, organizationTopic = false): SecurityHubMemberAccountProvider {
+  const packaged = SecurityHubMemberAccountProvider.packagedCodePath();
+  const built = packaged !== undefined && fs.existsSync(packaged);
   const organizationId = contextString(stack, 'organizationId');
   const p = SecurityHubMemberAccountProvider.getOrCreate(stack, {
-    code: built ? lambda.Code.fromAsset(DEFAULT_CODE_PATH) : lambda.Code.fromAsset(PLACEHOLDER_DIR),
+    code: built ? lambda.Code.fromAsset(packaged) : lambda.Code.fromAsset(PLACEHOLDER_DIR),
+    organizationTopic,
     administratorAccountIds: [administratorAccountId(stack)],
     organizationId: organizationId ?? EXAMPLE_DEFAULTS.organizationId,
     trustedAccountIds: contextList(stack, 'trustedAccountIds'),
@@ -128,10 +136,33 @@ export class ExistingAccountsStack extends Stack {
   }
 }
 
+export class OrganizationStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const p = provider(this, true);
+    const rollout = new SecurityHubEnrollmentStackSet(this, 'Enrollment', {
+      administratorAccountId: administratorAccountId(this),
+      organizationalUnitIds: contextList(this, 'organizationalUnitIds') ?? [],
+      regions: contextList(this, 'regions'),
+      provider: p,
+    });
+    new CfnOutput(this, 'TopicServiceToken', { value: p.topicServiceToken! });
+    new CfnOutput(this, 'StackSetId', { value: rollout.stackSetId });
+  }
+}
+
 const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 new NewAccountStack(app, 'NewAccountStack', { env, description: 'Creates an account and enrolls it as a Security Hub member' });
 if (contextList(app, 'accountIds')) {
   new ExistingAccountsStack(app, 'ExistingAccountsStack', { env, description: 'Enrolls existing accounts as Security Hub members' });
 }
+if (contextList(app, 'organizationalUnitIds')) {
+  new OrganizationStack(app, 'OrganizationStack', {
+    env,
+    description: 'Enrolls every account of organizational units as Security Hub members, through a StackSet',
+  });
+}
+// A finding that is not acknowledged (Validations.of(construct).acknowledge, with its reason) fails the synthesis.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
