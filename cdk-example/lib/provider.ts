@@ -250,9 +250,9 @@ export class SecurityHubMemberAccountProvider extends Construct {
       {
         id: 'CKV_AWS_158',
         comment:
-          'Encrypted at rest by CloudWatch Logs itself (AES-GCM, the default); this stack has no KMS key (the ' +
-          'template provider.yaml has one for its SNS topic and uses it for its log group too), and the log lines ' +
-          'hold account, stack and request ids, no secrets and no response URLs.',
+          'Encrypted at rest by CloudWatch Logs itself (AES-GCM, the default); the log lines hold account, stack and ' +
+          'request ids, no secrets and no response URLs. (provider.yaml uses its topic key here too; the CDK ' +
+          "provider's topic is optional, and a key policy naming this log group would make a dependency cycle.)",
       },
     ]);
 
