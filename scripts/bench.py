@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench.py [--binary PATH] [--runs 3] [--quick] [--out BENCHMARKS.md]
     .venv/bin/python scripts/bench.py --timeline 17     # one Create, its call log printed, nothing written
+    .venv/bin/python scripts/bench.py --timeline 17 --assumed  # ... into an administrator entered through AssumeRole
     BENCH_ONLY=fan_in .venv/bin/python scripts/bench.py  # only the fan-in (or --only fan_in): its section of
                                                          # BENCHMARKS.md is replaced, the rest kept
 
@@ -11,6 +12,9 @@ It prints a table and writes BENCHMARKS.md at the repository root; every figure 
   (emulator `latency_ms`): median of several runs, next to the same binary with MAX_CONCURRENT_REGIONS=1 (the
   sequential design) and the critical-path bound (round trips on the longest dependent chain x 200 ms), and
   the longest chain of non-overlapping calls seen in the emulator's call log.
+- The same for 17 regions into an administrator that is not the provider's own account (FAN_IN_ADMIN, entered
+  through AssumeRole): median time, bound, longest chain (target: at most 8 round trips) and the administrator's
+  Security Hub calls per region.
 - Account-creation detection: how long after CreateAccount finishes the provider notices.
 - Cold start: process start to the first Runtime API `next` request.
 - Peak resident memory (VmHWM) of a 34-region Create.
@@ -66,6 +70,9 @@ COLD_START_RUNS = 20
 DEFAULT_CONCURRENCY = 64  # MAX_CONCURRENT_REGIONS unset (src/config.rs)
 WHAT_IF_CONCURRENCY = 16  # not the default: the earlier default, regions in waves (one run each, informative)
 WHAT_IF_REGIONS = (17, 34)
+# An existing account with `Regions` listed into an administrator that is not the provider's own account
+# (FAN_IN_ADMIN, entered through AssumeRole): issue 13's single-request figure, chain of at most 8 round trips.
+ASSUMED_REGIONS = 17
 REQUEST_TIMEOUT_S = 600.0
 START_TIMEOUT_S = 15.0
 
@@ -94,39 +101,48 @@ TARGETS = {
     "package_mb": 10.0,       # dist/bootstrap.zip, below (MiB)
     "fan_in_bound_ratio": 1.3,  # fan-in wall time / rate-limit bound, at most
     "fan_in_admin_calls": 3.2,  # administrator calls served per enrollment per region, at most
+    "assumed_chain": 8,       # round trips on the longest chain, administrator through AssumeRole, at most
 }
 
-# The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT); the origin
-# check (DescribeStacks beside DescribeStackResource: 1 trip, the stack being in the provider's own account) runs
-# beside these two, so it adds none.
+# The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT). Setup: the
+# sessions (AssumeRole) then each account's ListRegions; the origin check (DescribeStacks beside
+# DescribeStackResource: 1 trip, the stack being in the provider's own account) runs beside them, so it adds none.
+# Then per region: CreateMembers in every region first (its own fan-out), then the rest of the join; the fence's
+# re-read of the stack (DescribeStacks beside DescribeStackResource) runs beside the last GetMembers: no trip.
 SETUP_TRIPS = ["AssumeRole", "ListRegions"]
 ORIGIN_TRIPS = ["DescribeStacks"]
-REGION_TRIPS = ["CreateMembers", "GetMembers", "InviteMembers", "ListInvitations",
-                "AcceptAdministratorInvitation", "GetMembers"]
+REGION_TRIPS = ["CreateMembers", "InviteMembers", "ListInvitations", "AcceptAdministratorInvitation", "GetMembers"]
+ADD_TRIPS = REGION_TRIPS[:1]   # lifecycle.rs `join_regions`: membership::add in every region, awaited as a whole
+JOIN_TRIPS = REGION_TRIPS[1:]  # ... then membership::join per region
 FINISH_TRIPS = ["PutObject"]
+# The administrator's Security Hub calls of one region's join (membership.rs): the least the API allows.
+ADMIN_REGION_CALLS = ["CreateMembers", "InviteMembers", "GetMembers"]
 CHAIN_TEXT = """\
-A Create of an existing account, as the code does it (src/enrollment/lifecycle.rs `enroll`, src/aws.rs
-`session`, src/enrollment/regions.rs `administrator_view`, src/enrollment/gate.rs `verify_origin`,
-src/enrollment/membership.rs `join`):
+A Create of an existing account, as the code does it (src/enrollment/lifecycle.rs `create`, `prepare` and
+`join_regions`, src/aws.rs `session`, src/enrollment/gate.rs `verify_origin` and `deletion_begun`,
+src/enrollment/membership.rs `add` and `join`):
 
-1. the provider's own account comes from the invoked function's ARN: the administrator, being that account,
-   needs no AssumeRole and no STS call;
-2. at once: the administrator's Account ListRegions and Security Hub DescribeHub of the listed regions, the
-   member's STS AssumeRole followed by its ListRegions (2 trips: the longer side), and the origin check,
-   CloudFormation DescribeStacks beside DescribeStackResource of the request's stack (1 trip: the stack is in
-   the provider's own account, read with its own credentials; a stack in another account adds an AssumeRole
-   there, 2 trips, still no longer than the member's side); nothing changes before all three are done;
-3. per region, all regions at once: administrator CreateMembers -> GetMembers -> InviteMembers, beside the
-   member's EnableSecurityHub -> GetAdministratorAccount (2 trips, off the critical path); then member
-   ListInvitations -> AcceptAdministratorInvitation, then administrator GetMembers (confirm Enabled) beside
-   the ListTagsForResource of the administrator's hub (the Delete fence: no extra trip);
+1. setup, all at once: each side's session, then that account's Account ListRegions; the member's session is
+   an STS AssumeRole, and so is the administrator's when it is not the provider's own account (the provider's
+   own account comes from the invoked function's ARN: as the administrator it needs no STS call); beside them
+   the origin check, CloudFormation DescribeStacks beside DescribeStackResource of the request's stack (1 trip:
+   the stack is in the provider's own account, read with its own credentials; a stack in another account adds
+   an AssumeRole there, 2 trips, no longer than the sides). 2 trips, whether or not the administrator is the
+   provider's own account. No DescribeHub: a region where the administrator has no hub answers CreateMembers
+   InvalidAccessException, which names it;
+2. administrator CreateMembers in every region at once (1 trip), awaited as a whole;
+3. then per region, all regions at once: administrator InviteMembers beside the member's EnableSecurityHub;
+   the member's ListInvitations beside GetAdministratorAccount; AcceptAdministratorInvitation; administrator
+   GetMembers (confirm Enabled), beside which, once every region has accepted, the fence re-reads the
+   request's stack (DescribeStacks beside DescribeStackResource: no extra trip). 4 trips; the administrator's
+   Security Hub calls per region are CreateMembers, InviteMembers and GetMembers, the API's least;
 4. the response PUT to the presigned S3 URL (CloudFormation waits for it).
 
-Longest dependent chain: AssumeRole -> ListRegions -> CreateMembers -> GetMembers -> InviteMembers ->
-ListInvitations -> AcceptAdministratorInvitation -> GetMembers -> PutObject = 9 round trips, whatever the
-number of regions, when every region runs at once: bound = 9 x 200 ms = 1.8 s. With at most C regions at
-once (MAX_CONCURRENT_REGIONS, default 64) the region step takes ceil(N / C) waves of 6 trips, and the
-administrator's DescribeHub ceil(N / C) waves beside the member's 2 setup trips."""
+Longest dependent chain: AssumeRole -> ListRegions -> CreateMembers -> InviteMembers -> ListInvitations ->
+AcceptAdministratorInvitation -> GetMembers -> PutObject = 8 round trips, whatever the number of regions, when
+every region runs at once: bound = 8 x 200 ms = 1.6 s. With at most C regions at once (MAX_CONCURRENT_REGIONS,
+default 64; a region starts as another ends) step 2 takes ceil(N / C) waves of 1 trip and step 3 ceil(N / C)
+waves of 4 trips: 2 + 5 x ceil(N / C) + 1 round trips."""
 
 
 # --- small helpers ------------------------------------------------------------------------------------------------
@@ -142,7 +158,10 @@ def verdict(ok: bool | None) -> str:
 def bound_trips(regions: int, concurrency: int | None = None) -> int:
     """Round trips on the critical path; `concurrency` None = every region at once."""
     waves = 1 if concurrency is None else math.ceil(regions / max(1, min(concurrency, regions)))
-    return max(len(SETUP_TRIPS), len(ORIGIN_TRIPS), waves) + waves * len(REGION_TRIPS) + len(FINISH_TRIPS)
+    # CreateMembers in every region (waves), awaited, then the join (waves again); the fence's read (1 trip)
+    # runs beside the last wave's GetMembers.
+    return (max(len(SETUP_TRIPS), len(ORIGIN_TRIPS)) + waves * len(ADD_TRIPS) + waves * len(JOIN_TRIPS)
+            + len(FINISH_TRIPS))
 
 
 def longest_chain(calls: list[dict]) -> list[dict]:
@@ -241,6 +260,7 @@ class Run:
     response: dict
     cpu_s: float | None = None  # the provider's CPU time for the request
     invoked_at: float = 0.0      # time.time() of the invocation
+    administrator: str = ADMIN
 
     @property
     def first_call_ms(self) -> float:
@@ -253,6 +273,19 @@ class Run:
 
     def count(self, operation: str) -> int:
         return sum(1 for c in self.calls if c["operation"] == operation)
+
+    @property
+    def admin_securityhub(self) -> dict[str, int]:
+        """The administrator's Security Hub calls in the call log, per operation."""
+        counts: dict[str, int] = {}
+        for c in self.calls:
+            if c["service"] == "securityhub" and c["account"] == self.administrator:
+                counts[c["operation"]] = counts.get(c["operation"], 0) + 1
+        return counts
+
+    @property
+    def admin_calls_per_region(self) -> float:
+        return sum(self.admin_securityhub.values()) / self.regions
 
 
 @dataclasses.dataclass
@@ -295,6 +328,7 @@ class Rig:
         self.scratch = scratch
         self._accounts = 0
         self._providers = 0
+        self._hubs: set[tuple[str, str]] = set()  # (administrator, region) enabled by `administrator_hubs`
         self.server = bench_emulator.start(scratch / "emulator")
         try:
             self.aws = Emulator(self.server.url)
@@ -331,6 +365,16 @@ class Rig:
                 self.aws.client("securityhub", account, region).describe_hub()
             except Exception:  # noqa: BLE001 - no hub yet is the point; only the warm-up matters
                 pass
+
+    def administrator_hubs(self, account: str, regions: list[str]) -> None:
+        """An administrator other than ADMIN (the provider's own account): hubs enabled in `regions`, and
+        warmed there as ADMIN is, once per region."""
+        todo = [r for r in regions if (account, r) not in self._hubs]
+        if todo:
+            for region in todo:
+                self.aws.enable_hub(account, region)
+            self._warm(account, todo)
+            self._hubs.update((account, r) for r in todo)
 
     def fresh_member(self) -> str:
         self._accounts += 1
@@ -382,15 +426,19 @@ class Rig:
             response = json.loads(raw) if raw else {}
             if response.get("Status") != "SUCCESS":
                 raise RuntimeError(f"Create did not succeed: {response or result.body[:500]!r}\n{provider.tail(20)}")
-            return Run(regions, concurrency, result.received_at - started, calls, rss, response, cpu, started)
+            return Run(regions, concurrency, result.received_at - started, calls, rss, response, cpu, started,
+                       props.get("AdministratorAccountId", ADMIN))
         finally:
             provider.stop()
             api.close()
 
-    def enroll(self, regions: int, concurrency: int | None = None, measure_memory: bool = False) -> Run:
+    def enroll(self, regions: int, concurrency: int | None = None, measure_memory: bool = False,
+               administrator: str = ADMIN) -> Run:
         wanted = self.regions(regions)
+        if administrator != ADMIN:
+            self.administrator_hubs(administrator, wanted)
         member = self.fresh_member()
-        run = self.create({"AdministratorAccountId": ADMIN, "AccountId": member, "Regions": wanted},
+        run = self.create({"AdministratorAccountId": administrator, "AccountId": member, "Regions": wanted},
                           regions=regions, concurrency=concurrency, measure_memory=measure_memory)
         got = run.response.get("Data", {}).get("Regions", "")
         if got != ",".join(sorted(wanted)):
@@ -533,6 +581,7 @@ class Results:
     seconds: float
     load: tuple[str, str]  # load average at the start and at the end
     fan_in: FanIn | None = None
+    assumed: list[Run] = dataclasses.field(default_factory=list)  # ASSUMED_REGIONS, administrator FAN_IN_ADMIN
 
     def par(self, n: int) -> float:
         return median([r.elapsed_s for r in self.parallel.get(n, [])])
@@ -563,6 +612,8 @@ class Results:
             rows.append([f"{n} region{plural}: parallel / bound ({bound:.1f} s)", f"{ratio:.2f}x",
                          f"<= {TARGETS['bound_ratio']}x" if targeted else "",
                          verdict(ratio <= TARGETS["bound_ratio"]) if targeted else ""])
+        if self.assumed:
+            rows += assumed_summary(self.assumed)
         if self.detections:
             lags = [d["lag_s"] for d in self.detections]
             for name, value in (("median", median(lags)), ("max", max(lags))):
@@ -582,6 +633,43 @@ class Results:
         rows.append(["dist/bootstrap.zip", f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
                      f"< {TARGETS['package_mb']:.0f} MiB", verdict(mb < TARGETS["package_mb"] if mb is not None else None)])
         return rows
+
+
+def assumed_summary(runs: list[Run]) -> list[list[str]]:
+    """[figure, value, target, verdict] rows of the Creates into an administrator entered through AssumeRole."""
+    n = runs[0].regions
+    run, bound = median_run(runs), bound_trips(n) * LATENCY_MS / 1000
+    par = median([r.elapsed_s for r in runs])
+    chain = len(run.chain)
+    name = f"{n} regions, administrator via AssumeRole"
+    return [
+        [f"{name}: Create, median of {len(runs)}", f"{par:.2f} s", "", ""],
+        [f"{name}: parallel / bound ({bound:.1f} s, {bound_trips(n)} trips)", f"{par / bound:.2f}x", "", ""],
+        [f"{name}: longest chain (median run)", f"{chain} round trips",
+         f"<= {TARGETS['assumed_chain']} round trips", verdict(chain <= TARGETS["assumed_chain"])],
+        [f"{name}: administrator's Security Hub calls per region", f"{run.admin_calls_per_region:.2f}",
+         f"{len(ADMIN_REGION_CALLS)}, the API's least", ""],
+    ]
+
+
+def assumed_lines(runs: list[Run]) -> list[str]:
+    """The detailed section's paragraph on the Creates into an administrator entered through AssumeRole."""
+    n = runs[0].regions
+    run, bound = median_run(runs), bound_trips(n) * LATENCY_MS / 1000
+    admin = ", ".join(f"{op} {k}" for op, k in sorted(run.admin_securityhub.items()))
+    return [
+        f"An existing account with `Regions` listed ({n} regions) into an administrator that is not the provider's "
+        f"own account ({runs[0].administrator}, entered through AssumeRole, its hubs enabled and warmed as the "
+        f"provider's own are): median {median([r.elapsed_s for r in runs]):.2f} s of {len(runs)} "
+        f"({', '.join(f'{r.elapsed_s:.2f}' for r in runs)}), bound {bound:.1f} s ({bound_trips(n)} trips); the "
+        f"median run's chain, {len(run.chain)} round trips:",
+        "",
+        "    " + " -> ".join(c["operation"] for c in run.chain),
+        "",
+        f"The administrator's Security Hub calls in it: {admin or 'none'} = {run.admin_calls_per_region:.2f} per "
+        f"region (the least the API allows: {', '.join(ADMIN_REGION_CALLS)}).",
+        "",
+    ]
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -659,8 +747,9 @@ def misses_explained(res: Results) -> list[str]:
         if res.par(n) / res.bound(n) <= TARGETS["bound_ratio"] and not speed_miss:
             continue
         waves = math.ceil(n / DEFAULT_CONCURRENCY)
-        line = (f"- {n} regions: at most {DEFAULT_CONCURRENCY} regions run at once by default, so the DescribeHub step "
-                f"and the 6-trip region step each run in {waves} waves: {bound_trips(n, DEFAULT_CONCURRENCY)} round "
+        line = (f"- {n} regions: at most {DEFAULT_CONCURRENCY} regions run at once by default, so the CreateMembers step "
+                f"and the {len(JOIN_TRIPS)}-trip join step each run in {waves} waves: "
+                f"{bound_trips(n, DEFAULT_CONCURRENCY)} round "
                 f"trips on the path instead of {bound_trips(n)} (the call log's longest chain: "
                 f"{len(median_run(res.parallel[n]).chain)}).")
         if speed_miss:
@@ -794,6 +883,7 @@ def render(res: Results) -> str:
         "",
         table(ENROLLMENT_HEADERS, enrollment_rows(res)),
         "",
+        *(assumed_lines(res.assumed) if res.assumed else []),
     ]
     if res.what_if:
         out += [
@@ -865,6 +955,9 @@ def render(res: Results) -> str:
         "- The administrator (the provider's own account) has Security Hub enabled in all 34 regions; each Create",
         "  enrolls a fresh member account, warmed in the emulator first with latency off (moto builds an",
         "  account's backends on its first requests, which AWS does not).",
+        f"- The other administrator ({FAN_IN_ADMIN}, entered through AssumeRole; the {ASSUMED_REGIONS}-region "
+        "figure and the fan-in) has",
+        "  Security Hub enabled in the regions it is asked for, warmed the same way before the clock runs.",
         "",
     ]
     return "\n".join(out)
@@ -872,8 +965,10 @@ def render(res: Results) -> str:
 
 def print_timeline(run: Run) -> None:
     chain = {c["seq"] for c in run.chain}
-    print(f"{len(run.calls)} calls, {run.elapsed_s:.2f} s, chain {len(chain)}, first call after "
-          f"{run.first_call_ms:.0f} ms, provider CPU {run.cpu_s} s; times from the invocation:")
+    print(f"{len(run.calls)} calls, {run.elapsed_s:.2f} s, chain {len(chain)} (bound "
+          f"{bound_trips(run.regions, run.concurrency)}), first call after {run.first_call_ms:.0f} ms, provider CPU "
+          f"{run.cpu_s} s; administrator {run.administrator}'s Security Hub calls per region "
+          f"{run.admin_calls_per_region:.2f}; times from the invocation:")
     for c in sorted(run.calls, key=lambda c: c["start"]):
         mark = "*" if c["seq"] in chain else " "
         print(f"{mark} {c['start'] - run.invoked_at:7.3f} {c['end'] - run.invoked_at:7.3f} {c['service']:<12} "
@@ -899,6 +994,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeline", type=int, metavar="REGIONS",
                         help="only one Create in REGIONS regions; print its call log (nothing written)")
     parser.add_argument("--concurrency", type=int, help="with --timeline: MAX_CONCURRENT_REGIONS")
+    parser.add_argument("--assumed", action="store_true",
+                        help=f"with --timeline: into administrator {FAN_IN_ADMIN} (AssumeRole), not the provider's own")
     parser.add_argument("--only", choices=["fan_in"], default=os.environ.get("BENCH_ONLY") or None,
                         help="only this scenario (default: BENCH_ONLY): its section of --out is replaced, the rest "
                              "kept")
@@ -919,7 +1016,8 @@ def main(argv: list[str]) -> int:
         rig = Rig(binary, scratch)
         try:
             if args.timeline:
-                print_timeline(rig.enroll(args.timeline, args.concurrency, measure_memory=True))
+                print_timeline(rig.enroll(args.timeline, args.concurrency, measure_memory=True,
+                                          administrator=FAN_IN_ADMIN if args.assumed else ADMIN))
                 return 0
             if args.only == "fan_in":
                 fan = rig.fan_in()
@@ -940,6 +1038,12 @@ def main(argv: list[str]) -> int:
                     memory_kb = run.peak_rss_kb or memory_kb
                     parallel[n].append(run)
                     log(f"  {n:2} regions, parallel:   {run.elapsed_s:6.2f} s, chain {len(run.chain)}")
+            assumed: list[Run] = []
+            for _ in range(runs):
+                run = rig.enroll(ASSUMED_REGIONS, administrator=FAN_IN_ADMIN)
+                assumed.append(run)
+                log(f"  {ASSUMED_REGIONS:2} regions, administrator {FAN_IN_ADMIN} (AssumeRole): {run.elapsed_s:6.2f} s, "
+                    f"chain {len(run.chain)}, administrator calls per region {run.admin_calls_per_region:.2f}")
             for n in REGION_COUNTS:
                 for _ in range(SEQUENTIAL_RUNS[n] if not args.quick else int(n <= 17)):
                     run = rig.enroll(n, concurrency=1)
@@ -965,7 +1069,7 @@ def main(argv: list[str]) -> int:
         package = REPO / "dist/bootstrap.zip"
         results = Results(binary, parallel, sequential, what_if, detections, cold, memory_kb,
                           package.stat().st_size if package.is_file() else None, time.monotonic() - began,
-                          (load_start, load_average()), fan)
+                          (load_start, load_average()), fan, assumed)
         print()
         print(f"binary: {show_path(binary.path)} ({binary.origin})")
         print(table(["figure", "value", "target", ""], results.summary()))
