@@ -11,6 +11,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -18,13 +19,18 @@ use tokio::time::Instant;
 use crate::ids::AccountId;
 use crate::retry::Pauses;
 
+mod patience;
+pub use patience::Patience;
+
 const SESSION_PREFIX: &str = "securityhub-member-account";
 /// IAM's limit on a role session name (STS API Reference, AssumeRole: RoleSessionName, `[\w+=,.@-]{2,64}`).
 const SESSION_NAME_CHARS: usize = 64;
-/// Enough attempts that a call survives a quarter of its tries being throttled, with room to spare.
-const MAX_ATTEMPTS: u32 = 10;
+/// The SDK's first limit on attempts; [`patience`] sets each call's own after every failed attempt.
+const MAX_ATTEMPTS: u32 = patience::OTHER_ATTEMPTS;
 const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
-const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest pause between two attempts: short enough that a queue behind a throttled account drains
+/// without gaps, long enough that a whole OU's retries spread out.
+const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(3);
 const MAX_MESSAGE_CHARS: usize = 300;
 /// A new account's role becomes assumable within minutes: tried again soon, then every few seconds.
 const ROLE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(5) };
@@ -83,11 +89,78 @@ where
 pub struct Aws {
     base: OnceCell<SdkConfig>,
     own_account: OnceCell<AccountId>,
+    patience: Arc<Patience>,
+}
+
+/// Credentials acting as one account, and the clients made from them: each with the retry partition of its
+/// service, account and region, and the request's patience with throttling.
+#[derive(Debug, Clone)]
+pub struct Session {
+    config: SdkConfig,
+    account: AccountId,
+    patience: Arc<Patience>,
+}
+
+/// A client of `$sdk` for `$session` in `$region`.
+macro_rules! client {
+    ($sdk:ident, $session:expr, $region:expr) => {{
+        let (session, region): (&Session, String) = ($session, $region);
+        let partition = patience::partition(stringify!($sdk), session.account.as_str(), &region);
+        let config = $sdk::config::Builder::from(&session.config)
+            .region(Region::new(region))
+            .retry_partition(partition)
+            .interceptor(session.patience.interceptor())
+            .build();
+        $sdk::Client::from_conf(config)
+    }};
+}
+
+impl Session {
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    pub fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        client!(aws_sdk_securityhub, self, region.to_owned())
+    }
+
+    pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        client!(aws_sdk_cloudformation, self, region.to_owned())
+    }
+
+    /// Organizations, Account and STS: each through the session's own region's endpoint (the SDK sends the
+    /// global ones to their partition's single endpoint).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        client!(aws_sdk_organizations, self, self.home_region())
+    }
+
+    pub fn account_management(&self) -> aws_sdk_account::Client {
+        client!(aws_sdk_account, self, self.home_region())
+    }
+
+    fn sts(&self) -> aws_sdk_sts::Client {
+        client!(aws_sdk_sts, self, self.home_region())
+    }
+
+    fn home_region(&self) -> String {
+        self.config.region().map(|region| region.as_ref().to_owned()).unwrap_or_default()
+    }
 }
 
 impl Aws {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The throttling patience of the request being served.
+    pub fn patience(&self) -> &Patience {
+        &self.patience
+    }
+
+    /// The provider's own credentials, as a session of its own account.
+    pub async fn own(&self) -> Result<Session, AwsError> {
+        let account = self.own_account().await?.clone();
+        Ok(Session { config: self.base().await.clone(), account, patience: Arc::clone(&self.patience) })
     }
 
     /// The base configuration from the Lambda environment. Loaded lazily so that a cold start
@@ -128,18 +201,15 @@ impl Aws {
         role_name: &str,
         patience: Duration,
         session_name: &str,
-    ) -> Result<SdkConfig, AwsError> {
-        let base = self.base().await;
-        if self.own_account().await? == account {
-            return Ok(base.clone());
+    ) -> Result<Session, AwsError> {
+        let own = self.own().await?;
+        if &own.account == account {
+            return Ok(own);
         }
-        let role_arn = format!(
-            "arn:{}:iam::{account}:role/{role_name}",
-            partition(base.region().map(Region::as_ref).unwrap_or_default())
-        );
-        let sts = aws_sdk_sts::Client::new(base);
-        let credentials = assume_role(&sts, &role_arn, patience, session_name).await?;
-        Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
+        let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", partition(&own.home_region()));
+        let credentials = assume_role(&own.sts(), &role_arn, patience, session_name).await?;
+        let config = own.config.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
+        Ok(Session { config, account: account.clone(), ..own })
     }
 }
 
@@ -149,7 +219,10 @@ async fn load_base() -> SdkConfig {
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https();
-    let retry = RetryConfig::standard()
+    // Adaptive: after a throttled answer, each retry partition's client-side rate limiter slows this
+    // process's calls to what the account and region let through (AWS SDKs and Tools Reference Guide,
+    // "Retry behavior": adaptive mode).
+    let retry = RetryConfig::adaptive()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(RETRY_INITIAL_BACKOFF)
         .with_max_backoff(RETRY_MAX_BACKOFF);
@@ -218,12 +291,6 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
-}
-
-/// Security Hub client of `session` in `region`.
-pub fn securityhub(session: &SdkConfig, region: &str) -> aws_sdk_securityhub::Client {
-    let config = aws_sdk_securityhub::config::Builder::from(session).region(Region::new(region.to_owned())).build();
-    aws_sdk_securityhub::Client::from_conf(config)
 }
 
 #[cfg(test)]

@@ -159,3 +159,74 @@ fn session_names_carry_the_request_id_within_iam_s_limits() {
     assert!(hostile.len() <= 64 && hostile.starts_with("securityhub-member-account-abc"), "{hostile}");
     assert!(hostile.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)));
 }
+
+// --- patience with throttling, through the SDK's own retry loop ---------------------------------------------
+
+/// A Security Hub client with the provider's retry settings and `patience`, over fake answers. Standard
+/// mode, not adaptive: the adaptive rate limiter keeps the wall clock, which a paused test clock does not move.
+fn patient_securityhub(rules: &[&Rule], patience: &Arc<Patience>) -> aws_sdk_securityhub::Client {
+    mock_client!(aws_sdk_securityhub, RuleMode::Sequential, rules.iter().copied(), |config| config
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(RETRY_INITIAL_BACKOFF)
+                .with_max_backoff(RETRY_MAX_BACKOFF)
+        )
+        .retry_partition(patience::partition("test-patience", "111111111111", "eu-west-1"))
+        .interceptor(patience.interceptor()))
+}
+
+fn securityhub_error(code: &str) -> Option<String> {
+    Some(format!(r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_call_is_tried_for_as_long_as_the_answer_can_wait() {
+    use aws_sdk_securityhub::operation::describe_hub::DescribeHubOutput;
+    let throttled = mock!(aws_sdk_securityhub::Client::describe_hub)
+        .sequence()
+        .http_status(429, securityhub_error("LimitExceededException"))
+        .times(25)
+        .output(|| DescribeHubOutput::builder().build())
+        .build();
+    let patience = Arc::new(Patience::default());
+    patience.begin(Instant::now() + Duration::from_secs(600));
+    let client = patient_securityhub(&[&throttled], &patience);
+    client.describe_hub().send().await.expect("answered once the queue drained");
+    assert_eq!((throttled.num_calls(), patience.throttled()), (26, 25));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_stops_being_retried_before_the_answer_is_due() {
+    use aws_sdk_securityhub::operation::describe_hub::DescribeHubOutput;
+    let throttled = mock!(aws_sdk_securityhub::Client::describe_hub)
+        .sequence()
+        .http_status(429, securityhub_error("LimitExceededException"))
+        .times(1000)
+        .output(|| DescribeHubOutput::builder().build())
+        .build();
+    let patience = Arc::new(Patience::default());
+    let answer_by = Instant::now() + Duration::from_secs(30);
+    patience.begin(answer_by);
+    let error =
+        patient_securityhub(&[&throttled], &patience).describe_hub().send().await.op("DescribeHub").unwrap_err();
+    assert!(error.is("LimitExceededException"), "{error}");
+    // Given up before the answer is due, but not long before: once a full pause no longer fits.
+    assert!(Instant::now() <= answer_by, "tried past the answer time");
+    assert!(Instant::now() + 2 * RETRY_MAX_BACKOFF >= answer_by, "gave up with time to spare");
+    assert!(patience.throttled() > 10, "gave up after {} throttled tries", patience.throttled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_that_persists_gets_a_bounded_number_of_tries() {
+    let failing = mock!(aws_sdk_securityhub::Client::describe_hub)
+        .sequence()
+        .http_status(500, securityhub_error("InternalException"))
+        .times(50)
+        .build();
+    let patience = Arc::new(Patience::default());
+    patience.begin(Instant::now() + Duration::from_secs(600));
+    let error = patient_securityhub(&[&failing], &patience).describe_hub().send().await.op("DescribeHub").unwrap_err();
+    assert!(error.is("InternalException"), "{error}");
+    assert_eq!((failing.num_calls(), patience.throttled()), (patience::OTHER_ATTEMPTS as usize, 0));
+}

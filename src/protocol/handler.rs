@@ -134,9 +134,11 @@ impl Provider {
             resource_type: request.resource_type.clone(),
             request_id: request.echo.request_id.clone(),
         };
+        // Throttled calls are retried until the answer is due, not for a fixed number of attempts.
+        self.aws.patience().begin(answer_by);
         let work = lifecycle::run(self.aws.clone(), config, ask, progress.clone());
         let mut task = tokio::spawn(work.in_current_span());
-        match timeout_at(answer_by, &mut task).await {
+        let outcome = match timeout_at(answer_by, &mut task).await {
             Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
             Ok(Ok(Err(error))) => failed(request, &progress, &error),
             Ok(Err(failure)) => {
@@ -153,7 +155,8 @@ impl Provider {
                 );
                 Outcome::failed(fallback_id(request, &progress), reason)
             }
-        }
+        };
+        with_throttling(outcome, self.aws.patience().throttled())
     }
 
     async fn deliver(
@@ -196,6 +199,18 @@ fn failed(request: &Request, progress: &Progress, error: &LifecycleError) -> Out
         log_refusal(&request.claims(), &reason);
     }
     Outcome::failed(fallback_id(request, progress), reason)
+}
+
+/// A FAILED answer says how many AWS calls were throttled on the way: under a whole OU's rollout, that is
+/// why time ran out, and what `MaxConcurrentCount` should be lowered for.
+fn with_throttling(mut outcome: Outcome, throttled: u32) -> Outcome {
+    if throttled > 0 {
+        tracing::warn!(throttled, "AWS calls throttled during this request");
+        if let Some(reason) = outcome.reason.as_mut() {
+            reason.push_str(&format!(" ({throttled} AWS calls were throttled and retried)"));
+        }
+    }
+    outcome
 }
 
 /// The one line every refusal writes (the provider template's metric filter counts it): what the request
