@@ -33,6 +33,8 @@ pub enum LifecycleError {
     InRegions(#[from] RegionFailures),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error("the stack began deleting this resource while this Create was running; its regions were left again")]
+    DeletedMeanwhile,
 }
 
 impl LifecycleError {

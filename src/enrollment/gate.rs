@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 
 use super::authorization::{self, Claim, Policy, Refusal};
+use super::fence;
 use super::origin::{self, Claimed};
 use super::{Ask, LifecycleError};
-use crate::aws::Aws;
+use crate::aws::{Aws, Session};
 use crate::config::Config;
 use crate::ids::{AccountId, StackArn};
 use crate::properties::Properties;
@@ -46,16 +47,45 @@ impl Gate {
     /// Reads the stack in its own account and region: with the provider's credentials when the stack is in
     /// the provider's account, else through `role_name` there, under the request's `session_name`.
     pub async fn verify_origin(&self, aws: &Aws, role_name: &str, session_name: &str) -> Result<(), LifecycleError> {
+        let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
+        Ok(origin::verify(&session, stack, &self.claimed()).await??)
+    }
+
+    /// Whether CloudFormation has begun deleting the resource since the origin check (see [`fence`]). A stack
+    /// that cannot be read counts as not deleting: the fence narrows a race, it must not fail a Create.
+    pub async fn deletion_begun(&self, aws: &Aws, role_name: &str, session_name: &str) -> bool {
+        let seen = async {
+            let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
+            Ok::<_, LifecycleError>(origin::read(&session, stack, &self.claimed()).await?)
+        };
+        match seen.await {
+            Ok(seen) => fence::deletion_begun(&seen),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the stack again; assuming no Delete meanwhile");
+                false
+            }
+        }
+    }
+
+    async fn stack_session(
+        &self,
+        aws: &Aws,
+        role_name: &str,
+        session_name: &str,
+    ) -> Result<(Session, &StackArn), LifecycleError> {
         let stack = self.stack()?;
         let session = aws.session(&stack.account, role_name, std::time::Duration::ZERO, session_name).await;
         let session = session.map_err(|error| LifecycleError::Session { side: super::Side::Stack, error })?;
-        let claimed = Claimed {
+        Ok((session, stack))
+    }
+
+    fn claimed(&self) -> Claimed<'_> {
+        Claimed {
             stack_id: &self.ask.stack_id,
             logical_id: &self.ask.logical_id,
             resource_type: &self.ask.resource_type,
             action: &self.ask.action,
-        };
-        Ok(origin::verify(&session, stack, &claimed).await??)
+        }
     }
 
     fn stack(&self) -> Result<&StackArn, LifecycleError> {

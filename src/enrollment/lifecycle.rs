@@ -1,21 +1,21 @@
 //! Carries out Create, Update and Delete of one `Custom::SecurityHubMemberAccount`: the plan's
 //! decisions ([`super::plan`]), made against AWS.
 
-use aws_config::SdkConfig;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::accounts::{self, Owner};
 use super::error::{LifecycleError, Side};
 use super::fanout;
+use super::fence;
 use super::gate::Gate;
 use super::membership::{self, Departure, Enrollment};
 use super::plan::{self, DeletePlan, Leave, Target, UpdatePlan};
 use super::regions;
 use super::{Action, Ask};
-use crate::aws::{self, Aws};
+use crate::aws::{self, Aws, Session};
 use crate::config::Config;
 use crate::ids::AccountId;
 use crate::properties::{AccountSpec, OnDelete, Properties};
@@ -56,7 +56,6 @@ struct Job {
     session_name: String,
     gate: Gate,
     progress: Progress,
-    started: SystemTime,
 }
 
 pub async fn run(aws: Arc<Aws>, config: Config, ask: Ask, progress: Progress) -> Result<Done, LifecycleError> {
@@ -69,7 +68,6 @@ pub async fn run(aws: Arc<Aws>, config: Config, ask: Ask, progress: Progress) ->
         gate: Gate::new(&config, own_account.as_ref(), &ask),
         aws,
         progress,
-        started: SystemTime::now(),
     };
     match &ask.action {
         Action::Create => create(&job, &Properties::parse(&ask.properties)?).await,
@@ -92,7 +90,7 @@ fn panic_if_asked() {
 async fn create(job: &Job, properties: &Properties) -> Result<Done, LifecycleError> {
     job.gate.authorize(&[properties], None)?;
     let member = resolve_checked(job, properties, &Target::from(&properties.account)).await?;
-    let regions = enroll(job, properties, &member.id, Some(job.started), member.origin).await?;
+    let regions = enroll(job, properties, &member.id, Fence::Create, member.origin).await?;
     Ok(success(&member.id, properties, &regions))
 }
 
@@ -125,7 +123,7 @@ async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<
     let account = match target {
         Target::Existing(id) => id.clone(),
         Target::Create(new) => {
-            let org = aws_sdk_organizations::Client::new(job.aws.base().await);
+            let org = job.aws.own().await?.organizations();
             let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner).await?;
             job.progress.set(&id);
             if let Some(parent) = &new.parent_id {
@@ -138,12 +136,12 @@ async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<
     Ok(account)
 }
 
-async fn administrator(job: &Job, properties: &Properties) -> Result<SdkConfig, LifecycleError> {
+async fn administrator(job: &Job, properties: &Properties) -> Result<Session, LifecycleError> {
     let (account, role) = (&properties.administrator_account_id, &properties.administrator_role_name);
     session(job, Side::Administrator, account, role, Duration::ZERO).await
 }
 
-async fn member(job: &Job, properties: &Properties, member: &AccountId) -> Result<SdkConfig, LifecycleError> {
+async fn member(job: &Job, properties: &Properties, member: &AccountId) -> Result<Session, LifecycleError> {
     let patience = if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { Duration::ZERO };
     session(job, Side::Member, member, &properties.member_role_name, patience).await
 }
@@ -154,7 +152,7 @@ async fn session(
     account: &AccountId,
     role: &str,
     patience: Duration,
-) -> Result<SdkConfig, LifecycleError> {
+) -> Result<Session, LifecycleError> {
     let session = job.aws.session(account, role, patience, &job.session_name).await;
     session.map_err(|error| LifecycleError::Session { side, error })
 }
@@ -167,12 +165,12 @@ async fn prepare(
     properties: &Properties,
     member_id: &AccountId,
     origin: Origin,
-) -> Result<(SdkConfig, SdkConfig, Vec<String>), LifecycleError> {
+) -> Result<(Session, Session, Vec<String>), LifecycleError> {
     let wanted = properties.regions.as_deref();
     let admin_side = async {
         let session = administrator(job, properties).await?;
-        let view = regions::administrator_view(&session, wanted, job.concurrency).await?;
-        Ok::<_, LifecycleError>((view, session))
+        let enabled = regions::enabled(&session).await?;
+        Ok::<_, LifecycleError>((enabled, session))
     };
     let member_side = async {
         let session = member(job, properties, member_id).await?;
@@ -187,34 +185,37 @@ async fn prepare(
             Origin::Checked => Ok(()),
         }
     };
-    let ((view, admin_session), (member_enabled, member_session), ()) =
+    let ((admin_enabled, admin_session), (member_enabled, member_session), ()) =
         tokio::try_join!(admin_side, member_side, origin)?;
-    let regions = regions::decide(&view, &member_enabled, wanted)?;
+    let regions = regions::decide(&admin_enabled, &member_enabled, wanted)?;
     Ok((admin_session, member_session, regions))
 }
 
+/// Whether a join watches for a Delete of the resource that begins while it runs (see [`fence`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    /// A Create: CloudFormation may delete the resource while a run of its Create is still working.
+    Create,
+    /// An Update: the resource exists, and CloudFormation deletes it only after the Update's answer.
+    None,
+}
+
 /// Makes `member` an Enabled member in every region; returns the regions, sorted.
-/// `fenced_since`: a Create's start, so that a Delete running meanwhile makes it undo its joins.
 async fn enroll(
     job: &Job,
     properties: &Properties,
     member: &AccountId,
-    fenced_since: Option<SystemTime>,
+    fence: Fence,
     origin: Origin,
 ) -> Result<Vec<String>, LifecycleError> {
-    let (admin_session, member_session, regions) = prepare(job, properties, member, origin).await?;
-    join_regions(job, properties, member, (&admin_session, &member_session), &regions, fenced_since).await
+    let (admin_session, member_session, candidates) = prepare(job, properties, member, origin).await?;
+    let enrollment = enrollment_of(properties, member);
+    let added = add_everywhere(job, properties, &enrollment, &admin_session, &candidates).await?;
+    join_added(job, properties, &enrollment, (&admin_session, &member_session), added, fence).await
 }
 
-async fn join_regions(
-    job: &Job,
-    properties: &Properties,
-    member: &AccountId,
-    (admin_session, member_session): (&SdkConfig, &SdkConfig),
-    regions: &[String],
-    fenced_since: Option<SystemTime>,
-) -> Result<Vec<String>, LifecycleError> {
-    let enrollment = Enrollment {
+fn enrollment_of(properties: &Properties, member: &AccountId) -> Enrollment {
+    Enrollment {
         administrator: properties.administrator_account_id.clone(),
         member: member.clone(),
         email: match &properties.account {
@@ -222,29 +223,94 @@ async fn join_regions(
             AccountSpec::Existing(_) => None,
         },
         enable_default_standards: properties.enable_default_standards,
-        fenced_since,
-    };
-    let results = fanout::each_region(regions, job.concurrency, |region| {
-        let admin = aws::securityhub(admin_session, &region);
-        let member = aws::securityhub(member_session, &region);
-        let enrollment = &enrollment;
-        async move { membership::join(&admin, &member, enrollment).await }
+    }
+}
+
+/// The administrator adds the member in every candidate region first: CreateMembers says where it has a hub.
+/// A listed region without one, or denied, is an error before anything else changes (and the members added
+/// elsewhere for it are taken back).
+async fn add_everywhere(
+    job: &Job,
+    properties: &Properties,
+    enrollment: &Enrollment,
+    admin_session: &Session,
+    candidates: &[String],
+) -> Result<regions::Added, LifecycleError> {
+    let added = fanout::each_region(candidates, job.concurrency, |region| async move {
+        membership::add(&admin_session.securityhub(&region), enrollment).await
     })
     .await;
+    match regions::after_adding(properties.regions.is_some(), added) {
+        Ok(added) => Ok(added),
+        Err(refused) => {
+            withdraw(job, admin_session, &enrollment.member, candidates).await;
+            Err(refused.into())
+        }
+    }
+}
+
+/// Each region where the member was added goes on joining; with a fence, the stack is read again after the
+/// last accept.
+async fn join_added(
+    job: &Job,
+    properties: &Properties,
+    enrollment: &Enrollment,
+    (admin_session, member_session): (&Session, &Session),
+    added: regions::Added,
+    fence: Fence,
+) -> Result<Vec<String>, LifecycleError> {
+    let joined = fence::Joined::new(added.joinable.len());
+    let joins = fanout::each_region(&added.joinable, job.concurrency, |region| {
+        let (admin, member) = (admin_session.securityhub(&region), member_session.securityhub(&region));
+        let accepted = match fence {
+            Fence::Create => joined.signal(),
+            Fence::None => fence::Signal::none(),
+        };
+        async move { membership::join(&admin, &member, enrollment, accepted).await }
+    });
+    let deletion_begun = async {
+        if fence == Fence::None {
+            return false;
+        }
+        joined.all().await;
+        job.gate.deletion_begun(&job.aws, &properties.member_role_name, &job.session_name).await
+    };
+    let (mut results, deletion_begun) = tokio::join!(joins, deletion_begun);
+    if deletion_begun {
+        tracing::warn!("the stack began deleting this resource meanwhile: leaving the regions again");
+        let departure = departure(&enrollment.administrator, &enrollment.member, false);
+        leave_regions(job, &departure, admin_session, Some(member_session), &added.joinable).await?;
+        return Err(LifecycleError::DeletedMeanwhile);
+    }
+    results.extend(added.failed.into_iter().map(|(region, error)| (region, Err(error))));
+    results.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(fanout::summarize("Enrollment", results)?)
+}
+
+/// After a refused CreateMembers, takes back the members it added elsewhere, where that was the only change.
+async fn withdraw(job: &Job, admin_session: &Session, member: &AccountId, regions: &[String]) {
+    let results = fanout::each_region(regions, job.concurrency, |region| async move {
+        membership::withdraw_if_only_created(&admin_session.securityhub(&region), member).await
+    })
+    .await;
+    for (region, result) in results {
+        if let Err(error) = result {
+            tracing::warn!(region = %region, error = %error, "member added here not taken back");
+        }
+    }
 }
 
 /// Ends the membership in `regions`; the member side only when its role can be assumed.
 async fn leave_regions(
     job: &Job,
     departure: &Departure,
-    admin_session: &SdkConfig,
-    member_session: Option<&SdkConfig>,
+    admin_session: &Session,
+    member_session: Option<&Session>,
     regions: &[String],
 ) -> Result<(), LifecycleError> {
     let results = fanout::each_region(regions, job.concurrency, |region| {
-        let admin = aws::securityhub(admin_session, &region);
-        let member = member_session.map(|session| aws::securityhub(session, &region));
+        let admin = admin_session.securityhub(&region);
+        let member = member_session.map(|session| session.securityhub(&region));
         async move { membership::leave(&admin, member.as_ref(), departure).await }
     })
     .await;
@@ -255,7 +321,7 @@ async fn leave_regions(
 /// The regions a resource covered, to be left: its `Regions`, or, discovered, wherever the administrator has
 /// a hub; either way without the regions where the administrator is refused AccessDenied (a region-deny SCP),
 /// which cannot be left and are named in the log.
-async fn covered(job: &Job, listed: &Option<Vec<String>>, admin: &SdkConfig) -> Result<Vec<String>, LifecycleError> {
+async fn covered(job: &Job, listed: &Option<Vec<String>>, admin: &Session) -> Result<Vec<String>, LifecycleError> {
     match listed {
         Some(regions) => Ok(regions::administrator_may_act(admin, regions, job.concurrency).await?),
         None => Ok(regions::administrator_hubs(admin, job.concurrency).await?),
@@ -271,7 +337,7 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
     match plan::update(old.as_ref(), &new, physical_id)? {
         UpdatePlan::Replace(target) => {
             let member = resolve_checked(job, &new, &target).await?;
-            let regions = enroll(job, &new, &member.id, None, member.origin).await?;
+            let regions = enroll(job, &new, &member.id, Fence::None, member.origin).await?;
             Ok(success(&member.id, &new, &regions))
         }
         // No change in AWS, so no origin check: at most the member's regions are read.
@@ -290,7 +356,10 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
 
 /// Same account: leave what the plan says, then join the new regions.
 async fn change(job: &Job, new: &Properties, member: &AccountId, leave: &Leave) -> Result<Done, LifecycleError> {
-    let (admin_session, member_session, regions) = prepare(job, new, member, Origin::Unchecked).await?;
+    let (admin_session, member_session, candidates) = prepare(job, new, member, Origin::Unchecked).await?;
+    // Added first: a new administrator without a hub in a listed region fails the Update before it leaves anything.
+    let enrollment = enrollment_of(new, member);
+    let added = add_everywhere(job, new, &enrollment, &admin_session, &candidates).await?;
     match leave {
         Leave::PreviousAdministrator { administrator, role_name, regions: previous } => {
             let side = Side::PreviousAdministrator;
@@ -301,13 +370,17 @@ async fn change(job: &Job, new: &Properties, member: &AccountId, leave: &Leave) 
         }
         Leave::DroppedRegions { previous, disable_hub } => {
             let previous = covered(job, previous, &admin_session).await?;
-            let dropped: Vec<String> = previous.into_iter().filter(|region| !regions.contains(region)).collect();
+            // Still covered: the regions joined again, and those whose CreateMembers failed (reported, not left).
+            let kept =
+                |region: &String| added.joinable.contains(region) || added.failed.iter().any(|(r, _)| r == region);
+            let dropped: Vec<String> = previous.into_iter().filter(|region| !kept(region)).collect();
             let departure = departure(&new.administrator_account_id, member, *disable_hub);
             leave_regions(job, &departure, &admin_session, Some(&member_session), &dropped).await?;
         }
         Leave::Nothing => {}
     }
-    let joined = join_regions(job, new, member, (&admin_session, &member_session), &regions, None).await?;
+    let sessions = (&admin_session, &member_session);
+    let joined = join_added(job, new, &enrollment, sessions, added, Fence::None).await?;
     Ok(success(member, new, &joined))
 }
 
@@ -323,7 +396,7 @@ async fn enrolled_regions(
 }
 
 fn departure(administrator: &AccountId, member: &AccountId, disable_hub: bool) -> Departure {
-    Departure { administrator: administrator.clone(), member: member.clone(), disable_hub, mark_deleted: false }
+    Departure { administrator: administrator.clone(), member: member.clone(), disable_hub }
 }
 
 async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, LifecycleError> {
@@ -355,8 +428,7 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
         .ok();
     let regions = covered(job, &properties.regions, &admin_session).await?;
     let disable_hub = properties.on_delete == OnDelete::DisableSecurityHub;
-    let departure =
-        Departure { mark_deleted: true, ..departure(&properties.administrator_account_id, &member, disable_hub) };
+    let departure = departure(&properties.administrator_account_id, &member, disable_hub);
     leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
     if properties.close_account_on_delete {
         close_if_created_here(job, &member).await?;
@@ -365,7 +437,7 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
 }
 
 async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), LifecycleError> {
-    let org = aws_sdk_organizations::Client::new(job.aws.base().await);
+    let org = job.aws.own().await?.organizations();
     if accounts::is_owned_by(&org, member, &job.owner).await? {
         accounts::close(&org, member).await?;
         tracing::info!(account = %member, "account closed");

@@ -1,18 +1,21 @@
 //! Security Hub membership in one region: join an administrator, or leave it.
 //!
-//! The administrator's and the member's steps run side by side wherever the order allows, so a
-//! region takes about six round trips however the calls are spread between the two accounts.
+//! Joining costs the administrator three calls per region, the fewest the API allows (CreateMembers,
+//! InviteMembers, GetMembers), and the member's steps run beside the administrator's wherever the order
+//! allows: CreateMembers; InviteMembers beside EnableSecurityHub; GetAdministratorAccount beside
+//! ListInvitations; AcceptAdministratorInvitation; GetMembers. Five round trips a region.
 
 use aws_sdk_securityhub::types::AccountDetails;
 use aws_sdk_securityhub::Client;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::fence;
+use super::fence::Signal;
 use crate::aws::{AwsError, Operation};
 use crate::ids::AccountId;
 use crate::retry::Pauses;
 
 const ENABLED: &str = "Enabled";
+const CREATED: &str = "Created";
 /// How often, and how patiently, to look for an invitation that was just sent: soon, then less often.
 const INVITATION_LOOKS: u32 = 8;
 const INVITATION_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(2) };
@@ -33,8 +36,14 @@ pub enum RegionError {
     NoInvitation(String),
     #[error("after accepting, the administrator sees the member as {0}, not Enabled")]
     NotEnabled(String),
-    #[error("the resource was deleted while this Create was running; the region was left again")]
-    DeletedMeanwhile,
+    /// CreateMembers answered InvalidAccessException: "Security Hub is not enabled for the account" (Security
+    /// Hub API Reference, "Common Errors" and CreateMembers' errors).
+    #[error("the administrator account has Security Hub disabled here")]
+    NoAdministratorHub,
+    /// CreateMembers answered AccessDeniedException, as every call is answered where a service control policy
+    /// denies the region (AWS Organizations User Guide, "Service control policies"; Control Tower's region deny).
+    #[error("the administrator account is refused AccessDenied here (a region-deny service control policy?)")]
+    Denied,
 }
 
 /// One account joining one administrator in one region.
@@ -44,17 +53,50 @@ pub struct Enrollment {
     pub member: AccountId,
     pub email: Option<String>,
     pub enable_default_standards: bool,
-    /// A Create's start: a Delete of the member after it makes the Create undo its join (see `fence`).
-    pub fenced_since: Option<SystemTime>,
 }
 
-/// Makes the member an Enabled member of the administrator in the region of both clients.
+/// The administrator's first step: the member added (CreateMembers, Email when known). Already a member is
+/// fine: CreateMembers leaves an existing member as it is. Organization members under the organization's
+/// administrator become Enabled members by this call alone, with no invitation (Security Hub User Guide,
+/// "Managing administrator and member accounts with AWS Organizations").
+pub async fn add(admin: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
+    let details =
+        AccountDetails::builder().account_id(enrollment.member.as_str()).set_email(enrollment.email.clone()).build();
+    let created = match admin.create_members().account_details(details).send().await.op("CreateMembers") {
+        Err(error) if error.is("InvalidAccessException") => return Err(RegionError::NoAdministratorHub),
+        Err(error) if error.is("AccessDeniedException") => return Err(RegionError::Denied),
+        other => other?,
+    };
+    match created.unprocessed_accounts().first() {
+        Some(refused) => {
+            Err(RegionError::NotTaken(refused.processing_result().unwrap_or("no reason given").to_owned()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Undoes [`add`] where it can have made the only change: a member still `Created` (never invited, never
+/// associated) is deleted; any other member is left as it is.
+pub async fn withdraw_if_only_created(admin: &Client, member: &AccountId) -> Result<(), AwsError> {
+    if member_status(admin, member.as_str()).await?.as_deref() == Some(CREATED) {
+        tolerate_gone(admin.delete_members().account_ids(member.as_str()).send().await.op("DeleteMembers"))?;
+    }
+    Ok(())
+}
+
+/// Makes the member, already added by [`add`], an Enabled member of the administrator in the region of both
+/// clients. `accepted` is signalled once the member has accepted (or turned out Enabled), or the join ended.
 ///
 /// Lambda may run the same request twice at once; the two runs then invite and accept over each other.
 /// So the join converges rather than runs once: a lost invitation is looked for again, and a region
 /// whose member turns out Enabled is done whatever error a step met on the way.
-pub async fn join(admin: &Client, member: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
-    match join_once(admin, member, enrollment).await {
+pub async fn join(
+    admin: &Client,
+    member: &Client,
+    enrollment: &Enrollment,
+    accepted: Signal<'_>,
+) -> Result<(), RegionError> {
+    match join_once(admin, member, enrollment, accepted).await {
         Err(error) if is_convergent(&error) && is_enabled(admin, enrollment).await => {
             tracing::info!(error = %error, "member is Enabled already (another run of this request got there)");
             Ok(())
@@ -63,49 +105,46 @@ pub async fn join(admin: &Client, member: &Client, enrollment: &Enrollment) -> R
     }
 }
 
-async fn join_once(admin: &Client, member: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
-    let (admin_side, member_side) = tokio::join!(
-        add_and_invite(admin, enrollment),
-        enable_and_inspect(member, enrollment.enable_default_standards)
-    );
-    if admin_side? == Added::AlreadyEnabled {
-        // Organization members under a delegated administrator are enabled this way.
-        return Ok(());
-    }
-    match member_side? {
-        Some((administrator, status)) if administrator != enrollment.administrator.as_str() && status == ENABLED => {
-            return Err(RegionError::OtherAdministrator(administrator));
-        }
+async fn join_once(
+    admin: &Client,
+    member: &Client,
+    enrollment: &Enrollment,
+    mut accepted: Signal<'_>,
+) -> Result<(), RegionError> {
+    let ours = enrollment.administrator.as_str();
+    let (invited, enabled) =
+        tokio::join!(invite(admin, enrollment), enable_hub(member, enrollment.enable_default_standards));
+    enabled?;
+    let (administrator, invitation) = tokio::join!(current_administrator(member), find_invitation(member, ours));
+    match administrator? {
+        // Organization members under the organization's administrator are enabled by CreateMembers alone.
+        Some((account, status)) if account == ours && status == ENABLED => return Ok(()),
+        Some((account, status)) if status == ENABLED => return Err(RegionError::OtherAdministrator(account)),
         _ => {}
     }
-    let rounds = JOIN_PAUSES.attempts(JOIN_ROUNDS);
-    let accepted = rounds.run(|round| accept_round(admin, member, enrollment, round), is_lost_invitation).await?;
-    if accepted == Accepted::ByAnotherRun {
+    let first = match (invitation?, invited) {
+        (Some(id), _) => accept_invitation(member, ours, &id).await,
+        // Refused: the reason is InviteMembers'.
+        (None, Err(refused)) => Err(refused.into()),
+        (None, Ok(())) => Err(RegionError::NoInvitation(ours.to_owned())),
+    };
+    let by = match first {
+        Ok(()) => Accepted::ByThisRun,
+        Err(error) if is_lost_invitation(&error) => {
+            let rounds = JOIN_PAUSES.attempts(JOIN_ROUNDS);
+            rounds.run(|round| accept_round(admin, member, enrollment, round), is_lost_invitation).await?
+        }
+        Err(error) => return Err(error),
+    };
+    accepted.fire();
+    if by == Accepted::ByAnotherRun {
         return Ok(());
     }
-    let deleted = async {
-        match enrollment.fenced_since {
-            Some(since) => fence::deleted_since(admin, &enrollment.administrator, &enrollment.member, since).await,
-            None => false,
-        }
-    };
-    let (confirmed, deleted) = tokio::join!(confirm_enabled(admin, enrollment.member.as_str()), deleted);
-    confirmed?;
-    if deleted {
-        let departure = Departure {
-            administrator: enrollment.administrator.clone(),
-            member: enrollment.member.clone(),
-            disable_hub: false,
-            mark_deleted: false,
-        };
-        leave(admin, Some(member), &departure).await?;
-        return Err(RegionError::DeletedMeanwhile);
-    }
-    Ok(())
+    confirm_enabled(admin, enrollment.member.as_str()).await
 }
 
 fn is_convergent(error: &RegionError) -> bool {
-    !matches!(error, RegionError::OtherAdministrator(_) | RegionError::DeletedMeanwhile)
+    !matches!(error, RegionError::OtherAdministrator(_))
 }
 
 /// An invitation that vanished or was replaced, as when another run of the request invites again.
@@ -155,39 +194,14 @@ async fn accept_round(
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Added {
-    AlreadyEnabled,
-    Invited,
-}
-
-/// Administrator side: CreateMembers, then InviteMembers unless the member is Enabled already.
-async fn add_and_invite(admin: &Client, enrollment: &Enrollment) -> Result<Added, RegionError> {
-    let details =
-        AccountDetails::builder().account_id(enrollment.member.as_str()).set_email(enrollment.email.clone()).build();
-    let created = admin.create_members().account_details(details).send().await.op("CreateMembers")?;
-    if let Some(refused) = created.unprocessed_accounts().first() {
-        return Err(RegionError::NotTaken(refused.processing_result().unwrap_or("no reason given").to_owned()));
-    }
-    if member_status(admin, enrollment.member.as_str()).await?.as_deref() == Some(ENABLED) {
-        return Ok(Added::AlreadyEnabled);
-    }
-    invite(admin, enrollment).await?;
-    Ok(Added::Invited)
-}
-
+/// InviteMembers. An already Enabled member is refused in UnprocessedAccounts, which the member's own view
+/// (GetAdministratorAccount) then explains; any other refusal is reported when no invitation arrives.
 async fn invite(admin: &Client, enrollment: &Enrollment) -> Result<(), AwsError> {
     let invited = admin.invite_members().account_ids(enrollment.member.as_str()).send().await.op("InviteMembers")?;
     match invited.unprocessed_accounts().first() {
         Some(refused) => Err(AwsError::new("InviteMembers", refused.processing_result().unwrap_or("no reason given"))),
         None => Ok(()),
     }
-}
-
-/// Member side: its hub enabled (already enabled is fine), and who its administrator is now.
-async fn enable_and_inspect(member: &Client, default_standards: bool) -> Result<Option<(String, String)>, RegionError> {
-    enable_hub(member, default_standards).await?;
-    current_administrator(member).await
 }
 
 async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), AwsError> {
@@ -215,11 +229,20 @@ async fn accept(member: &Client, administrator: &str) -> Result<(), RegionError>
 }
 
 async fn accept_if_invited(member: &Client, administrator: &str) -> Result<(), RegionError> {
+    match find_invitation(member, administrator).await? {
+        Some(id) => accept_invitation(member, administrator, &id).await,
+        None => Err(RegionError::NoInvitation(administrator.to_owned())),
+    }
+}
+
+/// The id of the member's invitation from `administrator`, if one has arrived (ListInvitations).
+async fn find_invitation(member: &Client, administrator: &str) -> Result<Option<String>, RegionError> {
     let listed = member.list_invitations().send().await.op("ListInvitations")?;
     let invitation = listed.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
-    let Some(id) = invitation.and_then(|invitation| invitation.invitation_id()) else {
-        return Err(RegionError::NoInvitation(administrator.to_owned()));
-    };
+    Ok(invitation.and_then(|invitation| invitation.invitation_id()).map(str::to_owned))
+}
+
+async fn accept_invitation(member: &Client, administrator: &str, id: &str) -> Result<(), RegionError> {
     member
         .accept_administrator_invitation()
         .administrator_id(administrator)
@@ -253,17 +276,12 @@ pub struct Departure {
     pub administrator: AccountId,
     pub member: AccountId,
     pub disable_hub: bool,
-    /// Set by Delete: mark the administrator's hub first, so that a Create still running undoes its join.
-    pub mark_deleted: bool,
 }
 
 /// Ends the membership from both sides. Idempotent: "not a member", "not associated" and a hub that
 /// is not enabled all count as done. Without a member client (its role cannot be assumed) only the
 /// administrator's side is done. The member is never taken from a newer administrator.
 pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
-    if departure.mark_deleted {
-        fence::mark_deleted(admin, &departure.administrator, &departure.member).await;
-    }
     let member_side = async {
         match member {
             Some(member) => resign(member, departure).await,
@@ -273,9 +291,6 @@ pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departur
     let (admin_side, member_side) = tokio::join!(remove(admin, departure.member.as_str()), member_side);
     admin_side?;
     member_side?;
-    if departure.mark_deleted {
-        fence::prune(admin, &departure.administrator).await;
-    }
     Ok(())
 }
 

@@ -9,11 +9,10 @@
 //! `UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`) CloudFormation deletes the resource a replacement left
 //! behind, whose physical id is no longer the resource's: there the Delete's id may differ.
 
-use aws_config::{Region, SdkConfig};
 use aws_sdk_cloudformation::Client;
 
 use super::Action;
-use crate::aws::{AwsError, Operation};
+use crate::aws::{AwsError, Operation, Session};
 use crate::ids::StackArn;
 
 /// What the event claims about its stack and resource.
@@ -93,15 +92,18 @@ fn is_custom(resource_type: &str) -> bool {
 /// Reads the stack and the resource with `session` (credentials in the stack's account) and checks them.
 /// A read that fails for another reason than "does not exist" is an error: the request is not verified.
 pub async fn verify(
-    session: &SdkConfig,
+    session: &Session,
     stack: &StackArn,
     claimed: &Claimed<'_>,
 ) -> Result<Result<(), OriginRefusal>, AwsError> {
-    let config =
-        aws_sdk_cloudformation::config::Builder::from(session).region(Region::new(stack.region.clone())).build();
-    let client = Client::from_conf(config);
+    Ok(check(claimed, &read(session, stack, claimed).await?))
+}
+
+/// What CloudFormation shows now of the stack and of the claimed resource (both read at once).
+pub async fn read(session: &Session, stack: &StackArn, claimed: &Claimed<'_>) -> Result<Seen, AwsError> {
+    let client = session.cloudformation(&stack.region);
     let (stack_status, resource) = tokio::join!(stack_status(&client, claimed), resource(&client, claimed));
-    Ok(check(claimed, &Seen { stack_status: stack_status?, resource: resource? }))
+    Ok(Seen { stack_status: stack_status?, resource: resource? })
 }
 
 async fn stack_status(client: &Client, claimed: &Claimed<'_>) -> Result<Option<String>, AwsError> {

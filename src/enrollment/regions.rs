@@ -3,12 +3,12 @@
 //! A region is usable when it is enabled in both accounts (Account ListRegions with each account's
 //! own credentials) and the administrator has Security Hub enabled there.
 
-use aws_config::SdkConfig;
 use aws_sdk_account::types::RegionOptStatus;
 use std::collections::BTreeSet;
 
-use super::{fanout, membership};
-use crate::aws::{self, AwsError, Operation};
+use super::fanout;
+use super::membership::{self, RegionError};
+use crate::aws::{AwsError, Operation, Session};
 use crate::ids::AccountId;
 
 /// The most ListRegions answers per page.
@@ -32,8 +32,8 @@ pub enum RegionsError {
 /// (no AccountId, so no trusted access is needed), ENABLED or ENABLED_BY_DEFAULT (Account Management API
 /// reference, "ListRegions"). The Account service is global: the SDK sends it to the partition's one
 /// endpoint, whatever the session's region.
-pub async fn enabled(session: &SdkConfig) -> Result<BTreeSet<String>, AwsError> {
-    let client = aws_sdk_account::Client::new(session);
+pub async fn enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
+    let client = session.account_management();
     let mut pages = client
         .list_regions()
         .region_opt_status_contains(RegionOptStatus::Enabled)
@@ -64,7 +64,7 @@ pub struct AdministratorView {
 /// Reads the administrator's view: DescribeHub only where the administrator has the region enabled, so
 /// that a listed name that is no region never becomes a call to an endpoint that does not exist.
 pub async fn administrator_view(
-    admin: &SdkConfig,
+    admin: &Session,
     wanted: Option<&[String]>,
     concurrency: usize,
 ) -> Result<AdministratorView, AwsError> {
@@ -83,29 +83,22 @@ pub async fn administrator_view(
     Ok(AdministratorView { enabled, with_hub: of(Hub::Enabled).collect(), denied })
 }
 
-/// The regions to cover: `wanted` once checked against both accounts, or the discovered ones.
+/// The candidate regions of an enrollment: `wanted` once checked to be enabled in both accounts, or every
+/// region enabled in both. Whether the administrator has a hub in each is told by its CreateMembers there
+/// ([`after_adding`]).
 pub fn decide(
-    admin: &AdministratorView,
+    admin_enabled: &BTreeSet<String>,
     member_enabled: &BTreeSet<String>,
     wanted: Option<&[String]>,
 ) -> Result<Vec<String>, RegionsError> {
     match wanted {
         Some(wanted) => {
-            missing("administrator", wanted, &admin.enabled)?;
+            missing("administrator", wanted, admin_enabled)?;
             missing("member", wanted, member_enabled)?;
-            let denied: Vec<String> = wanted.iter().filter(|region| admin.denied.contains(*region)).cloned().collect();
-            if !denied.is_empty() {
-                return Err(RegionsError::Denied(denied));
-            }
-            let without_hub: Vec<String> =
-                wanted.iter().filter(|region| !admin.with_hub.contains(*region)).cloned().collect();
-            if !without_hub.is_empty() {
-                return Err(RegionsError::NoAdministratorHub(without_hub));
-            }
             Ok(wanted.to_vec())
         }
         None => {
-            let found: Vec<String> = admin.with_hub.intersection(member_enabled).cloned().collect();
+            let found: Vec<String> = admin_enabled.intersection(member_enabled).cloned().collect();
             if found.is_empty() {
                 return Err(RegionsError::NoneDiscovered);
             }
@@ -114,16 +107,53 @@ pub fn decide(
     }
 }
 
+/// The candidate regions after the administrator's CreateMembers in each.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Where the member was added: the join goes on there.
+    pub joinable: Vec<String>,
+    /// Where CreateMembers failed for another reason: reported with the join's failures.
+    pub failed: Vec<(String, RegionError)>,
+}
+
+/// Sorts the answers of CreateMembers. Listed regions where the administrator has no hub, or is refused
+/// AccessDenied (a region-deny SCP), are an error naming them; discovered ones are left out (the denied ones
+/// with a warning), and none left is [`RegionsError::NoneDiscovered`].
+pub fn after_adding(listed: bool, added: Vec<(String, Result<(), RegionError>)>) -> Result<Added, RegionsError> {
+    let (mut without_hub, mut denied, mut sorted) = (Vec::new(), Vec::new(), Added::default());
+    for (region, result) in added {
+        match result {
+            Ok(()) => sorted.joinable.push(region),
+            Err(RegionError::NoAdministratorHub) => without_hub.push(region),
+            Err(RegionError::Denied) => denied.push(region),
+            Err(error) => sorted.failed.push((region, error)),
+        }
+    }
+    if listed && !denied.is_empty() {
+        return Err(RegionsError::Denied(denied));
+    }
+    if listed && !without_hub.is_empty() {
+        return Err(RegionsError::NoAdministratorHub(without_hub));
+    }
+    if !denied.is_empty() {
+        tracing::warn!(regions = %denied.join(", "), "AccessDenied in these regions (a region-deny SCP?): left out");
+    }
+    if sorted.joinable.is_empty() && sorted.failed.is_empty() {
+        return Err(RegionsError::NoneDiscovered);
+    }
+    Ok(sorted)
+}
+
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled (regions
 /// where it is refused AccessDenied are left out, with a warning).
-pub async fn administrator_hubs(admin: &SdkConfig, concurrency: usize) -> Result<Vec<String>, AwsError> {
+pub async fn administrator_hubs(admin: &Session, concurrency: usize) -> Result<Vec<String>, AwsError> {
     Ok(administrator_view(admin, None, concurrency).await?.with_hub.into_iter().collect())
 }
 
 /// Of listed regions, those the administrator may act in: a Delete cannot leave a region an SCP denies, and
 /// says so in the log rather than fail.
 pub async fn administrator_may_act(
-    admin: &SdkConfig,
+    admin: &Session,
     listed: &[String],
     concurrency: usize,
 ) -> Result<Vec<String>, AwsError> {
@@ -133,13 +163,13 @@ pub async fn administrator_may_act(
 
 /// Of `regions`, those where the administrator of `session` sees `member` as Enabled.
 pub async fn where_member_enabled(
-    session: &SdkConfig,
+    session: &Session,
     member: &AccountId,
     regions: Vec<String>,
     concurrency: usize,
 ) -> Result<Vec<String>, AwsError> {
     let statuses = fanout::each_region(&regions, concurrency, |region| async move {
-        let status = membership::member_status(&aws::securityhub(session, &region), member.as_str()).await?;
+        let status = membership::member_status(&session.securityhub(&region), member.as_str()).await?;
         Ok::<_, AwsError>(status.as_deref() == Some("Enabled"))
     })
     .await;
@@ -166,9 +196,9 @@ enum Hub {
 }
 
 /// The hub of the account of `session` in each of `regions` (DescribeHub, all at once).
-async fn hubs(session: &SdkConfig, regions: &[String], concurrency: usize) -> Result<Vec<(String, Hub)>, AwsError> {
+async fn hubs(session: &Session, regions: &[String], concurrency: usize) -> Result<Vec<(String, Hub)>, AwsError> {
     let checks = fanout::each_region(regions, concurrency, |region| async move {
-        let answer = aws::securityhub(session, &region).describe_hub().send().await.op("DescribeHub");
+        let answer = session.securityhub(&region).describe_hub().send().await.op("DescribeHub");
         match answer {
             Ok(_) => Ok(Hub::Enabled),
             Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => {
@@ -190,40 +220,54 @@ mod tests {
         names.iter().map(|name| name.to_string()).collect()
     }
 
-    fn view(enabled: &[&str], with_hub: &[&str]) -> AdministratorView {
-        AdministratorView { enabled: set(enabled), with_hub: set(with_hub), denied: BTreeSet::new() }
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| name.to_string()).collect()
     }
 
     #[test]
-    fn regions_an_scp_denies_are_left_out_of_discovery_and_named_when_listed() {
-        let admin =
-            AdministratorView { denied: set(&["eu-west-1"]), ..view(&["eu-west-1", "us-east-1"], &["us-east-1"]) };
-        let member = set(&["eu-west-1", "us-east-1"]);
-        assert_eq!(decide(&admin, &member, None).unwrap(), ["us-east-1"]);
-        let wanted = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
-        let error = decide(&admin, &member, Some(&wanted)).unwrap_err();
-        assert_eq!(error, RegionsError::Denied(vec!["eu-west-1".to_owned()]));
-        assert!(error.to_string().starts_with("Regions: the administrator account is refused AccessDenied"));
-    }
-
-    #[test]
-    fn discovered_regions_need_both_accounts_and_the_administrator_hub() {
-        let admin = view(&["eu-west-1", "us-east-1", "us-west-2"], &["eu-west-1", "us-east-1"]);
+    fn discovered_candidates_are_enabled_in_both_accounts() {
+        let admin = set(&["eu-west-1", "us-east-1", "us-west-2"]);
         let member = set(&["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]);
-        assert_eq!(decide(&admin, &member, None).unwrap(), ["eu-west-1", "us-east-1"]);
-        assert_eq!(decide(&admin, &set(&["us-west-2"]), None), Err(RegionsError::NoneDiscovered));
+        assert_eq!(decide(&admin, &member, None).unwrap(), ["eu-west-1", "us-east-1", "us-west-2"]);
+        assert_eq!(decide(&admin, &set(&["ap-south-1"]), None), Err(RegionsError::NoneDiscovered));
     }
 
     #[test]
-    fn explicit_regions_are_checked_and_named() {
-        let admin = view(&["eu-west-1", "us-east-1"], &["us-east-1"]);
-        let wanted = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
-        let member = set(&["eu-west-1", "us-east-1"]);
-        let error = decide(&admin, &member, Some(&wanted)).unwrap_err();
-        assert_eq!(error.to_string(), "Regions: the administrator account has Security Hub disabled in: eu-west-1");
-        let error = decide(&admin, &set(&["us-east-1"]), Some(&wanted)).unwrap_err();
+    fn explicit_regions_must_be_enabled_in_both_accounts_and_are_named() {
+        let wanted = names(&["eu-west-1", "us-east-1"]);
+        let error = decide(&set(&["us-east-1"]), &set(&["eu-west-1", "us-east-1"]), Some(&wanted)).unwrap_err();
+        assert_eq!(error.to_string(), "Regions: not enabled in the administrator account: eu-west-1");
+        let error = decide(&set(&["eu-west-1", "us-east-1"]), &set(&["us-east-1"]), Some(&wanted)).unwrap_err();
         assert_eq!(error.to_string(), "Regions: not enabled in the member account: eu-west-1");
-        let both = view(&["eu-west-1", "us-east-1"], &["eu-west-1", "us-east-1"]);
-        assert_eq!(decide(&both, &member, Some(&wanted)).unwrap(), wanted);
+        let both = set(&["eu-west-1", "us-east-1"]);
+        assert_eq!(decide(&both, &both, Some(&wanted)).unwrap(), wanted);
+    }
+
+    fn answers() -> Vec<(String, Result<(), RegionError>)> {
+        vec![
+            ("ap-south-1".to_owned(), Err(RegionError::NotTaken("no".to_owned()))),
+            ("eu-west-1".to_owned(), Err(RegionError::Denied)),
+            ("us-east-1".to_owned(), Ok(())),
+            ("us-west-2".to_owned(), Err(RegionError::NoAdministratorHub)),
+        ]
+    }
+
+    #[test]
+    fn listed_regions_without_a_hub_or_denied_are_an_error_naming_them() {
+        let error = after_adding(true, answers()).unwrap_err();
+        assert_eq!(error, RegionsError::Denied(names(&["eu-west-1"])));
+        assert!(error.to_string().starts_with("Regions: the administrator account is refused AccessDenied"));
+        let without_denial = answers().into_iter().filter(|(region, _)| region != "eu-west-1").collect();
+        let error = after_adding(true, without_denial).unwrap_err();
+        assert_eq!(error.to_string(), "Regions: the administrator account has Security Hub disabled in: us-west-2");
+    }
+
+    #[test]
+    fn discovered_regions_without_a_hub_or_denied_are_left_out() {
+        let added = after_adding(false, answers()).unwrap();
+        assert_eq!(added.joinable, ["us-east-1"]);
+        assert_eq!(added.failed, [("ap-south-1".to_owned(), RegionError::NotTaken("no".to_owned()))]);
+        let none = vec![("eu-west-1".to_owned(), Err(RegionError::NoAdministratorHub))];
+        assert_eq!(after_adding(false, none), Err(RegionsError::NoneDiscovered));
     }
 }

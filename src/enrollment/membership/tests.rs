@@ -21,8 +21,13 @@ fn enrollment() -> Enrollment {
         member: AccountId::parse(MEMBER).unwrap(),
         email: None,
         enable_default_standards: true,
-        fenced_since: None,
     }
+}
+
+/// CreateMembers, then the join, as the lifecycle runs them in one region.
+async fn enroll(admin: &Client, member: &Client) -> Result<(), RegionError> {
+    add(admin, &enrollment()).await?;
+    join(admin, member, &enrollment(), Signal::none()).await
 }
 
 fn client(rules: &[&Rule]) -> Client {
@@ -56,7 +61,7 @@ fn administrator(
 #[tokio::test]
 async fn accepts_the_invitation_of_its_administrator_not_the_first_one() {
     let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
-    let get = mock!(Client::get_members).sequence().output(members("Created")).output(members("Enabled")).build();
+    let get = mock!(Client::get_members).then_output(members("Enabled"));
     let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
     let admin = client(&[&create, &get, &invite]);
 
@@ -79,17 +84,18 @@ async fn accepts_the_invitation_of_its_administrator_not_the_first_one() {
         .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
     let member = client(&[&enable, &current, &list, &accept]);
 
-    join(&admin, &member, &enrollment()).await.expect("joined");
+    enroll(&admin, &member).await.expect("joined");
     assert_eq!(accept.num_calls(), 1);
-    assert_eq!(invite.num_calls(), 1);
     assert_eq!(enable.num_calls(), 2);
+    // The administrator's side costs the three calls the API needs, no more.
+    assert_eq!((create.num_calls(), invite.num_calls(), get.num_calls()), (1, 1, 1));
 }
 
 /// An administrator that sees the member as `status`, and a member whose administrator is `current`.
 struct Scenario {
     admin: Client,
     member: Client,
-    invite: Rule,
+    get: Rule,
     accept: Rule,
 }
 
@@ -99,40 +105,36 @@ fn scenario(status: &'static str, current: (&'static str, &'static str)) -> Scen
     let invite = mock!(Client::invite_members).then_output(|| InviteMembersOutput::builder().build());
     let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
     let administrator = mock!(Client::get_administrator_account).then_output(administrator(current.0, current.1));
+    let list = mock!(Client::list_invitations).then_output(|| ListInvitationsOutput::builder().build());
     let accept = mock!(Client::accept_administrator_invitation)
         .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
     Scenario {
         admin: client(&[&create, &get, &invite]),
-        member: client(&[&enable, &administrator, &accept]),
-        invite,
+        member: client(&[&enable, &administrator, &list, &accept]),
+        get,
         accept,
     }
 }
 
 #[tokio::test]
-async fn an_enabled_member_needs_no_invitation() {
-    let Scenario { admin, member, invite, accept } = scenario("Enabled", (ADMIN, "Enabled"));
-    join(&admin, &member, &enrollment()).await.expect("joined");
-    assert_eq!(invite.num_calls(), 0);
-    assert_eq!(accept.num_calls(), 0);
+async fn a_member_enabled_with_this_administrator_is_done_when_it_says_so() {
+    // Organization members under the organization's administrator are Enabled by CreateMembers alone.
+    let Scenario { admin, member, get, accept } = scenario("Enabled", (ADMIN, "Enabled"));
+    enroll(&admin, &member).await.expect("joined");
+    assert_eq!((accept.num_calls(), get.num_calls()), (0, 0));
 }
 
 #[tokio::test]
 async fn a_member_of_another_administrator_is_left_there() {
     let Scenario { admin, member, accept, .. } = scenario("Invited", (OTHER_ADMIN, "Enabled"));
-    let error = join(&admin, &member, &enrollment()).await.unwrap_err();
+    let error = enroll(&admin, &member).await.unwrap_err();
     assert_eq!(error, RegionError::OtherAdministrator(OTHER_ADMIN.to_owned()));
     assert!(error.to_string().contains(OTHER_ADMIN));
     assert_eq!(accept.num_calls(), 0);
 }
 
 fn departure() -> Departure {
-    Departure {
-        administrator: enrollment().administrator,
-        member: enrollment().member,
-        disable_hub: false,
-        mark_deleted: false,
-    }
+    Departure { administrator: enrollment().administrator, member: enrollment().member, disable_hub: false }
 }
 
 /// A member whose administrator is `account` with `status`, and the rule of its DisassociateFromAdministratorAccount.
@@ -172,29 +174,65 @@ async fn leaving_resigns_from_this_administrator() {
 }
 
 #[tokio::test]
-async fn a_real_failure_is_reported_with_its_operation() {
+async fn create_members_says_where_the_administrator_has_no_hub_or_is_denied() {
+    for (status, code, expected) in [
+        (401, "InvalidAccessException", RegionError::NoAdministratorHub),
+        (403, "AccessDeniedException", RegionError::Denied),
+    ] {
+        let create = mock!(Client::create_members).sequence().http_status(status, error_body(code)).build();
+        let admin = client(&[&create]);
+        assert_eq!(add(&admin, &enrollment()).await, Err(expected));
+    }
     let create = mock!(Client::create_members).sequence().http_status(400, error_body("InvalidInputException")).build();
+    let error = add(&client(&[&create]), &enrollment()).await.unwrap_err();
+    assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
+}
+
+#[tokio::test]
+async fn only_a_member_never_invited_is_taken_back() {
+    for (status, deleted) in [("Created", 1), ("Enabled", 0), ("Invited", 0)] {
+        let get = mock!(Client::get_members).then_output(members(status));
+        let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+        let admin = client(&[&get, &delete]);
+        withdraw_if_only_created(&admin, &enrollment().member).await.expect("withdrawn");
+        assert_eq!(delete.num_calls(), deleted, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_invitation_is_reported_with_its_reason() {
+    let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
+    let invite = mock!(Client::invite_members).then_output(|| {
+        InviteMembersOutput::builder()
+            .unprocessed_accounts(
+                aws_sdk_securityhub::types::Result::builder()
+                    .account_id(MEMBER)
+                    .processing_result("the account is not valid")
+                    .build(),
+            )
+            .build()
+    });
     // Before giving up, the region checks whether another run made the member Enabled meanwhile.
-    let get = mock!(Client::get_members).then_output(|| GetMembersOutput::builder().build());
-    let admin = client(&[&create, &get]);
+    let get = mock!(Client::get_members).then_output(members("Created"));
+    let admin = client(&[&create, &invite, &get]);
     let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
     let current =
         mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
-    let member = client(&[&enable, &current]);
+    let list = mock!(Client::list_invitations).then_output(|| ListInvitationsOutput::builder().build());
+    let member = client(&[&enable, &current, &list]);
 
-    let error = join(&admin, &member, &enrollment()).await.unwrap_err();
-    assert!(error.to_string().starts_with("CreateMembers: InvalidInputException"), "{error}");
+    let error = enroll(&admin, &member).await.unwrap_err();
+    assert_eq!(error.to_string(), "InviteMembers: the account is not valid");
     assert_eq!(get.num_calls(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_invitation_that_never_arrived_is_sent_again_and_accepted() {
     let create = mock!(Client::create_members).then_output(|| CreateMembersOutput::builder().build());
-    // Created when inviting, still Created when the first round found no invitation, Enabled at the end.
+    // Still Created when the first round found no invitation, Enabled at the end.
     let get = mock!(Client::get_members)
         .sequence()
         .output(members("Created"))
-        .times(2)
         .output(members("Enabled"))
         .repeatedly()
         .build();
@@ -207,7 +245,7 @@ async fn an_invitation_that_never_arrived_is_sent_again_and_accepted() {
     let list = mock!(Client::list_invitations)
         .sequence()
         .output(|| ListInvitationsOutput::builder().build())
-        .times(INVITATION_LOOKS as usize)
+        .times(INVITATION_LOOKS as usize + 1)
         .output(|| {
             ListInvitationsOutput::builder()
                 .invitations(Invitation::builder().account_id(ADMIN).invitation_id("second").build())
@@ -220,6 +258,6 @@ async fn an_invitation_that_never_arrived_is_sent_again_and_accepted() {
         .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
     let member = client(&[&enable, &current, &list, &accept]);
 
-    join(&admin, &member, &enrollment()).await.expect("joined");
-    assert_eq!((invite.num_calls(), list.num_calls(), accept.num_calls()), (2, INVITATION_LOOKS as usize + 1, 1));
+    enroll(&admin, &member).await.expect("joined");
+    assert_eq!((invite.num_calls(), list.num_calls(), accept.num_calls()), (2, INVITATION_LOOKS as usize + 2, 1));
 }
