@@ -57,9 +57,11 @@ def test_an_explicit_region_that_is_denied_is_an_error_naming_it(emulator, cfn):
     assert resp.status == "FAILED", resp.describe()
     assert f"Regions: the administrator account is refused AccessDenied" in resp.reason, resp.reason
     assert R2 in resp.reason and R1 not in resp.reason.split("in: ", 1)[1], resp.reason
-    # Nothing was changed: the regions are checked before any membership call.
-    assert not emulator.aws_calls(since, "securityhub", "CreateMembers")
+    # Nothing is left changed: CreateMembers is the administrator's first call in each region (where it is denied
+    # it says so), the member added in R1 is taken back, and the member's side was never touched.
     assert emulator.member_status(ADMIN, MEMBER, R1) is None
+    assert not emulator.aws_calls(since, "securityhub", "EnableSecurityHub")
+    assert not emulator.aws_calls(since, "securityhub", "InviteMembers")
 
 
 def test_a_delete_without_regions_skips_a_region_an_scp_denies_since(emulator, cfn, provider):
