@@ -48,7 +48,6 @@ PROVIDER_ACTIONS = {
     "securityhub:InviteMembers",
     "securityhub:DisassociateMembers",
     "securityhub:DeleteMembers",
-    "securityhub:ListMembers",
     # the member side, for the provider's own account
     "securityhub:EnableSecurityHub",
     "securityhub:DisableSecurityHub",
@@ -56,9 +55,6 @@ PROVIDER_ACTIONS = {
     "securityhub:ListInvitations",
     "securityhub:AcceptAdministratorInvitation",
     "securityhub:DisassociateFromAdministratorAccount",
-    "securityhub:TagResource",
-    "securityhub:UntagResource",
-    "securityhub:ListTagsForResource",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     # the dead-letter queue of asynchronous invocations

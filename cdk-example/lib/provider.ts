@@ -365,13 +365,12 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'securityhub:InviteMembers',
           'securityhub:DisassociateMembers',
           'securityhub:DeleteMembers',
-          'securityhub:ListMembers',
         ],
         resources: [securityHubHubs],
       }),
     );
     // The member side, when the account enrolled is the provider's own (e.g. the management account joining
-    // the audit account). Tag actions: a Delete's mark on the administrator's hub, for a Create still running.
+    // the audit account).
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'SecurityHubMemberIsThisAccount',
@@ -382,9 +381,6 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'securityhub:ListInvitations',
           'securityhub:AcceptAdministratorInvitation',
           'securityhub:DisassociateFromAdministratorAccount',
-          'securityhub:TagResource',
-          'securityhub:UntagResource',
-          'securityhub:ListTagsForResource',
         ],
         resources: [securityHubHubs],
       }),

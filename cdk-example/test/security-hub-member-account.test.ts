@@ -211,10 +211,6 @@ describe('SecurityHubMemberAccountProvider', () => {
       'securityhub:GetMembers',
       'securityhub:InviteMembers',
       'securityhub:ListInvitations',
-      'securityhub:ListMembers',
-      'securityhub:ListTagsForResource',
-      'securityhub:TagResource',
-      'securityhub:UntagResource',
       'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
