@@ -189,8 +189,15 @@ class SecurityHubModel:
             self._hubs[(account, region)] = Hub(enable_default_standards)
 
     def disable_hub(self, account: str, region: str) -> None:
-        """AWS refuses while the account administers members, or is an organization member; an invited
-        member's association ends (Resigned). The hub's tags go with it."""
+        """AWS refuses while the account administers members ("You can't disable Security Hub in an account that
+        is currently the Security Hub administrator", Security Hub API Reference, DisableSecurityHub), and here
+        also while it is an organization member still associated with its administrator: such an account cannot
+        leave by itself ("Member accounts that are managed using AWS Organizations can't disassociate their
+        accounts from the administrator account. Only the administrator account can disassociate a member
+        account", Security Hub User Guide, "Disassociating Security Hub CSPM member accounts from your
+        organization"). The API reference lists no error for that case; InvalidInputException, the code of the
+        administrator case, is this model's choice. An invited member's association ends (Resigned). The hub's
+        tags go with it."""
         with self._lock:
             self._require_hub(account, region)
             administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
@@ -286,6 +293,10 @@ class SecurityHubModel:
         return None
 
     def _auto_enable(self, record: Membership) -> None:
+        """An organization account is a member by CreateMembers alone, with no invitation ("Organization accounts
+        don't receive invitations", Security Hub API Reference, DeleteInvitations; Security Hub User Guide,
+        "Managing Security Hub CSPM for multiple accounts with AWS Organizations")."""
+        record.invitation_pending = False
         record.status = ENABLED
         record.via_organization = True
         self._hubs.setdefault((record.member, record.region), Hub(True))
@@ -299,6 +310,11 @@ class SecurityHubModel:
                 if record is None:
                     unprocessed.append(_unprocessed(member, f"Account {member} is not a member; "
                                                             "add it with CreateMembers first"))
+                elif record.via_organization:
+                    # InviteMembers "is only used to invite accounts that don't belong to an AWS organization.
+                    # Organization accounts don't receive invitations" (Security Hub API Reference, InviteMembers).
+                    unprocessed.append(_unprocessed(member, f"Account {member} is an organization member; "
+                                                            "organization accounts don't receive invitations"))
                 elif record.status == ENABLED:
                     unprocessed.append(_unprocessed(member, f"Account {member} is already an enabled member"))
                 else:
@@ -335,23 +351,44 @@ class SecurityHubModel:
 
     def disassociate_members(self, admin: str, region: str, account_ids: list[str]) -> None:
         """The whole request fails when one account is not a member (the response has no per-account
-        results); members already Removed or Resigned stay so."""
+        results); members already Removed or Resigned stay so.
+
+        It works for organization members too ("Can be used to disassociate both accounts that are managed
+        using Organizations and accounts that were invited manually", Security Hub API Reference,
+        DisassociateMembers), and frees them: "The disassociated member account becomes a standalone AWS
+        account that is no longer managed by the Security Hub CSPM integration with AWS Organizations"
+        (Security Hub User Guide, "Disassociating Security Hub CSPM member accounts from your organization").
+        So afterwards the account may disable its hub, and DeleteMembers may take it off the list."""
         with self._lock:
             self._require_hub(admin, region)
             records = [self._require_member(admin, region, member) for member in account_ids]
             for record in records:
                 record.invitation_pending = False
+                record.via_organization = False
                 if record.status in ACTIVE_STATUSES:
                     record.set_status(REMOVED)
 
     def delete_members(self, admin: str, region: str, account_ids: list[str]) -> list[dict]:
-        """Deleting ends the association and withdraws a pending invitation."""
+        """Deleting ends the association and withdraws a pending invitation.
+
+        Not for an organization member still managed through the integration: "You can invoke this API only to
+        delete accounts that became members through invitation. You can't invoke this API to delete accounts
+        that belong to an Organizations organization" (Security Hub API Reference, DeleteMembers). The API
+        reference names no error for it; this model answers the account in UnprocessedAccounts, the response's
+        per-account refusal. Once DisassociateMembers has made it a standalone account, it can be deleted."""
         with self._lock:
             self._require_hub(admin, region)
             unprocessed = []
             for member in account_ids:
-                if self._memberships.pop((region, admin, member), None) is None:
+                record = self._memberships.get((region, admin, member))
+                if record is None:
                     unprocessed.append(_unprocessed(member, f"Account {member} is not a member"))
+                elif record.via_organization:
+                    unprocessed.append(_unprocessed(
+                        member, f"Account {member} is an organization member managed with AWS Organizations; "
+                                "only members added by invitation can be deleted (disassociate it first)"))
+                else:
+                    del self._memberships[(region, admin, member)]
             return unprocessed
 
     # --- member side ------------------------------------------------------------------------------
@@ -400,6 +437,10 @@ class SecurityHubModel:
             if association is None:
                 raise SecurityHubError("ResourceNotFoundException",
                                        f"Account {member} is not associated with an administrator account")
+            # "This operation is only used by accounts that are not part of an organization. For organization
+            # accounts, only the administrator account can disassociate a member account" (Security Hub API
+            # Reference, DisassociateFromAdministratorAccount). InvalidInputException is among its documented
+            # errors; which one AWS answers here is not documented.
             if association.via_organization:
                 raise SecurityHubError("InvalidInputException",
                                        f"Account {member} is an organization member: only its administrator "
