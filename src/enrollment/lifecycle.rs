@@ -22,6 +22,11 @@ use crate::properties::{AccountSpec, OnDelete, Properties};
 
 /// How long a newly created account's role may refuse AssumeRole before it is an error.
 const NEW_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(180);
+/// How long an existing account's role may refuse AssumeRole before it is an error. IAM is eventually
+/// consistent: a role just made (a StackSet's role instance in an account that was vended moments before the
+/// member's StackSet deploys to it) can be refused for a while (IAM User Guide, "Troubleshoot IAM": "Changes
+/// that I make are not always immediately visible"). A role that is really missing fails after this long.
+const EXISTING_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The account a request is working on, as soon as it is known: a Create that fails, times out or
 /// panics still answers with it, so that the rollback's Delete cleans up.
@@ -141,8 +146,11 @@ async fn administrator(job: &Job, properties: &Properties) -> Result<Session, Li
     session(job, Side::Administrator, account, role, Duration::ZERO).await
 }
 
+/// The member's session for a Create or an Update (a Delete asks without patience: a closed account's role
+/// never comes back, and every Delete of one would wait for it).
 async fn member(job: &Job, properties: &Properties, member: &AccountId) -> Result<Session, LifecycleError> {
-    let patience = if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { Duration::ZERO };
+    let patience =
+        if properties.creates_account() { NEW_ACCOUNT_ROLE_PATIENCE } else { EXISTING_ACCOUNT_ROLE_PATIENCE };
     session(job, Side::Member, member, &properties.member_role_name, patience).await
 }
 

@@ -173,6 +173,9 @@ class Emulator:
                                  long after the CreateAccount call
         unassumable_accounts     [account, ...]: AssumeRole into them is always AccessDenied (closed
                                  accounts are refused anyway)
+        role_propagating         {account: seconds}: AssumeRole into that (existing) account is AccessDenied
+                                 for this long after this setting, as while a just-made role propagates
+                                 through IAM; setting it again starts every account's time again
         disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
                                  omits those regions
         denied_regions           {account: [region, ...]}: a region-deny SCP: every Security Hub call of

@@ -8,6 +8,7 @@ from one generator, seeded by `seed`, so a run with a seed is reproducible (for 
 import random
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,12 @@ def _string_lists(value: Any) -> dict[str, list[str]]:
             for k, v in value.items()):
         raise ConfigError("must be an object mapping strings to lists of strings")
     return {k: list(v) for k, v in value.items()}
+
+
+def _account_seconds(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ConfigError("must be an object mapping account id strings to numbers of seconds >= 0")
+    return {account: _number(seconds) for account, seconds in value.items()}
 
 
 def _optional_string(value: Any) -> str | None:
@@ -98,6 +105,7 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "create_account_failure": (None, _optional_string),
     "assume_role_denied_for_s": (0.0, _number),
     "unassumable_accounts": ([], _account_list),
+    "role_propagating": ({}, _account_seconds),
     "disabled_regions": ({}, _string_lists),
     "denied_regions": ({}, _string_lists),
     "lambda_endpoint": (None, _optional_loopback_url),
@@ -121,11 +129,14 @@ class Config:
         self._lock = threading.Lock()
         self._values = _defaults()
         self._random = random.Random()
+        # When each account of `role_propagating` is assumable again (time.time()), counted from its setting.
+        self._propagated_at: dict[str, float] = {}
 
     def reset(self) -> None:
         with self._lock:
             self._values = _defaults()
             self._random = random.Random()
+            self._propagated_at = {}
 
     def update(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Validate all keys first, then merge; answers the whole configuration."""
@@ -142,6 +153,10 @@ class Config:
             self._values.update(validated)
             if "seed" in validated:
                 self._random = random.Random(validated["seed"])
+            if "role_propagating" in validated:
+                now = time.time()
+                self._propagated_at = {account: now + seconds
+                                       for account, seconds in validated["role_propagating"].items()}
             return dict(self._values)
 
     def snapshot(self) -> dict[str, Any]:
@@ -164,6 +179,13 @@ class Config:
             if service not in self._values["token_buckets"]:
                 return None
             return self._values[f"{service}_rate_per_s"], self._values[f"{service}_burst"]
+
+    def role_propagating(self, account: str) -> bool:
+        """AssumeRole into `account` is still refused under `role_propagating` (its seconds not yet past since
+        they were set)."""
+        with self._lock:
+            until = self._propagated_at.get(account)
+            return until is not None and time.time() < until
 
     def take_put_failure(self) -> bool:
         """Consume one of the `response_put_failures`, if any are left."""
