@@ -8,12 +8,13 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::{timeout_at, Instant};
 use tracing::Instrument;
 
 use super::delivery::{self, DeliveryError};
 use super::event::{self, Action, Claims, EventError, Request};
+use super::metrics::{self, RequestMetrics, Status};
 use super::response::{self, Echo, Outcome, Oversized};
 use super::response_url::{self, RefusedUrl};
 use std::future::Future;
@@ -53,6 +54,29 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// What the work decided, and what the metrics line needs of it besides.
+struct Worked {
+    outcome: Outcome,
+    /// The regions named in a per-region failure (0 when the work did not fail that way).
+    failed_regions: usize,
+    /// AWS calls of this request answered with throttling (the count of an earlier request stays behind
+    /// in [`crate::aws::Patience`] until the next work begins, so it is read here, once).
+    throttled: u32,
+}
+
+impl From<Outcome> for Worked {
+    fn from(outcome: Outcome) -> Self {
+        Self { outcome, failed_regions: 0, throttled: 0 }
+    }
+}
+
+/// One invocation's context: when it began, when it must be done, where its logs go.
+struct Invocation {
+    started: Instant,
+    deadline: Instant,
+    log_stream: String,
+}
+
 /// Long-lived state shared by every invocation of one Lambda process.
 pub struct Provider {
     config: Result<Config, ConfigError>,
@@ -66,33 +90,38 @@ impl Provider {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<(), HandlerError> {
-        // The Runtime API gives the deadline in milliseconds since the epoch.
-        let deadline = clock::instant_of_epoch_millis(event.context.deadline);
-        let log_stream = event.context.env_config.log_stream.clone();
+        let invocation = Invocation {
+            started: Instant::now(),
+            // The Runtime API gives the deadline in milliseconds since the epoch.
+            deadline: clock::instant_of_epoch_millis(event.context.deadline),
+            log_stream: event.context.env_config.log_stream.clone(),
+        };
         self.aws.learn_own_account(&event.context.invoked_function_arn);
         match event::parse(event.payload) {
             Ok(request) => {
-                let span = request_span(&request.echo, request.action.name());
-                let outcome = async {
+                let request_type = request.action.name();
+                let span = request_span(&request.echo, request_type);
+                let worked = async {
                     tracing::info!("request received");
-                    self.work(&request, deadline).await
+                    self.work(&request, invocation.deadline).await
                 };
                 let claims = request.claims();
-                self.respond(&request.response_url, &request.echo, &claims, outcome, deadline, &log_stream)
+                self.respond(&request.response_url, &request.echo, &claims, request_type, worked, &invocation)
                     .instrument(span)
                     .await
             }
             Err(EventError::Malformed(malformed)) => {
                 let span = request_span(&malformed.echo, "Malformed");
                 let physical_id = malformed.physical_id.clone().unwrap_or_else(|| failed_id(&malformed.echo));
-                let outcome = async { Outcome::failed(physical_id, malformed.problem.clone()) };
+                let worked = async { Worked::from(Outcome::failed(physical_id, malformed.problem.clone())) };
                 let claims = Claims { stack_id: malformed.echo.stack_id.clone(), ..Claims::default() };
-                self.respond(&malformed.response_url, &malformed.echo, &claims, outcome, deadline, &log_stream)
+                self.respond(&malformed.response_url, &malformed.echo, &claims, "Malformed", worked, &invocation)
                     .instrument(span)
                     .await
             }
             Err(EventError::Unanswerable(problem)) => {
                 tracing::error!(problem = %problem, "event has no ResponseURL to answer at");
+                measure(&Echo::default(), "Unanswerable", Status::NotAnswered, None, &invocation);
                 Err(HandlerError::Unanswerable(problem))
             }
         }
@@ -105,24 +134,37 @@ impl Provider {
         raw_url: &str,
         echo: &Echo,
         claims: &Claims,
-        outcome: impl Future<Output = Outcome>,
-        deadline: Instant,
-        log_stream: &str,
+        request_type: &str,
+        worked: impl Future<Output = Worked>,
+        invocation: &Invocation,
     ) -> Result<(), HandlerError> {
-        let url = response_url::check(raw_url, self.allow_loopback()).inspect_err(|refused| {
-            log_refusal(claims, &format!("{refused}; the request is not answered"));
-        })?;
-        let outcome = outcome.await;
+        let url = match response_url::check(raw_url, self.allow_loopback()) {
+            Ok(url) => url,
+            Err(refused) => {
+                log_refusal(claims, &format!("{refused}; the request is not answered"));
+                measure(echo, request_type, Status::NotAnswered, None, invocation);
+                return Err(refused.into());
+            }
+        };
+        let worked = worked.await;
+        let outcome = &worked.outcome;
         tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
             reason = outcome.reason.as_deref().unwrap_or(""), "answering");
-        self.deliver(&url, echo, &outcome, deadline, log_stream).await
+        let delivered = self.deliver(&url, echo, outcome, invocation).await;
+        let status = match (&delivered, outcome.success) {
+            (Err(_), _) => Status::NotAnswered,
+            (Ok(()), true) => Status::Success,
+            (Ok(()), false) => Status::Failed,
+        };
+        measure(echo, request_type, status, Some(&worked), invocation);
+        delivered
     }
 
     /// Runs the lifecycle in its own task, bounded by the answer time, catching panics.
-    async fn work(&self, request: &Request, deadline: Instant) -> Outcome {
+    async fn work(&self, request: &Request, deadline: Instant) -> Worked {
         let config = match &self.config {
             Ok(config) => config.clone(),
-            Err(error) => return Outcome::failed(fallback_id(request, &Progress::default()), error.to_string()),
+            Err(error) => return Outcome::failed(fallback_id(request, &Progress::default()), error.to_string()).into(),
         };
         let progress = Progress::default();
         let answer_by = deadline - answer_margin(deadline);
@@ -138,9 +180,13 @@ impl Provider {
         self.aws.patience().begin(answer_by);
         let work = lifecycle::run(self.aws.clone(), config, ask, progress.clone());
         let mut task = tokio::spawn(work.in_current_span());
+        let mut failed_regions = 0;
         let outcome = match timeout_at(answer_by, &mut task).await {
             Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
-            Ok(Ok(Err(error))) => failed(request, &progress, &error),
+            Ok(Ok(Err(error))) => {
+                failed_regions = regions_failed(&error);
+                failed(request, &progress, &error)
+            }
             Ok(Err(failure)) => {
                 let why = panic_message(failure);
                 tracing::error!(panic = %why, "the work panicked");
@@ -156,7 +202,8 @@ impl Provider {
                 Outcome::failed(fallback_id(request, &progress), reason)
             }
         };
-        with_throttling(outcome, self.aws.patience().throttled())
+        let throttled = self.aws.patience().throttled();
+        Worked { outcome: with_throttling(outcome, throttled), failed_regions, throttled }
     }
 
     async fn deliver(
@@ -164,13 +211,12 @@ impl Provider {
         url: &reqwest::Url,
         echo: &Echo,
         outcome: &Outcome,
-        deadline: Instant,
-        log_stream: &str,
+        invocation: &Invocation,
     ) -> Result<(), HandlerError> {
-        let body = response::render(outcome, echo, log_stream).inspect_err(|error| {
+        let body = response::render(outcome, echo, &invocation.log_stream).inspect_err(|error| {
             tracing::error!(error = %error, "response cannot be sent");
         })?;
-        match delivery::deliver(&self.http, url, body, deadline).await {
+        match delivery::deliver(&self.http, url, body, invocation.deadline).await {
             Ok(attempts) => {
                 tracing::info!(attempts, target = %response_url::loggable(url), "response delivered");
                 Ok(())
@@ -199,6 +245,31 @@ fn failed(request: &Request, progress: &Progress, error: &LifecycleError) -> Out
         log_refusal(&request.claims(), &reason);
     }
     Outcome::failed(fallback_id(request, progress), reason)
+}
+
+/// The request's metrics line, written last (see [`metrics`]); `worked` is None when no work was done.
+fn measure(echo: &Echo, request_type: &str, status: Status, worked: Option<&Worked>, invocation: &Invocation) {
+    let regions = worked.and_then(|worked| worked.outcome.data.get("Regions"));
+    let metrics = RequestMetrics {
+        request_type,
+        status,
+        request_id: &echo.request_id,
+        stack_id: &echo.stack_id,
+        logical_resource_id: &echo.logical_resource_id,
+        duration: invocation.started.elapsed(),
+        regions: metrics::regions_in(regions.map(String::as_str)),
+        failed_regions: worked.map_or(0, |worked| worked.failed_regions),
+        throttled_calls: worked.map_or(0, |worked| worked.throttled),
+    };
+    metrics::emit(&metrics, clock::epoch_millis(SystemTime::now()));
+}
+
+/// The regions a failure names, when the per-region work failed (the Reason lists them too).
+fn regions_failed(error: &LifecycleError) -> usize {
+    match error {
+        LifecycleError::InRegions(failures) => failures.failed.len(),
+        _ => 0,
+    }
 }
 
 /// A FAILED answer says how many AWS calls were throttled on the way: under a whole OU's rollout, that is

@@ -3,5 +3,6 @@
 pub mod delivery;
 pub mod event;
 pub mod handler;
+pub mod metrics;
 pub mod response;
 pub mod response_url;
