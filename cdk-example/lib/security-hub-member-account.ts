@@ -1,6 +1,6 @@
 import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ACCOUNT_ID_RE, EMAIL_RE, PARENT_ID_RE, REGION_RE, ROLE_NAME_RE } from './patterns';
+import { ACCOUNT_ID_RE, checkRegions, EMAIL_RE, PARENT_ID_RE, ROLE_NAME_RE } from './patterns';
 import { SecurityHubMemberAccountProvider } from './provider';
 
 /** What the Delete of the resource does (property `OnDelete`). */
@@ -175,20 +175,7 @@ export class SecurityHubMemberAccount extends Construct {
     }
 
     // Regions.
-    if (props.regions !== undefined && !Token.isUnresolved(props.regions)) {
-      if (props.regions.length === 0) {
-        fail('regions must not be empty; leave it out to enroll every region the administrator has enabled');
-      }
-      const bad = props.regions.filter((r) => !Token.isUnresolved(r) && !REGION_RE.test(r));
-      if (bad.length > 0) {
-        fail(`regions must be region names like 'us-east-1', got ${bad.map((r) => `'${r}'`).join(', ')}`);
-      }
-      const seen = new Set<string>();
-      const dup = props.regions.filter((r) => !Token.isUnresolved(r) && (seen.has(r) || !seen.add(r)));
-      if (dup.length > 0) {
-        fail(`regions lists ${dup.map((r) => `'${r}'`).join(', ')} more than once`);
-      }
-    }
+    checkRegions(props.regions, fail);
 
     // Roles.
     for (const prop of ['memberRoleName', 'administratorRoleName'] as const) {

@@ -4,7 +4,7 @@ import { Aws, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
 import { packageFile } from './package-files';
-import { ACCOUNT_ID_RE, OU_ID_RE, REGION_RE } from './patterns';
+import { ACCOUNT_ID_RE, checkRegions, OU_ID_RE } from './patterns';
 import { SecurityHubMemberAccountProvider } from './provider';
 import { OnDelete } from './security-hub-member-account';
 
@@ -179,15 +179,7 @@ export class SecurityHubEnrollmentStackSet extends Construct {
         fail(`organizationalUnitIds lists an OU more than once: ${ous.join(',')}`);
       }
     }
-    if (props.regions !== undefined && !Token.isUnresolved(props.regions)) {
-      if (props.regions.length === 0) {
-        fail('regions must not be empty; leave it out to enroll every region the administrator has enabled');
-      }
-      const bad = props.regions.filter((r) => !Token.isUnresolved(r) && !REGION_RE.test(r));
-      if (bad.length > 0) {
-        fail(`regions must be region names like 'us-east-1', got ${bad.map((r) => `'${r}'`).join(', ')}`);
-      }
-    }
+    checkRegions(props.regions, fail);
     if (props.onDelete !== undefined && !(Object.values(OnDelete) as string[]).includes(props.onDelete)) {
       fail(`onDelete must be one of ${Object.values(OnDelete).join(', ')}, got '${props.onDelete}'`);
     }
