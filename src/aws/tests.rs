@@ -180,17 +180,31 @@ fn securityhub_error(code: &str) -> Option<String> {
     Some(format!(r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#))
 }
 
+/// DescribeHub answering `status` / `code` `failures` times, then (when `then_answered`) an empty hub.
+fn failing_describe_hub(status: u16, code: &str, failures: usize, then_answered: bool) -> Rule {
+    let failing =
+        mock!(aws_sdk_securityhub::Client::describe_hub).sequence().http_status(status, securityhub_error(code));
+    let failing = failing.times(failures);
+    match then_answered {
+        true => failing
+            .output(|| aws_sdk_securityhub::operation::describe_hub::DescribeHubOutput::builder().build())
+            .build(),
+        false => failing.build(),
+    }
+}
+
+/// Patience for a request whose answer is due in `seconds`.
+fn patience_for(seconds: u64) -> (Arc<Patience>, Instant) {
+    let patience = Arc::new(Patience::default());
+    let answer_by = Instant::now() + Duration::from_secs(seconds);
+    patience.begin(answer_by);
+    (patience, answer_by)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_throttled_call_is_tried_for_as_long_as_the_answer_can_wait() {
-    use aws_sdk_securityhub::operation::describe_hub::DescribeHubOutput;
-    let throttled = mock!(aws_sdk_securityhub::Client::describe_hub)
-        .sequence()
-        .http_status(429, securityhub_error("LimitExceededException"))
-        .times(25)
-        .output(|| DescribeHubOutput::builder().build())
-        .build();
-    let patience = Arc::new(Patience::default());
-    patience.begin(Instant::now() + Duration::from_secs(600));
+    let throttled = failing_describe_hub(429, "LimitExceededException", 25, true);
+    let (patience, _) = patience_for(600);
     let client = patient_securityhub(&[&throttled], &patience);
     client.describe_hub().send().await.expect("answered once the queue drained");
     assert_eq!((throttled.num_calls(), patience.throttled()), (26, 25));
@@ -198,16 +212,8 @@ async fn a_throttled_call_is_tried_for_as_long_as_the_answer_can_wait() {
 
 #[tokio::test(start_paused = true)]
 async fn throttling_stops_being_retried_before_the_answer_is_due() {
-    use aws_sdk_securityhub::operation::describe_hub::DescribeHubOutput;
-    let throttled = mock!(aws_sdk_securityhub::Client::describe_hub)
-        .sequence()
-        .http_status(429, securityhub_error("LimitExceededException"))
-        .times(1000)
-        .output(|| DescribeHubOutput::builder().build())
-        .build();
-    let patience = Arc::new(Patience::default());
-    let answer_by = Instant::now() + Duration::from_secs(30);
-    patience.begin(answer_by);
+    let throttled = failing_describe_hub(429, "LimitExceededException", 1000, true);
+    let (patience, answer_by) = patience_for(30);
     let error =
         patient_securityhub(&[&throttled], &patience).describe_hub().send().await.op("DescribeHub").unwrap_err();
     assert!(error.is("LimitExceededException"), "{error}");
@@ -219,13 +225,8 @@ async fn throttling_stops_being_retried_before_the_answer_is_due() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_error_that_persists_gets_a_bounded_number_of_tries() {
-    let failing = mock!(aws_sdk_securityhub::Client::describe_hub)
-        .sequence()
-        .http_status(500, securityhub_error("InternalException"))
-        .times(50)
-        .build();
-    let patience = Arc::new(Patience::default());
-    patience.begin(Instant::now() + Duration::from_secs(600));
+    let failing = failing_describe_hub(500, "InternalException", 50, false);
+    let (patience, _) = patience_for(600);
     let error = patient_securityhub(&[&failing], &patience).describe_hub().send().await.op("DescribeHub").unwrap_err();
     assert!(error.is("InternalException"), "{error}");
     assert_eq!((failing.num_calls(), patience.throttled()), (patience::OTHER_ATTEMPTS as usize, 0));
