@@ -2,7 +2,8 @@
 use super::*;
 use aws_sdk_securityhub::operation::{
     accept_administrator_invitation::AcceptAdministratorInvitationOutput, create_members::CreateMembersOutput,
-    delete_members::DeleteMembersOutput,
+    delete_members::DeleteMembersOutput, describe_hub::DescribeHubOutput,
+    disable_security_hub::DisableSecurityHubOutput,
     disassociate_from_administrator_account::DisassociateFromAdministratorAccountOutput,
     disassociate_members::DisassociateMembersOutput, enable_security_hub::EnableSecurityHubOutput,
     get_administrator_account::GetAdministratorAccountOutput, get_members::GetMembersOutput,
@@ -10,6 +11,7 @@ use aws_sdk_securityhub::operation::{
 };
 use aws_sdk_securityhub::types::{Invitation, Member};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use std::sync::{Arc, Mutex};
 
 const ADMIN: &str = "111111111111";
 const OTHER_ADMIN: &str = "333333333333";
@@ -260,4 +262,138 @@ async fn an_invitation_that_never_arrived_is_sent_again_and_accepted() {
 
     enroll(&admin, &member).await.expect("joined");
     assert_eq!((invite.num_calls(), list.num_calls(), accept.num_calls()), (2, INVITATION_LOOKS as usize + 2, 1));
+}
+
+/// The calls of a region's leaving, in the order the fakes answered them.
+#[derive(Clone, Default)]
+struct CallLog(Arc<Mutex<Vec<&'static str>>>);
+
+impl CallLog {
+    fn note<T: 'static>(
+        &self,
+        operation: &'static str,
+        output: impl Fn() -> T + Send + Sync + 'static,
+    ) -> impl Fn() -> T + Send + Sync + 'static {
+        let log = self.clone();
+        move || {
+            log.0.lock().expect("log").push(operation);
+            output()
+        }
+    }
+
+    fn calls(&self) -> Vec<&'static str> {
+        self.0.lock().expect("log").clone()
+    }
+
+    fn position(&self, operation: &str) -> usize {
+        self.calls().iter().position(|call| *call == operation).unwrap_or_else(|| panic!("no {operation}"))
+    }
+}
+
+/// An administrator whose DisassociateMembers is answered 500 twice before it works (the SDK retries it, so
+/// the administrator's side is the slow one), and whose DeleteMembers works.
+fn slow_administrator(log: &CallLog) -> (Client, Rule, Rule) {
+    let disassociate = mock!(Client::disassociate_members)
+        .sequence()
+        .http_status(500, error_body("InternalException"))
+        .times(2)
+        .output(log.note("DisassociateMembers", || DisassociateMembersOutput::builder().build()))
+        .build();
+    let delete =
+        mock!(Client::delete_members).then_output(log.note("DeleteMembers", || DeleteMembersOutput::builder().build()));
+    let admin = client(&[&disassociate, &delete]);
+    (admin, disassociate, delete)
+}
+
+/// A member of this administrator (an organization member: its own disassociation is refused) whose
+/// DisableSecurityHub is `disable`, and whose DescribeHub says the hub is gone; with the DescribeHub rule.
+fn leaving_member(disable: &Rule) -> (Client, Rule) {
+    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let resign = mock!(Client::disassociate_from_administrator_account)
+        .sequence()
+        .http_status(400, error_body("InvalidInputException"))
+        .build();
+    let describe =
+        mock!(Client::describe_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
+    (client(&[&current, &resign, disable, &describe]), describe)
+}
+
+#[tokio::test]
+async fn the_hub_is_disabled_only_after_both_sides_have_left() {
+    let log = CallLog::default();
+    let (admin, disassociate, delete) = slow_administrator(&log);
+    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let resign = mock!(Client::disassociate_from_administrator_account).then_output(
+        log.note("DisassociateFromAdministratorAccount", || {
+            DisassociateFromAdministratorAccountOutput::builder().build()
+        }),
+    );
+    let disable = mock!(Client::disable_security_hub)
+        .then_output(log.note("DisableSecurityHub", || DisableSecurityHubOutput::builder().build()));
+    let describe =
+        mock!(Client::describe_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
+    let member = client(&[&current, &resign, &disable, &describe]);
+
+    leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.expect("left");
+    assert_eq!((disassociate.num_calls(), delete.num_calls(), resign.num_calls()), (3, 1, 1));
+    assert!(log.position("DisableSecurityHub") > log.position("DeleteMembers"), "{:?}", log.calls());
+    assert!(log.position("DisableSecurityHub") > log.position("DisassociateFromAdministratorAccount"));
+    // The hub is looked at once more, to see that it is gone.
+    assert_eq!((disable.num_calls(), describe.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_refused_disable_fails_the_region_by_name() {
+    let log = CallLog::default();
+    let (admin, _, delete) = slow_administrator(&log);
+    let disable =
+        mock!(Client::disable_security_hub).sequence().http_status(400, error_body("InvalidInputException")).build();
+    let (member, describe) = leaving_member(&disable);
+
+    let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
+    assert!(matches!(&error, RegionError::DisableRefused(refusal) if refusal.is("InvalidInputException")), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "DisableSecurityHub: refused (InvalidInputException: InvalidInputException from the fake): the hub stays enabled"
+    );
+    assert_eq!((delete.num_calls(), describe.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_hub_not_enabled_is_disabled_already() {
+    let log = CallLog::default();
+    let (admin, ..) = slow_administrator(&log);
+    let disable =
+        mock!(Client::disable_security_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
+    let (member, describe) = leaving_member(&disable);
+
+    leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.expect("left");
+    assert_eq!(describe.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_hub_still_there_after_disabling_is_not_done() {
+    let log = CallLog::default();
+    let (admin, ..) = slow_administrator(&log);
+    let current =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let disable = mock!(Client::disable_security_hub).then_output(|| DisableSecurityHubOutput::builder().build());
+    let describe = mock!(Client::describe_hub).then_output(|| DescribeHubOutput::builder().build());
+    let member = client(&[&current, &disable, &describe]);
+
+    let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
+    assert_eq!(error, RegionError::HubStillEnabled);
+}
+
+#[tokio::test]
+async fn no_disable_when_the_administrator_side_failed() {
+    let disassociate =
+        mock!(Client::disassociate_members).sequence().http_status(400, error_body("BadRequest")).build();
+    let admin = client(&[&disassociate]);
+    let disable = mock!(Client::disable_security_hub).then_output(|| DisableSecurityHubOutput::builder().build());
+    let (member, _) = leaving_member(&disable);
+
+    let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
+    assert!(error.to_string().starts_with("DisassociateMembers: BadRequest"), "{error}");
+    assert_eq!(disable.num_calls(), 0);
 }

@@ -1,0 +1,131 @@
+"""The delegated administrator (Security Hub CSPM integrated with AWS Organizations) through the real binary.
+
+What AWS documents, and the emulator models (tests/emulator/securityhub.py):
+- organization accounts receive no invitations: the administrator's CreateMembers makes them Enabled members,
+  enabling their hub (Security Hub User Guide, "Managing Security Hub CSPM for multiple accounts with AWS
+  Organizations"; API Reference, InviteMembers: "Organization accounts don't receive invitations");
+- they cannot disassociate themselves (API Reference, DisassociateFromAdministratorAccount: "only used by
+  accounts that are not part of an organization. For organization accounts, only the administrator account can
+  disassociate a member account"), nor, in this model, disable their hub while associated;
+- the administrator's DisassociateMembers works for them and makes them standalone accounts (User Guide,
+  "Disassociating Security Hub CSPM member accounts from your organization"), after which the member may
+  disable its own hub; DeleteMembers is for members that joined by invitation (API Reference, DeleteMembers).
+
+So a Delete with `OnDelete: DisableSecurityHub` succeeds for an organization member only because the
+administrator's side runs first; a DisableSecurityHub that is refused anyway is a FAILED answer naming it and
+the region, never SUCCESS with the hub still enabled.
+"""
+
+from __future__ import annotations
+
+import botocore.exceptions
+import pytest
+
+from test_lifecycle import ADMIN, MEMBER, OTHER, R1, R2, assert_enrolled, assert_not_member, enable_hubs, hub, ok, props
+
+LEAVING = ("DisassociateMembers", "DeleteMembers", "DisassociateFromAdministratorAccount")
+
+
+def organization_member(emulator) -> str:
+    """A new account of the organization, whose administrator ADMIN auto-enables organization members."""
+    emulator.create_organization()
+    member = emulator.create_account("Workload", "workload@example.com")
+    emulator.configure(auto_enable_org_members=[ADMIN])
+    enable_hubs(emulator, ADMIN, [R1, R2])
+    return member
+
+
+def calls_in(emulator, since: int, region: str) -> list[dict]:
+    return [call for call in emulator.aws_calls(since, "securityhub") if call["region"] == region]
+
+
+def assert_disabled_after_leaving(emulator, since: int, member: str) -> None:
+    """In each region the member's DisableSecurityHub came after every call of leaving (the provider awaits their
+    answers first), and DescribeHub then looked at the hub."""
+    for region in (R1, R2):
+        calls = calls_in(emulator, since, region)
+        disable = [c for c in calls if c["operation"] == "DisableSecurityHub" and c["account"] == member]
+        assert len(disable) == 1, (region, calls)
+        leaving = [c for c in calls if c["operation"] in LEAVING]
+        assert {"DisassociateMembers", "DeleteMembers"} <= {c["operation"] for c in leaving}, (region, calls)
+        # Sequence numbers are taken as requests arrive: each leaving call came in before DisableSecurityHub.
+        assert all(c["seq"] < disable[0]["seq"] for c in leaving), (region, calls)
+        describe = [c for c in calls if c["operation"] == "DescribeHub" and c["account"] == member]
+        assert describe and describe[0]["seq"] > disable[0]["seq"], (region, calls)
+
+
+def test_an_organization_member_joins_with_no_invitation(emulator, cfn):
+    member = organization_member(emulator)
+    since = emulator.last_seq()
+    resp = ok(cfn.create(props(AccountId=member)))
+    assert resp.data["Regions"] == f"{R2},{R1}"
+    assert_enrolled(emulator, ADMIN, member, [R1, R2])
+    assert not emulator.aws_calls(since, operation="AcceptAdministratorInvitation")
+    assert all(not hub(emulator.state(), member, region)["invitations"] for region in (R1, R2))
+
+
+def test_the_emulator_holds_an_organization_member_as_aws_does(emulator, cfn):
+    """The model the Delete below relies on, seen through the API itself."""
+    member = organization_member(emulator)
+    ok(cfn.create(props(AccountId=member)))
+    own = emulator.client("securityhub", member, R1)
+    for refused in (own.disassociate_from_administrator_account, own.disable_security_hub):
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            refused()
+        assert error.value.response["Error"]["Code"] == "InvalidInputException"
+    admin = emulator.client("securityhub", ADMIN, R1)
+    kept = admin.delete_members(AccountIds=[member])["UnprocessedAccounts"]
+    assert [account["AccountId"] for account in kept] == [member]
+    assert hub(emulator.state(), ADMIN, R1)["members"][member] == "Enabled"
+    # The administrator frees it: it is then a standalone account, which may disable its own hub.
+    admin.disassociate_members(AccountIds=[member])
+    assert admin.delete_members(AccountIds=[member])["UnprocessedAccounts"] == []
+    own.disable_security_hub()
+    assert not hub(emulator.state(), member, R1).get("enabled")
+
+
+def test_delete_disables_an_organization_member_hub_after_the_administrator_let_it_go(emulator, cfn):
+    member = organization_member(emulator)
+    p = props(AccountId=member, OnDelete="DisableSecurityHub")
+    ok(cfn.create(p))
+    since = emulator.last_seq()
+    ok(cfn.delete(p, member))
+    assert_not_member(emulator, ADMIN, member, [R1, R2])
+    state = emulator.state()
+    for region in (R1, R2):
+        assert not hub(state, member, region).get("enabled"), (region, state)
+        assert hub(state, ADMIN, region)["enabled"]
+    assert_disabled_after_leaving(emulator, since, member)
+
+
+def test_delete_disables_an_invitation_member_hub_after_deleting_it(emulator, cfn):
+    enable_hubs(emulator, ADMIN, [R1, R2])
+    p = props(OnDelete="DisableSecurityHub")
+    ok(cfn.create(p))
+    since = emulator.last_seq()
+    ok(cfn.delete(p, MEMBER))
+    assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
+    state = emulator.state()
+    for region in (R1, R2):
+        assert not hub(state, MEMBER, region).get("enabled"), (region, state)
+    assert_disabled_after_leaving(emulator, since, MEMBER)
+
+
+def test_a_refused_disable_is_failed_naming_it_and_the_region(emulator, cfn):
+    """DisableSecurityHub's documented refusal: "You can't disable Security Hub in an account that is currently the
+    Security Hub administrator" (API Reference, DisableSecurityHub) — here the member administers OTHER in R1. The
+    emulator allows an account to be member and administrator at once; that is only the means to a refusal, and
+    what is tested is how a refusal is answered: FAILED naming DisableSecurityHub and R1, the hub left enabled
+    there, the membership ended and the hub disabled elsewhere; a second Delete fails the same way."""
+    enable_hubs(emulator, ADMIN, [R1, R2])
+    p = props(OnDelete="DisableSecurityHub")
+    ok(cfn.create(p))
+    emulator.join_by_invitation(MEMBER, OTHER, R1)
+    for _ in range(2):
+        resp = ok(cfn.delete(p, MEMBER), "FAILED")
+        assert f"{R1}: DisableSecurityHub: refused (InvalidInputException: " in resp.reason, resp.reason
+        assert "the hub stays enabled" in resp.reason and R2 not in resp.reason, resp.reason
+        assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
+        state = emulator.state()
+        assert hub(state, MEMBER, R1)["enabled"] and hub(state, MEMBER, R1)["members"][OTHER] == "Enabled"
+        assert not hub(state, MEMBER, R2).get("enabled"), state
