@@ -47,8 +47,8 @@ pub enum RegionError {
     /// DisableSecurityHub refused with anything but "not enabled": the member's hub is as it was.
     #[error("DisableSecurityHub: refused ({}): the hub stays enabled", .0.message)]
     DisableRefused(AwsError),
-    /// DisableSecurityHub answered, yet DescribeHub still finds the member's hub.
-    #[error("DisableSecurityHub: answered, but DescribeHub still finds the hub enabled")]
+    /// DisableSecurityHub answered, yet the member's hub still answers (GetAdministratorAccount).
+    #[error("DisableSecurityHub: answered, but the hub is still enabled")]
     HubStillEnabled,
 }
 
@@ -375,7 +375,7 @@ async fn resign(member: &Client, departure: &Departure) -> Result<Standing, Regi
     Ok(Standing::Free)
 }
 
-/// DisableSecurityHub, then DescribeHub to see that the hub is gone.
+/// DisableSecurityHub, then a look to see that the hub is gone.
 ///
 /// Only "Security Hub is not enabled for the account" (InvalidAccessException, Security Hub API Reference,
 /// "Common Errors") means the hub is off already. Any other refusal leaves the hub enabled and fails the region
@@ -385,10 +385,13 @@ async fn resign(member: &Client, departure: &Departure) -> Result<Standing, Regi
 /// delegated administrator's policies enable and disable (Security Hub User Guide, "Managing Security Hub CSPM
 /// for multiple accounts with AWS Organizations"). The emulator answers those InvalidInputException.
 ///
-/// The DescribeHub afterwards costs one call of the member's own (not of the administrator, whose limits a
-/// StackSet's many Deletes share), only where the hub was just disabled. It is worth it: DisableSecurityHub's
-/// answer says the request was taken, not that no hub is left — a central configuration policy or an overlapping
-/// run of a Create may enable it again — and the region is done only if the hub really is disabled.
+/// The look afterwards costs one call of the member's own (not of the administrator, whose limits a StackSet's
+/// many Deletes share), only where the hub was just disabled. It is worth it: DisableSecurityHub's answer says
+/// the request was taken, not that no hub is left — a central configuration policy or an overlapping run of a
+/// Create may enable it again — and the region is done only if the hub really is disabled. The look is
+/// GetAdministratorAccount rather than DescribeHub: every Security Hub call but EnableSecurityHub answers
+/// InvalidAccessException where the account has no hub, and the member's role already holds that action for
+/// leaving (cloudformation/enrollment-role.yaml grants DescribeHub to administrators only).
 async fn disable_hub(member: &Client) -> Result<(), RegionError> {
     match member.disable_security_hub().send().await.op("DisableSecurityHub") {
         Ok(_) => {}
@@ -396,7 +399,7 @@ async fn disable_hub(member: &Client) -> Result<(), RegionError> {
         Err(error) if is_refusal(&error) => return Err(RegionError::DisableRefused(error)),
         Err(error) => return Err(error.into()),
     }
-    match member.describe_hub().send().await.op("DescribeHub") {
+    match member.get_administrator_account().send().await.op("GetAdministratorAccount") {
         Err(error) if is_hub_off(&error) => Ok(()),
         Err(error) => Err(error.into()),
         Ok(_) => Err(RegionError::HubStillEnabled),

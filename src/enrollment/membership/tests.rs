@@ -2,8 +2,7 @@
 use super::*;
 use aws_sdk_securityhub::operation::{
     accept_administrator_invitation::AcceptAdministratorInvitationOutput, create_members::CreateMembersOutput,
-    delete_members::DeleteMembersOutput, describe_hub::DescribeHubOutput,
-    disable_security_hub::DisableSecurityHubOutput,
+    delete_members::DeleteMembersOutput, disable_security_hub::DisableSecurityHubOutput,
     disassociate_from_administrator_account::DisassociateFromAdministratorAccountOutput,
     disassociate_members::DisassociateMembersOutput, enable_security_hub::EnableSecurityHubOutput,
     get_administrator_account::GetAdministratorAccountOutput, get_members::GetMembersOutput,
@@ -305,24 +304,32 @@ fn slow_administrator(log: &CallLog) -> (Client, Rule, Rule) {
     (admin, disassociate, delete)
 }
 
+/// GetAdministratorAccount of a member of this administrator, then of an account with no hub (its answer once
+/// DisableSecurityHub has worked).
+fn administrator_then_no_hub() -> Rule {
+    mock!(Client::get_administrator_account)
+        .sequence()
+        .output(administrator(ADMIN, "Enabled"))
+        .http_status(401, error_body("InvalidAccessException"))
+        .build()
+}
+
 /// A member of this administrator (an organization member: its own disassociation is refused) whose
-/// DisableSecurityHub is `disable`, and whose DescribeHub says the hub is gone; with the DescribeHub rule.
+/// DisableSecurityHub is `disable`; with its GetAdministratorAccount rule.
 fn leaving_member(disable: &Rule) -> (Client, Rule) {
-    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let current = administrator_then_no_hub();
     let resign = mock!(Client::disassociate_from_administrator_account)
         .sequence()
         .http_status(400, error_body("InvalidInputException"))
         .build();
-    let describe =
-        mock!(Client::describe_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
-    (client(&[&current, &resign, disable, &describe]), describe)
+    (client(&[&current, &resign, disable]), current)
 }
 
 #[tokio::test]
 async fn the_hub_is_disabled_only_after_both_sides_have_left() {
     let log = CallLog::default();
     let (admin, disassociate, delete) = slow_administrator(&log);
-    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let current = administrator_then_no_hub();
     let resign = mock!(Client::disassociate_from_administrator_account).then_output(
         log.note("DisassociateFromAdministratorAccount", || {
             DisassociateFromAdministratorAccountOutput::builder().build()
@@ -330,16 +337,14 @@ async fn the_hub_is_disabled_only_after_both_sides_have_left() {
     );
     let disable = mock!(Client::disable_security_hub)
         .then_output(log.note("DisableSecurityHub", || DisableSecurityHubOutput::builder().build()));
-    let describe =
-        mock!(Client::describe_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
-    let member = client(&[&current, &resign, &disable, &describe]);
+    let member = client(&[&current, &resign, &disable]);
 
     leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.expect("left");
     assert_eq!((disassociate.num_calls(), delete.num_calls(), resign.num_calls()), (3, 1, 1));
     assert!(log.position("DisableSecurityHub") > log.position("DeleteMembers"), "{:?}", log.calls());
     assert!(log.position("DisableSecurityHub") > log.position("DisassociateFromAdministratorAccount"));
-    // The hub is looked at once more, to see that it is gone.
-    assert_eq!((disable.num_calls(), describe.num_calls()), (1, 1));
+    // The hub is looked at once more (GetAdministratorAccount), to see that it is gone.
+    assert_eq!((disable.num_calls(), current.num_calls()), (1, 2));
 }
 
 #[tokio::test]
@@ -348,7 +353,7 @@ async fn a_refused_disable_fails_the_region_by_name() {
     let (admin, _, delete) = slow_administrator(&log);
     let disable =
         mock!(Client::disable_security_hub).sequence().http_status(400, error_body("InvalidInputException")).build();
-    let (member, describe) = leaving_member(&disable);
+    let (member, current) = leaving_member(&disable);
 
     let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
     assert!(matches!(&error, RegionError::DisableRefused(refusal) if refusal.is("InvalidInputException")), "{error:?}");
@@ -356,7 +361,7 @@ async fn a_refused_disable_fails_the_region_by_name() {
         error.to_string(),
         "DisableSecurityHub: refused (InvalidInputException: InvalidInputException from the fake): the hub stays enabled"
     );
-    assert_eq!((delete.num_calls(), describe.num_calls()), (1, 0));
+    assert_eq!((delete.num_calls(), current.num_calls()), (1, 1));
 }
 
 #[tokio::test]
@@ -365,10 +370,10 @@ async fn a_hub_not_enabled_is_disabled_already() {
     let (admin, ..) = slow_administrator(&log);
     let disable =
         mock!(Client::disable_security_hub).sequence().http_status(401, error_body("InvalidAccessException")).build();
-    let (member, describe) = leaving_member(&disable);
+    let (member, current) = leaving_member(&disable);
 
     leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.expect("left");
-    assert_eq!(describe.num_calls(), 0);
+    assert_eq!(current.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -378,8 +383,7 @@ async fn a_hub_still_there_after_disabling_is_not_done() {
     let current =
         mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
     let disable = mock!(Client::disable_security_hub).then_output(|| DisableSecurityHubOutput::builder().build());
-    let describe = mock!(Client::describe_hub).then_output(|| DescribeHubOutput::builder().build());
-    let member = client(&[&current, &disable, &describe]);
+    let member = client(&[&current, &disable]);
 
     let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
     assert_eq!(error, RegionError::HubStillEnabled);
