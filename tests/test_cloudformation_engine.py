@@ -143,6 +143,25 @@ def test_stackset_member_through_the_sns_service_token(emulator, engine, provide
     update_then_delete(emulator, cfn, stack, sns=True)
 
 
+def test_stackset_member_in_a_control_tower_account_through_its_role_parameter(emulator, engine, provider_stack):
+    """An account Control Tower vended has AWSControlTowerExecution and no OrganizationAccountAccessRole: the
+    StackSet template's MemberRoleName parameter reaches the provider, which reads the stack and enrolls the
+    account through that role. Without the parameter, the same account cannot be entered at all."""
+    member = emulator.create_account("Vended", "vended@example.com")
+    emulator.configure(account_roles={member: ["AWSControlTowerExecution"]})
+    topic = provider_stack.outputs["TopicServiceToken"]
+    parameters = {"TopicServiceToken": topic, "AdministratorAccountId": ADMIN, "Regions": R1}
+    refused = engine.deploy(STACKSET_MEMBER, "StackSet-default-role", parameters, account=member).describe()
+    assert refused["StackStatus"] == "CREATE_FAILED", refused
+    assert "role/OrganizationAccountAccessRole" in refused["StackStatusReason"], refused
+    stack = engine.deploy(STACKSET_MEMBER, "StackSet-control-tower", {
+        **parameters, "MemberRoleName": "AWSControlTowerExecution"}, account=member)
+    assert_complete(stack)
+    create = json.loads(json.loads(stack.create_invocation().payload)["Records"][0]["Sns"]["Message"])
+    assert create["ResourceProperties"]["MemberRoleName"] == "AWSControlTowerExecution", create
+    assert_enrolled(emulator, member, [R1])
+
+
 def test_stackset_stack_of_the_administrator_has_no_member(emulator, engine, provider_stack, runtime_api):
     """In the administrator's own account the template's condition leaves the member out: nothing is sent."""
     stack = engine.deploy(STACKSET_MEMBER, "StackSet-administrator", {

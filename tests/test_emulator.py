@@ -410,6 +410,20 @@ def test_assume_role_into_unassumable_accounts_is_always_denied(emulator):
     assert assume(emulator, ADMIN)["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{ADMIN}:")
 
 
+def test_an_account_with_only_control_towers_role_refuses_the_others(emulator):
+    emulator.configure(account_roles={MEMBER: ["AWSControlTowerExecution"]})
+    sts = emulator.client("sts", config=NO_RETRIES)
+
+    def assume_named(role):
+        return sts.assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/{role}", RoleSessionName="provider")
+
+    assert code_and_status(error_of(lambda: assume_named("OrganizationAccountAccessRole"))) == ("AccessDenied", 403)
+    assert assume_named("AWSControlTowerExecution")["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{MEMBER}:")
+    # Other accounts, and the test support's own sessions of this one, are not affected.
+    assert assume(emulator, ADMIN)["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{ADMIN}:")
+    assert emulator.client("sts", MEMBER).get_caller_identity()["Account"] == MEMBER
+
+
 def test_disabled_regions_are_left_out_of_that_accounts_describe_regions(emulator):
     emulator.configure(disabled_regions={MEMBER: ["eu-west-1"]})
 

@@ -176,6 +176,10 @@ class Emulator:
         role_propagating         {account: seconds}: AssumeRole into that (existing) account is AccessDenied
                                  for this long after this setting, as while a just-made role propagates
                                  through IAM; setting it again starts every account's time again
+        account_roles            {account: [role name, ...]}: the only roles that exist in that account
+                                 (AssumeRole of any other is AccessDenied, as IAM answers for a role that
+                                 does not exist or does not trust the caller); e.g. a Control Tower account
+                                 with AWSControlTowerExecution and no OrganizationAccountAccessRole
         disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
                                  omits those regions
         denied_regions           {account: [region, ...]}: a region-deny SCP: every Security Hub call of

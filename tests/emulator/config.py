@@ -106,6 +106,7 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "assume_role_denied_for_s": (0.0, _number),
     "unassumable_accounts": ([], _account_list),
     "role_propagating": ({}, _account_seconds),
+    "account_roles": ({}, _string_lists),
     "disabled_regions": ({}, _string_lists),
     "denied_regions": ({}, _string_lists),
     "lambda_endpoint": (None, _optional_loopback_url),

@@ -25,9 +25,26 @@ def _target_account(role_arn: str) -> str:
     return parts[4] if len(parts) > 5 else ""
 
 
-def refuses(config: Config, creations: AccountCreations, account: str) -> bool:
-    """AssumeRole into `account` is refused now."""
+def _role_name(role_arn: str) -> str:
+    """The name of `arn:aws:iam::<account>:role/<path/><name>`."""
+    return role_arn.rsplit("/", 1)[-1]
+
+
+# The test support's own sessions (emulator.client.Emulator.session) stand for the account's own users, not for
+# the provider: `account_roles` does not apply to them.
+HARNESS_SESSION = "emulator-test"
+
+
+def refuses(config: Config, creations: AccountCreations, account: str, role_name: str = "",
+            session_name: str = "") -> bool:
+    """AssumeRole of `role_name` into `account` is refused now. Under `account_roles`, a role the account does
+    not have is refused as AWS refuses it: AccessDenied (STS API Reference, AssumeRole: the caller must be
+    trusted by an existing role), e.g. OrganizationAccountAccessRole in an account Control Tower vended, which
+    has AWSControlTowerExecution instead (Control Tower User Guide, "About AWSControlTowerExecution role")."""
     if account in config.get("unassumable_accounts") or creations.is_closed(account):
+        return True
+    roles = config.get("account_roles").get(account)
+    if roles is not None and role_name not in roles and session_name != HARNESS_SESSION:
         return True
     if config.role_propagating(account):
         return True
@@ -41,7 +58,8 @@ def install(config: Config, creations: AccountCreations) -> None:
 
     def assume_role(self: TokenResponse):
         role_arn = self._get_param("RoleArn") or ""
-        if not refuses(config, creations, _target_account(role_arn)):
+        session_name = self._get_param("RoleSessionName") or ""
+        if not refuses(config, creations, _target_account(role_arn), _role_name(role_arn), session_name):
             return original(self)
         reply = sts_error("AccessDenied",
                           f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
