@@ -88,6 +88,18 @@ def test_provider_stack_exports_both_service_tokens(emulator, provider_stack):
                        f"{name}-TopicServiceToken": outputs["TopicServiceToken"]}
 
 
+def test_provider_stack_sends_failed_asynchronous_invocations_to_its_encrypted_queue(emulator, provider_stack):
+    """The function's on-failure destination, as Lambda holds it after the deploy: the stack's encrypted queue."""
+    function = provider_stack.outputs["ServiceToken"]
+    config = emulator.client("lambda").get_function_event_invoke_config(FunctionName=function)
+    sqs = emulator.client("sqs")
+    [queue_url] = sqs.list_queues()["QueueUrls"]  # the stack's only queue
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == attributes["QueueArn"], config
+    assert config["MaximumRetryAttempts"] == 2
+    assert attributes.get("KmsMasterKeyId") == "alias/aws/sqs", attributes
+
+
 # --- member stacks ----------------------------------------------------------------------------------------------
 
 def test_existing_account_example(emulator, engine, provider_stack, cfn):

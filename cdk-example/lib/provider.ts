@@ -256,8 +256,9 @@ export class SecurityHubMemberAccountProvider extends Construct {
       },
     ]);
 
-    // Failed asynchronous invocations land here, sent with the execution role (Lambda Developer Guide,
-    // "Retaining records of asynchronous invocations"; the function adds sqs:SendMessage on the queue).
+    // The records of failed asynchronous invocations land here, through the function's on-failure destination
+    // (below), sent with the execution role (Lambda Developer Guide, "Capturing records of Lambda asynchronous
+    // invocations"; the role gets sqs:SendMessage on this queue only).
     // Encrypted with the AWS managed key for SQS, whose key policy lets this account's principals use it
     // through SQS: no KMS permission needed (SQS Developer Guide, "Amazon SQS Key management").
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -266,6 +267,12 @@ export class SecurityHubMemberAccountProvider extends Construct {
     });
     // No queue policy, as in provider.yaml (and an AWS::SQS::QueuePolicy is what moto's CloudFormation engine,
     // which the project's tests deploy this on, cannot describe).
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      "The queue is itself the last stop: the function's on-failure destination for asynchronous invocations that " +
+        'failed after all retries; a dead-letter queue behind it would hold nothing that is not already here.',
+    );
     acknowledge(
       this.deadLetterQueue,
       'AwsSolutions-SQS4',
@@ -396,7 +403,6 @@ export class SecurityHubMemberAccountProvider extends Construct {
       timeout: Duration.minutes(15),
       role: this.role,
       logGroup: this.logGroup,
-      deadLetterQueue: this.deadLetterQueue,
       environment: {
         ADMINISTRATOR_ACCOUNT_IDS: Fn.join(',', administratorAccountIds),
         // Set explicitly (not left to the provider's default): none given means this account.
@@ -405,7 +411,25 @@ export class SecurityHubMemberAccountProvider extends Construct {
         RUST_LOG: props.logLevel ?? 'info',
       },
     });
+    // As provider.yaml's AsyncInvokeConfig: an on-failure destination (its records hold the request and the
+    // response), not a dead-letter queue as well, which would receive each failure a second time. L1, so that the
+    // role's statement stays the one of provider.yaml (sqs:SendMessage only), as a test compares them.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
+    new lambda.CfnEventInvokeConfig(this, 'AsyncInvokeConfig', {
+      functionName: this.function.functionName,
+      qualifier: '$LATEST',
+      maximumRetryAttempts: 2,
+      destinationConfig: { onFailure: { destination: this.deadLetterQueue.queueArn } },
+    });
     skipCheckov(this.function.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_116',
+        comment:
+          'Failed asynchronous invocations are kept by the on-failure destination (the encrypted queue), whose ' +
+          'records hold the request and the response; a dead-letter queue as well would receive each failure twice.',
+      },
       {
         id: 'CKV_AWS_117',
         comment:

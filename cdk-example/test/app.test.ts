@@ -181,6 +181,7 @@ describe('example app (app/app.ts)', () => {
     const partition = '<AWS::Partition>';
     assert.deepEqual([...ids].sort(), [
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-SQS3',
       'AwsSolutions-SQS4',
       `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:*:<AWS::AccountId>:stack/*/*]`,
       `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role/OrganizationAccountAccessRole]`,

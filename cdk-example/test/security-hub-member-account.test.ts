@@ -94,7 +94,12 @@ describe('SecurityHubMemberAccountProvider', () => {
         },
       },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
-      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+    });
+    // Failed asynchronous invocations: the on-failure destination, not a dead-letter queue as well.
+    template.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: Match.absent() });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      Qualifier: '$LATEST',
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     const fn = Object.keys(template.findResources('AWS::Lambda::Function'))[0];
@@ -312,7 +317,7 @@ describe('SecurityHubMemberAccountProvider', () => {
     const template = Template.fromStack(newStack());
     const skipped = (type: string) =>
       Object.values(template.findResources(type)).flatMap((r: any) => r.Metadata?.checkov?.skip ?? []) as Array<{ id: string; comment: string }>;
-    assert.deepEqual(skipped('AWS::Lambda::Function').map((s) => s.id), ['CKV_AWS_117', 'CKV_AWS_173', 'CKV_AWS_115']);
+    assert.deepEqual(skipped('AWS::Lambda::Function').map((s) => s.id), ['CKV_AWS_116', 'CKV_AWS_117', 'CKV_AWS_173', 'CKV_AWS_115']);
     assert.deepEqual(skipped('AWS::Logs::LogGroup').map((s) => s.id), ['CKV_AWS_158']);
     for (const s of [...skipped('AWS::Lambda::Function'), ...skipped('AWS::Logs::LogGroup')]) {
       assert.ok(s.comment.length > 80, `${s.id}: ${s.comment}`);

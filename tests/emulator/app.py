@@ -11,7 +11,7 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import cloudformation, organizations, regions, securityhub_api, stacks, sts
+from . import cloudformation, lambda_invoke_config, organizations, regions, securityhub_api, stacks, sts
 from .control import PREFIX, ControlApp
 from .faults import FaultMiddleware
 from .state import EmulatorState
@@ -23,6 +23,7 @@ def build_app(state: EmulatorState) -> Callable[[dict, Callable], Iterable[bytes
     sts.install(state.config, state.creations)
     regions.install(state.config)
     cloudformation.install(state.config)
+    lambda_invoke_config.install()
     stacks.install(state.stacks)
     aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter)
     control = ControlApp(state)
