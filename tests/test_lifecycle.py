@@ -551,33 +551,8 @@ def test_delete_disassociates_and_keeps_the_member_hub(emulator, cfn):
         assert hub(state, ADMIN, region)["enabled"], "the administrator's hub is never touched"
 
 
-def test_delete_with_disable_security_hub(emulator, cfn):
-    enable_hubs(emulator, ADMIN, [R1, R2])
-    p = props(OnDelete="DisableSecurityHub")
-    ok(cfn.create(p))
-    ok(cfn.delete(p, MEMBER))
-    assert_not_member(emulator, ADMIN, MEMBER, [R1, R2])
-    state = emulator.state()
-    for region in (R1, R2):
-        assert not hub(state, MEMBER, region).get("enabled"), (region, state)
-        assert hub(state, ADMIN, region)["enabled"]
-
-
-def test_delete_with_disable_security_hub_of_an_organization_member(emulator, cfn):
-    """An organization member cannot disable its hub while its administrator holds it: the administrator's
-    side goes first, then the member's hub is disabled."""
-    emulator.create_organization()
-    member = emulator.create_account("Workload", "workload@example.com")
-    emulator.configure(auto_enable_org_members=[ADMIN])
-    enable_hubs(emulator, ADMIN, [R1, R2])
-    p = props(AccountId=member, OnDelete="DisableSecurityHub")
-    ok(cfn.create(p))
-    assert_enrolled(emulator, ADMIN, member, [R1, R2])
-    ok(cfn.delete(p, member))
-    assert_not_member(emulator, ADMIN, member, [R1, R2])
-    state = emulator.state()
-    for region in (R1, R2):
-        assert not hub(state, member, region).get("enabled"), (region, state)
+# Delete with DisableSecurityHub, for an invitation member and an organization member, with the order of the
+# calls: tests/test_delegated_administrator.py.
 
 
 def test_delete_with_retain_touches_nothing(emulator, cfn):
