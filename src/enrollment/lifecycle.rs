@@ -248,10 +248,13 @@ async fn add_everywhere(
         membership::add(&admin_session.securityhub(&region), enrollment).await
     })
     .await;
+    // Only where CreateMembers took the member is there anything to take back.
+    let taken: Vec<String> =
+        added.iter().filter(|(_, result)| result.is_ok()).map(|(region, _)| region.clone()).collect();
     match regions::after_adding(properties.regions.is_some(), added) {
         Ok(added) => Ok(added),
         Err(refused) => {
-            withdraw(job, admin_session, &enrollment.member, candidates).await;
+            withdraw(job, admin_session, &enrollment.member, &taken).await;
             Err(refused.into())
         }
     }
