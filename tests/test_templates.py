@@ -59,6 +59,8 @@ PROVIDER_ACTIONS = {
     "logs:PutLogEvents",
     # the dead-letter queue of asynchronous invocations
     "sqs:SendMessage",
+    # continuations: the function invokes itself (asynchronously) to resume a request's work
+    "lambda:InvokeFunction",
 }
 
 # The only actions allowed on Resource "*": those IAM gives no resource type (it accepts nothing else).
@@ -232,6 +234,24 @@ def test_lambda_runtime_timeout_and_log_group():
     assert text_of(log_groups[0]["LogGroupName"]) == f"/aws/lambda/${{{function_id}}}"
     assert log_groups[0]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert log_groups[0]["KmsKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
+
+
+def test_the_function_may_invoke_itself_and_no_other_function():
+    """Continuations: lambda:InvokeFunction on the function's own (unqualified) ARN, the only Lambda action of the
+    role, in a policy of its own (in the role's it would make a cycle: function -> role -> function); the topic
+    may invoke the function only once that policy exists."""
+    template = load("provider.yaml")
+    resources = template["Resources"]
+    grants = [(name, s) for name, s in identity_statements(template)
+              if any(a.lower().startswith("lambda:") for a in as_list(s["Action"]))]
+    assert [(name, s["Sid"], s["Action"], s["Resource"]) for name, s in grants] == [
+        ("ContinuationPolicy", "InvokeItself", "lambda:InvokeFunction", {"Fn::GetAtt": ["Function", "Arn"]})]
+    policy = resources["ContinuationPolicy"]
+    assert policy["Type"] == "AWS::IAM::Policy" and policy["Properties"]["Roles"] == [{"Ref": "Role"}]
+    assert "Condition" not in policy, "the function may always continue its requests"
+    assert resources["TopicInvokePermission"]["DependsOn"] == "ContinuationPolicy"
+    # The boundary, when given, is the user's to allow it.
+    assert "lambda:InvokeFunction" in " ".join(template["Parameters"]["PermissionsBoundary"]["Description"].split())
 
 
 def test_logs_permissions_only_on_the_log_group():
@@ -514,13 +534,15 @@ def test_checkov_clean_with_each_skip_explained(cdk_templates, tmp_path):
 
 # --- the CDK provider has the template's statements -----------------------------------------------------------
 
-def rendered(value, substitutions: dict):
-    """An intrinsic as text (Ref -> ${Name}, Fn::Sub, Fn::Join), substitutions applied; lists element-wise."""
+def rendered(value, substitutions: dict, logical_ids: dict | None = None):
+    """An intrinsic as text (Ref -> ${Name}, Fn::Sub, Fn::Join, Fn::GetAtt -> ${Resource.Attribute}), substitutions
+    applied, and resources of Fn::GetAtt renamed by `logical_ids`; lists element-wise."""
+    logical_ids = logical_ids or {}
     if isinstance(value, list):
-        return [rendered(v, substitutions) for v in value]
+        return [rendered(v, substitutions, logical_ids) for v in value]
     if isinstance(value, dict) and set(value) == {"Ref"}:
         replaced = substitutions.get(value["Ref"], "${" + value["Ref"] + "}")
-        return rendered(replaced, substitutions) if not isinstance(replaced, str) else replaced
+        return rendered(replaced, substitutions, logical_ids) if not isinstance(replaced, str) else replaced
     if isinstance(value, dict) and "Fn::Sub" in value:
         text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
         for name, replacement in substitutions.items():
@@ -528,19 +550,20 @@ def rendered(value, substitutions: dict):
                 text = text.replace("${" + name + "}", replacement)
         return text
     if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+        resource, attribute = value["Fn::GetAtt"]
+        return "${" + logical_ids.get(resource, resource) + "." + attribute + "}"
     if isinstance(value, dict) and "Fn::Join" in value:
         delimiter, parts = value["Fn::Join"]
-        return delimiter.join(rendered(p, substitutions) for p in parts)
+        return delimiter.join(rendered(p, substitutions, logical_ids) for p in parts)
     if isinstance(value, dict):
-        return {k: rendered(v, substitutions) for k, v in value.items()}
+        return {k: rendered(v, substitutions, logical_ids) for k, v in value.items()}
     return value
 
 
-def comparable(statement: dict, substitutions: dict) -> dict:
-    resources = rendered(as_list(statement["Resource"]), substitutions)
+def comparable(statement: dict, substitutions: dict, logical_ids: dict | None = None) -> dict:
+    resources = rendered(as_list(statement["Resource"]), substitutions, logical_ids)
     return {"Actions": sorted(as_list(statement["Action"])), "Resources": sorted(set(resources)),
-            "Condition": rendered(statement.get("Condition"), substitutions)}
+            "Condition": rendered(statement.get("Condition"), substitutions, logical_ids)}
 
 
 def test_cdk_provider_role_has_the_templates_statements(cdk_templates):
@@ -552,9 +575,12 @@ def test_cdk_provider_role_has_the_templates_statements(cdk_templates):
     # The dead-letter statement names each one's own queue (the CDK's has no Sid; cdk-example's tests check it).
     expected = {s["Sid"]: comparable(s, substitutions) for _, s in identity_statements(template)
                 if s.get("Sid") not in (None, "DeadLetterQueue")}
+    # The continuation statement names each one's own function: the CDK's function stands for provider.yaml's.
+    assert expected["InvokeItself"]["Resources"] == ["${Function.Arn}"]
     for cdk_template in cdk_templates:
         body = json.loads(cdk_template.read_text())
-        actual = {s["Sid"]: comparable(s, {}) for _, s in identity_statements(body) if "Sid" in s}
+        (function_id,) = [k for k, r in body["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
+        actual = {s["Sid"]: comparable(s, {}, {function_id: "Function"}) for _, s in identity_statements(body) if "Sid" in s}
         assert actual == expected, cdk_template.name
         env = [r["Properties"]["Environment"]["Variables"] for r in body["Resources"].values()
                if r["Type"] == "AWS::Lambda::Function"]

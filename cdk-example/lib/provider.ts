@@ -149,7 +149,8 @@ function skipCheckov(resource: CfnResource, skips: Array<{ id: string; comment: 
  * `sts:AssumeRole` only on the member and administrator role names and only in the organization's accounts
  * (plus `memberAccountsOutsideOrganization`); reading the requesting stacks of its own account;
  * `account:ListRegions` on its own account; the Security Hub calls on its own hub; sending to its dead-letter
- * queue; writing to its own log group. No action has a wildcard.
+ * queue; writing to its own log group; invoking itself (`lambda:InvokeFunction` on its own ARN only, for its
+ * continuations). No action has a wildcard.
  */
 export class SecurityHubMemberAccountProvider extends Construct {
   /** The construct id of the singleton, directly under the stack. */
@@ -198,10 +199,19 @@ export class SecurityHubMemberAccountProvider extends Construct {
     return new SecurityHubMemberAccountProvider(stack, SecurityHubMemberAccountProvider.SINGLETON_ID, props);
   }
 
-  /** The ServiceToken of the custom resources: the function's ARN. */
+  /**
+   * The ServiceToken of the custom resources: the function's ARN. A custom resource of this stack that uses it
+   * should depend on `continuationPolicy` (`SecurityHubMemberAccount` does).
+   */
   public readonly serviceToken: string;
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
+  /**
+   * The role's policy that lets the function invoke itself, `lambda:InvokeFunction` on its own ARN only: its
+   * continuations, when a request's work is not done near the Lambda deadline. Created after the function (it
+   * names it), so resources that send the function requests depend on it.
+   */
+  public readonly continuationPolicy: iam.Policy;
   public readonly logGroup: logs.LogGroup;
   /** Asynchronous invocations that failed without an answer to CloudFormation, after Lambda's retries. */
   public readonly deadLetterQueue: sqs.Queue;
@@ -453,6 +463,19 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'with a low concurrency quota.',
       },
     ]);
+
+    // Continuations: when a request's work is not done near the Lambda deadline, the function invokes itself
+    // asynchronously (Lambda Invoke, InvocationType Event) on the ARN its invocation context names, and the new
+    // invocation resumes the work. Only this function, by its unqualified ARN (the one CloudFormation and SNS
+    // invoke). A policy of its own, as provider.yaml's ContinuationPolicy: the function waits for its role's
+    // default policy, so a statement naming the function there would make a dependency cycle. No request reaches
+    // the function before this policy exists: the stack's custom resources and StackSets depend on it.
+    this.continuationPolicy = new iam.Policy(this, 'ContinuationPolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'InvokeItself', actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+      ],
+    });
 
     this.serviceToken = this.function.functionArn;
 

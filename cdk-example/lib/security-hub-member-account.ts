@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ACCOUNT_ID_RE, checkRegions, EMAIL_RE, PARENT_ID_RE, ROLE_NAME_RE } from './patterns';
 import { SecurityHubMemberAccountProvider } from './provider';
@@ -248,6 +248,11 @@ export class SecurityHubMemberAccount extends Construct {
       properties,
       removalPolicy: props.removalPolicy,
     });
+    // The provider's function may get this resource's request as soon as the resource is created: it must be able
+    // to continue it by then.
+    if (Stack.of(this.provider) === Stack.of(this)) {
+      this.resource.node.addDependency(this.provider.continuationPolicy);
+    }
   }
 
   /** The member's 12-digit account id (`Fn::GetAtt AccountId`; also the resource's `Ref`). */

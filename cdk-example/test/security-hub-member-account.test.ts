@@ -192,6 +192,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       'account:ListRegions',
       'cloudformation:DescribeStackResource',
       'cloudformation:DescribeStacks',
+      'lambda:InvokeFunction',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'organizations:CloseAccount',
@@ -227,6 +228,30 @@ describe('SecurityHubMemberAccountProvider', () => {
     const queue = Object.keys(template.findResources('AWS::SQS::Queue'))[0];
     const send = all.find((s) => actions(s).includes('sqs:SendMessage'))!;
     assert.deepEqual(send.Resource, { 'Fn::GetAtt': [queue, 'Arn'] });
+  });
+
+  it('may invoke its own function, and no other, in a policy the members wait for', () => {
+    const stack = newStack({ organizationTopic: true });
+    new SecurityHubMemberAccount(stack, 'A', { accountId: MEMBER, administratorAccountId: ADMIN });
+    const template = Template.fromStack(stack);
+    const fn = Object.keys(template.findResources('AWS::Lambda::Function'))[0];
+    // The continuations' statement is the only one with a Lambda action: its own ARN, nothing else.
+    const lambdaStatements = statements(template).filter((s) => actions(s).some((a) => a.toLowerCase().startsWith('lambda:')));
+    assert.deepEqual(lambdaStatements, [
+      { Sid: 'InvokeItself', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn, 'Arn'] } },
+    ]);
+    // In a policy of its own, on the function's role, that the function does not wait for (no cycle) ...
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyDocument: { Statement: [Match.objectLike({ Sid: 'InvokeItself' })] } },
+    });
+    const [policy, ...others] = Object.keys(policies);
+    assert.deepEqual(others, []);
+    const role = Object.keys(template.findResources('AWS::IAM::Role'))[0];
+    assert.deepEqual(policies[policy].Properties.Roles, [{ Ref: role }]);
+    assert.ok(!(template.toJSON().Resources[fn].DependsOn ?? []).includes(policy));
+    // ... and that the member waits for: its request may need a continuation.
+    const [member] = Object.values(template.findResources(TYPE));
+    assert.ok(member.DependsOn.includes(policy), JSON.stringify(member.DependsOn));
   });
 
   it('has the template\'s Organizations and CloudFormation statements', () => {

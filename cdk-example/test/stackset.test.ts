@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
@@ -110,8 +110,9 @@ describe('SecurityHubEnrollmentStackSet', () => {
     ]);
     assert.match(p.TemplateBody, /Type: Custom::SecurityHubMemberAccount/);
     assert.match(p.StackSetName, /^SecurityHubEnrollment-[0-9a-f]{12}$/);
-    // Created after the topic, its policy and the subscription exist.
+    // Created after the topic, its policy and the subscription exist, and the function may continue a request.
     const dependsOn: string[] = Object.values(template.findResources('AWS::CloudFormation::StackSet'))[0].DependsOn;
+    assert.ok(dependsOn.includes(stack.getLogicalId(provider.continuationPolicy.node.defaultChild as CfnResource)), 'StackSet depends on the continuation policy');
     for (const type of ['AWS::SNS::TopicPolicy', 'AWS::SNS::Subscription', 'AWS::Lambda::Permission', 'AWS::KMS::Key']) {
       for (const id of Object.keys(template.findResources(type))) {
         assert.ok(dependsOn.includes(id), `StackSet depends on ${type} ${id}`);
