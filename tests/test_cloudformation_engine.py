@@ -10,6 +10,7 @@ ServiceToken, and the resource's properties as the engine sent them.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -98,6 +99,25 @@ def test_provider_stack_sends_failed_asynchronous_invocations_to_its_encrypted_q
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == attributes["QueueArn"], config
     assert config["MaximumRetryAttempts"] == 2
     assert attributes.get("KmsMasterKeyId") == "alias/aws/sqs", attributes
+
+
+def test_provider_role_may_invoke_its_own_function_and_no_other(emulator, provider_stack):
+    """Continuations, as IAM holds the role after the deploy: lambda:InvokeFunction on the deployed function's
+    ARN (the ServiceToken), in the role's own inline policy, and no other Lambda action in any of its policies."""
+    iam = emulator.client("iam")
+    role = provider_stack.outputs["ProviderRoleArn"].rsplit("/", 1)[1]
+    documents = {name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]}
+    assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    grants = []
+    for name, document in documents.items():
+        if isinstance(document, str):  # moto keeps a CloudFormation role's own Policies as their Python repr
+            document = json.loads(document) if document.startswith('{"') else ast.literal_eval(document)
+        for statement in document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.lower().startswith("lambda:") for a in actions):
+                grants.append((name, actions, statement["Resource"]))
+    assert grants == [("continuations", ["lambda:InvokeFunction"], provider_stack.outputs["ServiceToken"])], documents
 
 
 # --- member stacks ----------------------------------------------------------------------------------------------
