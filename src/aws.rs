@@ -128,6 +128,10 @@ impl Session {
         client!(aws_sdk_cloudformation, self, region.to_owned())
     }
 
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        client!(aws_sdk_lambda, self, region.to_owned())
+    }
+
     /// Organizations, Account and STS: each through the session's own region's endpoint (the SDK sends the
     /// global ones to their partition's single endpoint).
     pub fn organizations(&self) -> aws_sdk_organizations::Client {

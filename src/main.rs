@@ -12,7 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let provider = Arc::new(Provider::new(Config::from_env(), delivery::client()?, Aws::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let provider = provider.clone();
-        async move { provider.handle(event).await }
+        // Boxed: the request's future is large, and the runtime's own future around it too deep unboxed.
+        async move { Box::pin(provider.handle(event)).await }
     }))
     .await
 }

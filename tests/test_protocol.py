@@ -236,7 +236,8 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
         emulator.configure(create_account_delay_s=120)
         props = {"AdministratorAccountId": ADMIN, "AccountName": "Slow", "Email": "slow@example.com",
                  "Regions": ["us-east-1"]}
-    event, key = cfn.event("Create", props)
+    # CloudFormation stops waiting within the invocation: no hand-off to a fresh invocation can help.
+    event, key = cfn.event("Create", props, service_timeout=5)
     cfn.hold(event)
     rid = cfn.runtime_api.invoke(event, deadline_s=6.0)
     deadline = cfn.runtime_api.invocation(rid).deadline

@@ -21,8 +21,9 @@ pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
 /// that a finished creation is noticed within two seconds, the poll's own round trip included.
 const CREATION_POLLS: Pauses =
     Pauses::Cadence { first: Duration::from_millis(500), every: Duration::from_millis(1500) };
-/// AWS creates most accounts in a few minutes; past this the Create fails and a retry picks it up.
-const CREATION_PATIENCE: Duration = Duration::from_secs(14 * 60);
+/// AWS creates most accounts in a few minutes. The wait is cut short well before this by the request's own
+/// deadline (a continuation then waits on); this bounds it as CloudFormation's longest ServiceTimeout does.
+const CREATION_PATIENCE: Duration = Duration::from_secs(60 * 60);
 /// Organizations refuses or fails a creation while another change to the organization is under way;
 /// a few seconds later it usually goes through.
 const CREATE_ATTEMPTS: u32 = 4;
@@ -38,7 +39,7 @@ pub enum AccountError {
     EmailTaken(String),
     #[error("account creation failed: {0}")]
     CreationFailed(String),
-    #[error("account creation still in progress after {} minutes; a retry will pick it up", CREATION_PATIENCE.as_secs() / 60)]
+    #[error("account creation still in progress after {} minutes", CREATION_PATIENCE.as_secs() / 60)]
     CreationSlow,
 }
 
@@ -49,33 +50,43 @@ pub struct Owner {
     pub logical_id: String,
 }
 
+/// Told the CreateAccount request id as soon as one is known: the request's own, or an earlier run's.
+pub type Started<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
 /// The account for `new`: this resource's earlier account if a previous run made it, else a new one.
 pub async fn create_or_find(
     org: &Client,
     new: &NewAccount,
     role_name: &str,
     owner: &Owner,
+    started: Started<'_>,
 ) -> Result<AccountId, AccountError> {
-    if let Some(account) = find_own(org, new, owner).await? {
+    if let Some(account) = find_own(org, new, owner, started).await? {
         return Ok(account);
     }
-    match create(org, new, role_name, owner).await {
+    match create(org, new, role_name, owner, started).await {
         // Another run of this same request may have created it a moment ago.
         Err(AccountError::CreationFailed(reason)) if reason == "EMAIL_ALREADY_EXISTS" => {
-            find_own(org, new, owner).await?.ok_or(AccountError::CreationFailed(reason))
+            find_own(org, new, owner, started).await?.ok_or(AccountError::CreationFailed(reason))
         }
         outcome => outcome,
     }
 }
 
 /// This resource's account, made or being made by an earlier run; an error if the email is another's.
-async fn find_own(org: &Client, new: &NewAccount, owner: &Owner) -> Result<Option<AccountId>, AccountError> {
+async fn find_own(
+    org: &Client,
+    new: &NewAccount,
+    owner: &Owner,
+    started: Started<'_>,
+) -> Result<Option<AccountId>, AccountError> {
     if let Some(account) = owned_by_email(org, &new.email, owner).await? {
         return Ok(Some(account));
     }
     // Account names are not unique: a creation of this name may be another resource's.
     let Some(request_id) = creation_in_progress(org, &new.name).await? else { return Ok(None) };
     tracing::info!(request = %request_id, "an account of this name is being created; waiting to see whose it is");
+    started(&request_id);
     if let Ok(account) = wait_for_creation(org, &request_id).await {
         if is_owned_by(org, &account, owner).await? {
             return Ok(Some(account));
@@ -95,14 +106,27 @@ async fn owned_by_email(org: &Client, email: &str, owner: &Owner) -> Result<Opti
     }
 }
 
-async fn create(org: &Client, new: &NewAccount, role_name: &str, owner: &Owner) -> Result<AccountId, AccountError> {
+async fn create(
+    org: &Client,
+    new: &NewAccount,
+    role_name: &str,
+    owner: &Owner,
+    started: Started<'_>,
+) -> Result<AccountId, AccountError> {
     let tags = [tag(STACK_TAG, &owner.stack_id)?, tag(LOGICAL_ID_TAG, &owner.logical_id)?];
-    let attempt = |_| create_once(org, new, role_name, &tags);
+    let attempt = |_| create_once(org, new, role_name, &tags, started);
     CREATE_PAUSES.attempts(CREATE_ATTEMPTS).run(attempt, is_concurrent_modification).await
 }
 
-/// One CreateAccount, waited for to its end.
-async fn create_once(org: &Client, new: &NewAccount, role_name: &str, tags: &[Tag]) -> Result<AccountId, AccountError> {
+/// One CreateAccount, waited for to its end. Organizations refuses it while too many creations are in
+/// progress (TooManyRequestsException, which the SDK retries as throttling while the request has time).
+async fn create_once(
+    org: &Client,
+    new: &NewAccount,
+    role_name: &str,
+    tags: &[Tag],
+    started: Started<'_>,
+) -> Result<AccountId, AccountError> {
     let answer = org
         .create_account()
         .email(&new.email)
@@ -117,6 +141,7 @@ async fn create_once(org: &Client, new: &NewAccount, role_name: &str, tags: &[Ta
         .and_then(|status| status.id())
         .ok_or_else(|| AwsError::new("CreateAccount", "answered no CreateAccountRequestId"))?;
     tracing::info!(request = %request_id, "account creation started");
+    started(request_id);
     wait_for_creation(org, request_id).await
 }
 

@@ -35,12 +35,21 @@ pub enum LifecycleError {
     Aws(#[from] AwsError),
     #[error("the stack began deleting this resource while this Create was running; its regions were left again")]
     DeletedMeanwhile,
+    /// A continuation whose request CloudFormation no longer waits for (another run answered it, or the stack
+    /// moved on): nothing to answer.
+    #[error("CloudFormation no longer waits for this request: {0}")]
+    NotAwaited(OriginRefusal),
 }
 
 impl LifecycleError {
     /// A request the provider may not carry out, as opposed to one that failed on the way.
     pub fn is_refusal(&self) -> bool {
         matches!(self, LifecycleError::Refused(_) | LifecycleError::NotFromCloudFormation(_))
+    }
+
+    /// Nothing is to be answered: CloudFormation no longer waits for the request.
+    pub fn is_not_awaited(&self) -> bool {
+        matches!(self, LifecycleError::NotAwaited(_))
     }
 }
 

@@ -48,7 +48,13 @@ impl Gate {
     /// the provider's account, else through `role_name` there, under the request's `session_name`.
     pub async fn verify_origin(&self, aws: &Aws, role_name: &str, session_name: &str) -> Result<(), LifecycleError> {
         let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
-        Ok(origin::verify(&session, stack, &self.claimed()).await??)
+        match origin::verify(&session, stack, &self.claimed()).await? {
+            Ok(()) => Ok(()),
+            // A continuation's duplicate (Lambda delivers asynchronous events at least once) that arrives
+            // after another run answered finds the stack moved on: answering again could only contradict.
+            Err(refusal) if self.ask.continued => Err(LifecycleError::NotAwaited(refusal)),
+            Err(refusal) => Err(refusal.into()),
+        }
     }
 
     /// Whether CloudFormation has begun deleting the resource since the origin check (see [`fence`]). A stack

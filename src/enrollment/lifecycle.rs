@@ -28,20 +28,38 @@ const NEW_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(180);
 /// that I make are not always immediately visible"). A role that is really missing fails after this long.
 const EXISTING_ACCOUNT_ROLE_PATIENCE: Duration = Duration::from_secs(60);
 
-/// The account a request is working on, as soon as it is known: a Create that fails, times out or
-/// panics still answers with it, so that the rollback's Delete cleans up.
+/// What a request has got to, as soon as it is known: a Create that fails, times out or panics still
+/// answers with its account, so that the rollback's Delete cleans up, and one stopped while Organizations
+/// is still creating the account names that creation.
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<Mutex<Option<String>>>);
+pub struct Progress(Arc<Mutex<Known>>);
+
+#[derive(Debug, Clone, Default)]
+struct Known {
+    account: Option<String>,
+    creation: Option<String>,
+}
 
 impl Progress {
     fn set(&self, account: &AccountId) {
         if let Ok(mut known) = self.0.lock() {
-            *known = Some(account.to_string());
+            known.account = Some(account.to_string());
+        }
+    }
+
+    pub(crate) fn set_creation(&self, request_id: &str) {
+        if let Ok(mut known) = self.0.lock() {
+            known.creation = Some(request_id.to_owned());
         }
     }
 
     pub fn account(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|known| known.clone())
+        self.0.lock().ok().and_then(|known| known.account.clone())
+    }
+
+    /// The CreateAccount request id of the account this request asked Organizations for, once known.
+    pub fn creation(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|known| known.creation.clone())
     }
 }
 
@@ -129,7 +147,8 @@ async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<
         Target::Existing(id) => id.clone(),
         Target::Create(new) => {
             let org = job.aws.own().await?.organizations();
-            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner).await?;
+            let started = |request_id: &str| job.progress.set_creation(request_id);
+            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner, &started).await?;
             job.progress.set(&id);
             if let Some(parent) = &new.parent_id {
                 accounts::move_to(&org, &id, parent).await.map_err(LifecycleError::Move)?;

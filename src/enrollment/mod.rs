@@ -28,6 +28,9 @@ pub struct Ask {
     pub logical_id: String,
     pub resource_type: String,
     pub request_id: String,
+    /// A continuation of a request an earlier invocation began (see the protocol's continuations): when
+    /// CloudFormation no longer waits for it, it is dropped unanswered instead of refused.
+    pub continued: bool,
 }
 
 /// What CloudFormation asks for, with the fields the work needs besides the properties.

@@ -1,7 +1,9 @@
 //! The CloudFormation protocol: every request gets exactly one response PUT, whatever happens.
 //!
-//! The work runs in its own task so that a panic or the approaching Lambda deadline still leaves
-//! time to answer FAILED. Once a response is delivered the handler returns Ok, so Lambda does not
+//! The work runs in its own task so that a panic or the approaching deadline still leaves time to
+//! answer. Near the Lambda deadline, a request CloudFormation still waits for is handed to a fresh
+//! invocation ([`continuation`]) instead; only CloudFormation's own deadline makes it answer FAILED.
+//! Once a response is delivered (or the request handed on) the handler returns Ok, so Lambda does not
 //! retry finished work; only when nothing could be delivered does it return an error (a retry is
 //! safe: the work is idempotent).
 
@@ -12,6 +14,10 @@ use std::time::{Duration, SystemTime};
 use tokio::time::{timeout_at, Instant};
 use tracing::Instrument;
 
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use super::continuation::{self, Arrival, Bound, Limit, OnTimeout};
 use super::delivery::{self, DeliveryError};
 use super::event::{self, Action, Claims, EventError, Request};
 use super::metrics::{self, RequestMetrics, Status};
@@ -19,7 +25,7 @@ use super::response::{self, Echo, Outcome, Oversized};
 use super::response_url::{self, RefusedUrl};
 use std::future::Future;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, AwsError, Operation};
 use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::enrollment::lifecycle::{self, Progress};
@@ -70,11 +76,27 @@ impl From<Outcome> for Worked {
     }
 }
 
-/// One invocation's context: when it began, when it must be done, where its logs go.
+/// How a request's work ended in this invocation.
+enum Finish {
+    Answer(Worked),
+    /// Handed to a fresh invocation, which answers.
+    HandedOff,
+    /// A continuation that CloudFormation no longer waits for: nothing to answer.
+    NotAwaited,
+}
+
+impl From<Outcome> for Finish {
+    fn from(outcome: Outcome) -> Self {
+        Finish::Answer(outcome.into())
+    }
+}
+
+/// One invocation's context: when it began, when it must be done, where its logs go, which function it is.
 struct Invocation {
     started: Instant,
     deadline: Instant,
     log_stream: String,
+    function_arn: String,
 }
 
 /// Long-lived state shared by every invocation of one Lambda process.
@@ -95,15 +117,28 @@ impl Provider {
             // The Runtime API gives the deadline in milliseconds since the epoch.
             deadline: clock::instant_of_epoch_millis(event.context.deadline),
             log_stream: event.context.env_config.log_stream.clone(),
+            function_arn: event.context.invoked_function_arn.clone(),
         };
-        self.aws.learn_own_account(&event.context.invoked_function_arn);
-        match event::parse(event.payload) {
+        self.aws.learn_own_account(&invocation.function_arn);
+        let now_ms = u64::try_from(clock::epoch_millis(SystemTime::now())).unwrap_or(u64::MAX);
+        let (payload, arrival) = continuation::open(event.payload, now_ms);
+        // What a hand-off passes on: the request as it arrived (SNS-wrapped or not).
+        let arrived = payload.clone();
+        match event::parse(payload) {
             Ok(request) => {
                 let request_type = request.action.name();
                 let span = request_span(&request.echo, request_type);
                 let worked = async {
-                    tracing::info!("request received");
-                    self.work(&request, invocation.deadline).await
+                    if arrival.is_continuation() {
+                        tracing::info!(
+                            continuation = arrival.hop,
+                            first_arrival_ms = arrival.first_arrival_ms,
+                            "request received, continued from an earlier invocation"
+                        );
+                    } else {
+                        tracing::info!("request received");
+                    }
+                    self.work(&request, &arrived, &arrival, &invocation).await
                 };
                 let claims = request.claims();
                 self.respond(&request.response_url, &request.echo, &claims, request_type, worked, &invocation)
@@ -113,7 +148,7 @@ impl Provider {
             Err(EventError::Malformed(malformed)) => {
                 let span = request_span(&malformed.echo, "Malformed");
                 let physical_id = malformed.physical_id.clone().unwrap_or_else(|| failed_id(&malformed.echo));
-                let worked = async { Worked::from(Outcome::failed(physical_id, malformed.problem.clone())) };
+                let worked = async { Finish::from(Outcome::failed(physical_id, malformed.problem.clone())) };
                 let claims = Claims { stack_id: malformed.echo.stack_id.clone(), ..Claims::default() };
                 self.respond(&malformed.response_url, &malformed.echo, &claims, "Malformed", worked, &invocation)
                     .instrument(span)
@@ -135,7 +170,7 @@ impl Provider {
         echo: &Echo,
         claims: &Claims,
         request_type: &str,
-        worked: impl Future<Output = Worked>,
+        worked: impl Future<Output = Finish>,
         invocation: &Invocation,
     ) -> Result<(), HandlerError> {
         let url = match response_url::check(raw_url, self.allow_loopback()) {
@@ -146,7 +181,13 @@ impl Provider {
                 return Err(refused.into());
             }
         };
-        let worked = worked.await;
+        let worked = match worked.await {
+            Finish::Answer(worked) => worked,
+            Finish::HandedOff | Finish::NotAwaited => {
+                measure(echo, request_type, Status::Continued, None, invocation);
+                return Ok(());
+            }
+        };
         let outcome = &worked.outcome;
         tracing::info!(status = if outcome.success { "SUCCESS" } else { "FAILED" }, physical_id = %outcome.physical_id,
             reason = outcome.reason.as_deref().unwrap_or(""), "answering");
@@ -161,13 +202,13 @@ impl Provider {
     }
 
     /// Runs the lifecycle in its own task, bounded by the answer time, catching panics.
-    async fn work(&self, request: &Request, deadline: Instant) -> Worked {
+    async fn work(&self, request: &Request, arrived: &Value, arrival: &Arrival, invocation: &Invocation) -> Finish {
         let config = match &self.config {
             Ok(config) => config.clone(),
             Err(error) => return Outcome::failed(fallback_id(request, &Progress::default()), error.to_string()).into(),
         };
         let progress = Progress::default();
-        let answer_by = deadline - answer_margin(deadline);
+        let limit = limit_of(request, arrival, invocation.deadline);
         let ask = Ask {
             action: request.action.clone(),
             properties: request.properties.clone(),
@@ -175,14 +216,19 @@ impl Provider {
             logical_id: request.echo.logical_resource_id.clone(),
             resource_type: request.resource_type.clone(),
             request_id: request.echo.request_id.clone(),
+            continued: arrival.is_continuation(),
         };
         // Throttled calls are retried until the answer is due, not for a fixed number of attempts.
-        self.aws.patience().begin(answer_by);
+        self.aws.patience().begin(limit.answer_by);
         let work = lifecycle::run(self.aws.clone(), config, ask, progress.clone());
         let mut task = tokio::spawn(work.in_current_span());
         let mut failed_regions = 0;
-        let outcome = match timeout_at(answer_by, &mut task).await {
+        let outcome = match timeout_at(limit.answer_by, &mut task).await {
             Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
+            Ok(Ok(Err(error))) if error.is_not_awaited() => {
+                tracing::warn!(error = %error, "not answering a continuation CloudFormation no longer waits for");
+                return Finish::NotAwaited;
+            }
             Ok(Ok(Err(error))) => {
                 failed_regions = regions_failed(&error);
                 failed(request, &progress, &error)
@@ -194,16 +240,64 @@ impl Provider {
             }
             Err(_) => {
                 task.abort();
-                let left = deadline.saturating_duration_since(Instant::now()).as_secs_f32();
-                tracing::error!("the work did not finish before the Lambda deadline; stopped");
-                let reason = format!(
-                    "timed out: the work did not finish within the Lambda time limit and was stopped with {left:.1} s left; it is safe to retry"
-                );
-                Outcome::failed(fallback_id(request, &progress), reason)
+                let Some(outcome) = self.out_of_time(request, arrived, arrival, &limit, &progress, invocation).await
+                else {
+                    return Finish::HandedOff;
+                };
+                outcome
             }
         };
         let throttled = self.aws.patience().throttled();
-        Worked { outcome: with_throttling(outcome, throttled), failed_regions, throttled }
+        Finish::Answer(Worked { outcome: with_throttling(outcome, throttled), failed_regions, throttled })
+    }
+
+    /// The work did not finish in time: hands the request on (None), or the FAILED answer saying what stopped
+    /// it and what was still under way.
+    async fn out_of_time(
+        &self,
+        request: &Request,
+        arrived: &Value,
+        arrival: &Arrival,
+        limit: &Limit,
+        progress: &Progress,
+        invocation: &Invocation,
+    ) -> Option<Outcome> {
+        let reason = match limit.then {
+            OnTimeout::HandOff => {
+                // Half the margin for the hand-off, so that a FAILED answer still has time if it fails.
+                let hand_off_by = limit.answer_by + invocation.deadline.saturating_duration_since(limit.answer_by) / 2;
+                let handed = timeout_at(hand_off_by, self.hand_off(arrived, arrival, &invocation.function_arn)).await;
+                match handed.unwrap_or_else(|_| Err(AwsError::new("Invoke", "no answer in time"))) {
+                    Ok(()) => {
+                        tracing::info!(
+                            next = arrival.hop + 1,
+                            "not finished before the Lambda deadline: handed to a fresh invocation"
+                        );
+                        return None;
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "the work could not be handed to a fresh invocation");
+                        format!("timed out: the work did not finish within the Lambda time limit and could not be continued in a fresh invocation ({error}); it is safe to retry")
+                    }
+                }
+            }
+            OnTimeout::Fail(bound) => {
+                tracing::error!(?bound, "the work did not finish in time; stopped");
+                timed_out(bound, request.service_timeout, progress)
+            }
+        };
+        Some(Outcome::failed(fallback_id(request, progress), reason))
+    }
+
+    /// Invokes this function again, asynchronously, with the request and its first arrival.
+    async fn hand_off(&self, arrived: &Value, arrival: &Arrival, function_arn: &str) -> Result<(), AwsError> {
+        let region = function_arn.split(':').nth(3).filter(|region| !region.is_empty());
+        let region = region.ok_or_else(|| AwsError::new("Invoke", "the invoked function's ARN names no region"))?;
+        let payload = continuation::envelope(arrived, arrival).to_string();
+        let lambda = self.aws.own().await?.lambda(region);
+        let invoke = lambda.invoke().function_name(function_arn).invocation_type(InvocationType::Event);
+        invoke.payload(Blob::new(payload)).send().await.op("Invoke")?;
+        Ok(())
     }
 
     async fn deliver(
@@ -305,6 +399,34 @@ pub fn failed_id(echo: &Echo) -> String {
     format!("failed-create-{request}")
 }
 
+/// Until when this invocation works on `request`, and what then: the Lambda deadline and CloudFormation's
+/// (`ServiceTimeout` after the first arrival) each less the time kept back to answer.
+fn limit_of(request: &Request, arrival: &Arrival, lambda_deadline: Instant) -> Limit {
+    let lambda_answer_by = lambda_deadline - answer_margin(lambda_deadline);
+    let cloudformation = clock::instant_of_epoch_millis(arrival.cloudformation_deadline_ms(request.service_timeout));
+    continuation::limit(lambda_answer_by, cloudformation - answer_margin(cloudformation), arrival)
+}
+
+/// The Reason of a request stopped by `bound`. A creation still under way goes on in Organizations: the
+/// Reason says how to take the account on, since this resource answers without it (its rollback Delete
+/// makes no AWS call).
+fn timed_out(bound: Bound, service_timeout: Duration, progress: &Progress) -> String {
+    let mut reason = match bound {
+        Bound::ServiceTimeout => format!(
+            "timed out: the work could not finish before CloudFormation stops waiting (ServiceTimeout, {} s) and was stopped",
+            service_timeout.as_secs()
+        ),
+        Bound::Lambda => "timed out: the work did not finish within the Lambda time limit and was stopped".to_owned(),
+    };
+    match (progress.account(), progress.creation()) {
+        (None, Some(creation)) => reason.push_str(&format!(
+            "; AWS Organizations is still creating the account (CreateAccount request {creation}): it will appear in the organization. To enroll it, read its id with DescribeCreateAccountStatus for {creation} and give AccountId instead of AccountName and Email"
+        )),
+        _ => reason.push_str("; it is safe to retry"),
+    }
+    reason
+}
+
 fn answer_margin(deadline: Instant) -> Duration {
     let remaining = deadline.saturating_duration_since(Instant::now());
     (remaining / 10).clamp(MIN_ANSWER_MARGIN, MAX_ANSWER_MARGIN)
@@ -334,6 +456,19 @@ mod tests {
             assert!(crate::ids::AccountId::parse(&id).is_none());
             assert!(id.len() <= 80 && !id.contains('\n'));
         }
+    }
+
+    #[test]
+    fn a_creation_cut_short_is_named_with_how_to_take_the_account_on() {
+        let progress = Progress::default();
+        let plain = timed_out(Bound::ServiceTimeout, Duration::from_secs(1200), &progress);
+        assert!(plain.contains("ServiceTimeout, 1200 s") && plain.ends_with("it is safe to retry"), "{plain}");
+        progress.set_creation("car-0123456789abcdef");
+        let creating = timed_out(Bound::ServiceTimeout, Duration::from_secs(1200), &progress);
+        assert!(creating.contains("CreateAccount request car-0123456789abcdef"), "{creating}");
+        assert!(creating.contains("give AccountId instead of AccountName and Email"), "{creating}");
+        let lambda = timed_out(Bound::Lambda, Duration::from_secs(1200), &progress);
+        assert!(lambda.contains("Lambda time limit") && lambda.contains("car-0123456789abcdef"), "{lambda}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Status {
     Failed,
     /// Nothing reached CloudFormation: the ResponseURL was refused, the event had none, or the PUT failed.
     NotAnswered,
+    /// Not answered here on purpose: handed to a fresh invocation, or CloudFormation no longer waits for it.
+    Continued,
 }
 
 impl Status {
@@ -34,6 +36,7 @@ impl Status {
             Status::Success => "SUCCESS",
             Status::Failed => "FAILED",
             Status::NotAnswered => "NOT_ANSWERED",
+            Status::Continued => "CONTINUED",
         }
     }
 }
@@ -59,7 +62,7 @@ pub struct RequestMetrics<'a> {
 
 /// The metrics line: one JSON object, no newline.
 pub fn line(metrics: &RequestMetrics<'_>, timestamp_ms: u128) -> String {
-    let failed = u32::from(metrics.status != Status::Success);
+    let failed = u32::from(matches!(metrics.status, Status::Failed | Status::NotAnswered));
     // Milliseconds as a float keep sub-millisecond requests (a refusal) from reading as 0.
     let duration_ms = metrics.duration.as_micros() as f64 / 1000.0;
     let line: Value = json!({
@@ -168,10 +171,12 @@ mod tests {
     }
 
     #[test]
-    fn only_success_is_not_failed() {
+    fn failed_counts_the_failed_and_unanswered_not_the_continued() {
         assert_eq!(parsed(&sample(Status::Success))["Failed"], 0);
         assert_eq!(parsed(&sample(Status::NotAnswered))["Failed"], 1);
         assert_eq!(parsed(&sample(Status::NotAnswered))["Status"], "NOT_ANSWERED");
+        assert_eq!(parsed(&sample(Status::Continued))["Failed"], 0, "a hand-off is no failure");
+        assert_eq!(parsed(&sample(Status::Continued))["Status"], "CONTINUED");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The CloudFormation protocol: the event in, exactly one response out.
 
+pub mod continuation;
 pub mod delivery;
 pub mod event;
 pub mod handler;

@@ -74,6 +74,9 @@ def base_env(runtime_api_address: str, emulator_url: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL": emulator_url,
+        # The provider's only Lambda call is the Invoke of its own function that continues a request past the
+        # invocation's deadline: it goes to the stand-in's Invoke API, which queues it for the binary again.
+        "AWS_ENDPOINT_URL_LAMBDA": f"http://{runtime_api_address}",
         "ALLOW_LOOPBACK_RESPONSE_URL": "true",
         # Every administrator the suites enroll into; TRUSTED_ACCOUNT_IDS is left to its default, the
         # provider's own account (the account of the stand-in's function ARN).

@@ -19,6 +19,8 @@ emulator forwards moto's Lambda invocations to (`configure(lambda_endpoint=api.i
   function ARN is FunctionName when that is an ARN). `X-Amz-Invocation-Type: Event` answers 202 at once;
   `RequestResponse` (the default) waits for the binary's answer and returns it (200, with
   `X-Amz-Function-Error: Unhandled` for an error); `DryRun` answers 204. `X-Amzn-RequestId` is the request id.
+  Each invocation gets the function's timeout (`function_timeout_s`, default Lambda's longest, 900 s) as its
+  deadline, as Lambda gives every invocation the function's configured timeout.
 
 Only 127.0.0.1 is listened on. Every wait is bounded.
 """
@@ -96,11 +98,14 @@ class RuntimeApiTimeout(AssertionError):
 class RuntimeApi:
     """Threaded HTTP stand-in for the Lambda Runtime API on 127.0.0.1 (free port)."""
 
-    def __init__(self, function_arn: str = DEFAULT_FUNCTION_ARN, poll_timeout_s: float = 30.0):
+    def __init__(self, function_arn: str = DEFAULT_FUNCTION_ARN, poll_timeout_s: float = 30.0,
+                 function_timeout_s: float = 900.0):
         """`poll_timeout_s` bounds how long one `next` request is held before it is re-checked; a `next` keeps
-        waiting (in slices) until an event is queued or the stand-in is closed."""
+        waiting (in slices) until an event is queued or the stand-in is closed. `function_timeout_s`: the
+        deadline of each invocation made through the Invoke API (a test may shorten it)."""
         self.function_arn = function_arn
         self.poll_timeout_s = poll_timeout_s
+        self.function_timeout_s = function_timeout_s
         self._cond = threading.Condition()
         self._queue: collections.deque[Invocation] = collections.deque()
         self._invocations: dict[str, Invocation] = {}
@@ -424,7 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
                        {"X-Amzn-ErrorType": "InvalidParameterValueException"})
             return
         try:
-            rid = api.invoke(payload, function_arn=function if function.startswith("arn:") else None)
+            rid = api.invoke(payload, deadline_s=api.function_timeout_s,
+                             function_arn=function if function.startswith("arn:") else None)
         except RuntimeError as exc:
             self._send(500, json.dumps({"message": str(exc)}).encode(), {"X-Amzn-ErrorType": "ServiceException"})
             return
