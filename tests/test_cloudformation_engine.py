@@ -155,6 +155,24 @@ def test_new_account_example(emulator, engine, provider_stack, cfn):
     update_then_delete(emulator, cfn, stack)
 
 
+def test_a_new_account_that_outlasts_one_invocation_goes_on_in_a_fresh_one(emulator, engine, provider_stack,
+                                                                           runtime_api):
+    """The engine's own Create, with an account creation longer than the (shortened) function timeout: the
+    binary hands the request to a fresh invocation of its function, and the stack completes on its answer."""
+    runtime_api.function_timeout_s = 8
+    emulator.configure(create_account_delay_s=12)
+    stack = engine.deploy(NEW_ACCOUNT, "member-long", {
+        "AdministratorAccountId": ADMIN, "AccountName": "Engine Long", "Email": "engine-long@example.com"})
+    assert_complete(stack)
+    account = stack.physical_id()
+    assert [a["Id"] for a in emulator.accounts_with_email("engine-long@example.com")] == [account]
+    payloads = [json.loads(invocation.payload) for invocation in runtime_api.invocations]
+    continued = [p for p in payloads if "SecurityHubMemberAccountContinuation" in p]
+    assert continued and all(p["Request"] == stack.create_event() for p in continued), payloads
+    assert len(emulator.aws_calls(operation="CreateAccount")) == 1
+    assert_enrolled(emulator, account, [R1, R2])
+
+
 def test_stackset_member_through_the_sns_service_token(emulator, engine, provider_stack, cfn):
     """The StackSet template in a member account: CloudFormation publishes the Create to the provider's topic,
     whose subscription invokes the function with the SNS notification."""
