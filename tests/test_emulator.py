@@ -364,6 +364,54 @@ def test_create_account_failures_end_failed_with_their_reason(emulator):
         emulator.create_account("again", "second@example.com")
 
 
+def test_create_account_beyond_the_concurrency_is_refused_until_a_creation_finished(emulator):
+    emulator.create_organization()
+    management_email = {a["Email"] for a in emulator.org_accounts()}
+    assert emulator.config()["create_account_concurrency"] == 5
+    emulator.configure(create_account_delay_s=1.5, create_account_concurrency=2)
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+
+    def create(name):
+        return organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+
+    def refused_create(name):
+        refused = error_of(create, name)
+        assert code_and_status(refused) == ("TooManyRequestsException", 400)
+        assert refused.response["Error"]["Message"] == ("AWS Organizations can't complete your request because "
+                                                        "another request is already in progress. Try again later.")
+
+    first = create("first")
+    time.sleep(0.5)  # the second finishes 0.5 s after the first
+    create("second")
+    emulator.configure(create_account_failure="ACCOUNT_LIMIT_EXCEEDED")
+    refused_create("third")
+    assert emulator.config()["create_account_failure"] == "ACCOUNT_LIMIT_EXCEEDED", "left for the next creation"
+    emulator.configure(create_account_failure=None)
+    statuses = organizations.list_create_account_status()["CreateAccountStatuses"]
+    assert sorted(s["AccountName"] for s in statuses) == ["first", "second"], "a refused call creates nothing"
+
+    def finished():
+        state = organizations.describe_create_account_status(CreateAccountRequestId=first["Id"])
+        return state["CreateAccountStatus"]["State"] == "SUCCEEDED"
+
+    wait_until(finished, 5.0, 0.05, "the first CreateAccount finishing")
+    assert create("third")["State"] == "IN_PROGRESS", "one creation finished: one more may start"
+    refused_create("fourth")  # the second and the third are in progress
+
+    assert emulator.call_totals("organizations", operation="CreateAccount") == {"served": 3, "throttled": 2}
+    assert [c["fault"] for c in emulator.aws_calls(operation="CreateAccount")] == [
+        None, None, "service_throttled", None, "service_throttled"]
+    wait_until(lambda: not organizations.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],
+               5.0, 0.1, "every CreateAccount finishing")
+    emails = sorted(a["Email"] for a in emulator.org_accounts() if a["Email"] not in management_email)
+    assert emails == ["first@example.com", "second@example.com", "third@example.com"]
+    assert len(organizations.list_create_account_status()["CreateAccountStatuses"]) == 3
+    for bad in (0, -1, 1.5, True, "5"):
+        with pytest.raises(EmulatorError, match="400"):
+            emulator.configure(create_account_concurrency=bad)
+    assert emulator.configure(create_account_concurrency=None)["create_account_concurrency"] is None
+
+
 def test_move_account_list_parents_and_close_account(emulator):
     emulator.create_organization()
     organizations = emulator.client("organizations")

@@ -2,7 +2,8 @@
 
 Benchmarks count round trips on the critical path from it, and tests check which calls a client made;
 faults are recorded with the outcome they forced (`fault`: throttle, error, reset, denied_region, fail_region,
-put_failure, and rate_limited for an empty token bucket).
+put_failure, rate_limited for an empty token bucket, and service_throttled for a throttling error the service
+answered itself, such as CreateAccount over `create_account_concurrency`).
 """
 
 import threading

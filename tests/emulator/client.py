@@ -169,6 +169,10 @@ class Emulator:
                                  organization at once (delegated administrator with auto-enable)
         create_account_delay_s   CreateAccount stays IN_PROGRESS (account hidden) for this long
         create_account_failure   FailureReason for the next CreateAccount (e.g. "EMAIL_ALREADY_EXISTS")
+        create_account_concurrency
+                                 CreateAccount requests of one management account that may be in progress
+                                 at once (default 5; null: no limit); one more is refused with 400
+                                 TooManyRequestsException and creates nothing (emulator/organizations.py)
         assume_role_denied_for_s AssumeRole into an account made by CreateAccount is AccessDenied for this
                                  long after the CreateAccount call
         unassumable_accounts     [account, ...]: AssumeRole into them is always AccessDenied (closed
@@ -225,9 +229,10 @@ class Emulator:
                     operation: str | None = None) -> list[dict]:
         """Security Hub, Organizations and STS calls counted at the token buckets (emulator/throttle.py), one row
         per (service, account, region, operation) with `served` (took a token, or no bucket is on) and
-        `throttled` (the bucket was empty: answered the throttling error), of one service, account, region or
-        operation when given. Calls dropped or answered by a random fault first are not counted (the call log
-        has them). Since the last reset; rows are sorted."""
+        `throttled` (answered the throttling error: the bucket was empty, or the service itself refused it, as
+        CreateAccount over `create_account_concurrency`), of one service, account, region or operation when
+        given. Calls dropped or answered by a random fault first are not counted (the call log has them). Since
+        the last reset; rows are sorted."""
         wanted = {"service": service, "account": account, "region": region, "operation": operation}
         return [row for row in self._control("GET", "call_counts")
                 if all(value is None or row[key] == value for key, value in wanted.items())]

@@ -85,6 +85,12 @@ def _burst(value: Any) -> int:
     return value
 
 
+def _optional_positive_int(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError("must be an integer >= 1 or null")
+    return value
+
+
 def _optional_int(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError("must be an integer or null")
@@ -103,6 +109,9 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "auto_enable_org_members": ([], _account_list),
     "create_account_delay_s": (0.0, _number),
     "create_account_failure": (None, _optional_string),
+    # How many CreateAccount requests of one management account may be in progress at once (organizations.py,
+    # where the default is sourced); null: no limit.
+    "create_account_concurrency": (5, _optional_positive_int),
     "assume_role_denied_for_s": (0.0, _number),
     "unassumable_accounts": ([], _account_list),
     "role_propagating": ({}, _account_seconds),

@@ -8,7 +8,8 @@ order:
    with `error_fraction` answers the service's own 500;
 3. for Security Hub, Organizations and STS: takes a token from the calling account's bucket in the request's
    region (throttle.py) and, when it is empty, answers the service's throttling error; the call is counted
-   either way (served or throttled);
+   either way (served or throttled), and a served call that the service itself then answers with its throttling
+   error (Organizations' CreateAccount over `create_account_concurrency`, organizations.py) is counted throttled;
 4. answers the AccessDeniedException of a region-deny SCP to Security Hub requests of `denied_regions`, and
    500 InternalException to every Security Hub request of an account in a region of `fail_regions`;
 5. answers 500 to the next `response_put_failures` S3 object PUTs (CloudFormation response uploads) before
@@ -31,6 +32,9 @@ from .throttle import SERVICES as BUCKET_SERVICES, RateLimiter
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2", "account"})
+# The throttling error codes of the bucket services as moto's answers name them (x-amzn-ErrorType): a served call
+# answered with one was throttled by the service itself. STS's `Throttling` comes only from its bucket here.
+SERVICE_THROTTLING_CODES = {"securityhub": "LimitExceededException", "organizations": "TooManyRequestsException"}
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
 
@@ -84,7 +88,7 @@ class FaultMiddleware:
             return []
         if reply is not None:
             return self._reply(reply, start_response, record)
-        return self._forward(environ, start_response, record)
+        return self._forward(environ, start_response, record, request)
 
     def _fault_for(self, request: AwsRequest) -> tuple[str | None, Reply | None]:
         service = request.service
@@ -122,9 +126,15 @@ class FaultMiddleware:
         record.status, record.end = reply.status, time.time()
         return [reply.body]
 
-    def _forward(self, environ: dict[str, Any], start_response: Callable, record: CallRecord) -> list[bytes]:
+    def _forward(self, environ: dict[str, Any], start_response: Callable, record: CallRecord,
+                 request: AwsRequest) -> list[bytes]:
         def capture_status(status: str, headers: list, exc_info: Any = None) -> Callable:
             record.status = int(status.split(" ", 1)[0])
+            code = next((value for name, value in headers if name.lower() == "x-amzn-errortype"), None)
+            if record.status >= 400 and code is not None and code == SERVICE_THROTTLING_CODES.get(request.service):
+                record.fault = "service_throttled"
+                self._limiter.throttled_after_all(request.service, request.account, request.region,
+                                                  request.operation)
             return start_response(status, headers, exc_info)
 
         result = self._app(environ, capture_status)

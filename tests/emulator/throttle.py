@@ -31,8 +31,10 @@ answers as before unless a test asks for it):
 
 Every call of these services that gets this far (not dropped or answered by an injected random fault first) is
 counted per (service, account, region, operation): `served` when it took a token (or its service has no bucket
-switched on), `throttled` when the bucket was empty. Time is monotonic, so a wall-clock step cannot refill or
-drain a bucket.
+switched on), `throttled` when the bucket was empty, or when the service let it in and then answered its
+throttling error all the same (Organizations' CreateAccount while too many are in progress, organizations.py;
+the call keeps its token, as AWS meters a request when it arrives). Time is monotonic, so a wall-clock step
+cannot refill or drain a bucket.
 """
 
 from __future__ import annotations
@@ -111,6 +113,14 @@ class RateLimiter:
             else:
                 counts.throttled += 1
             return allowed
+
+    def throttled_after_all(self, service: str, account: str, region: str, operation: str) -> None:
+        """A call `admit` counted served that the service then answered with its throttling error: counted
+        throttled instead (it keeps its token)."""
+        with self._lock:
+            counts = self._counts.setdefault((service, account, region, operation), Counts())
+            counts.served = max(0, counts.served - 1)
+            counts.throttled += 1
 
     def snapshot(self) -> list[dict]:
         with self._lock:
