@@ -125,3 +125,47 @@ def test_a_refused_disable_is_failed_naming_it_and_the_region(emulator, cfn):
         state = emulator.state()
         assert hub(state, MEMBER, R1)["enabled"] and hub(state, MEMBER, R1)["members"][OTHER] == "Enabled"
         assert not hub(state, MEMBER, R2).get("enabled"), state
+
+
+# --- central configuration --------------------------------------------------------------------------------------
+# The delegated administrator's configuration policies decide whether each account's hub is enabled (Security Hub
+# User Guide, "Understanding central configuration in Security Hub CSPM"); the accounts' own EnableSecurityHub and
+# DisableSecurityHub are refused AccessDeniedException (the emulator's model, tests/emulator/securityhub.py).
+
+def test_under_central_configuration_an_organization_member_joins_and_a_disable_is_explained(emulator, cfn):
+    member = organization_member(emulator)
+    emulator.configure(central_configuration=[ADMIN])
+    own = emulator.client("securityhub", member, R1)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        own.enable_security_hub()
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+    # The member's own EnableSecurityHub is refused, but CreateMembers made it an Enabled member: SUCCESS.
+    p = props(AccountId=member, OnDelete="DisableSecurityHub")
+    resp = ok(cfn.create(p))
+    assert resp.data["Regions"] == f"{R2},{R1}"
+    assert_enrolled(emulator, ADMIN, member, [R1, R2])
+
+    # Its DisableSecurityHub is the policy's to decide: FAILED, saying so in each region, the hub left enabled.
+    resp = ok(cfn.delete(p, member), "FAILED")
+    for region in (R1, R2):
+        assert (f"{region}: DisableSecurityHub: refused: the account is governed by a Security Hub CSPM central "
+                "configuration policy") in resp.reason, resp.reason
+        assert hub(emulator.state(), member, region)["enabled"], region
+    assert "OnDelete: Disassociate" in resp.reason
+    assert_not_member(emulator, ADMIN, member, [R1, R2])
+    # With OnDelete: Disassociate the Delete asks nothing of the policy.
+    ok(cfn.delete(props(AccountId=member), member))
+
+
+def test_under_central_configuration_a_hub_the_policy_keeps_disabled_is_explained(emulator, cfn):
+    """An account of the organization that CreateMembers does not enable (no auto-enable), with no hub: its own
+    EnableSecurityHub is refused, and the Reason says where the hub is to be enabled."""
+    emulator.create_organization()
+    member = emulator.create_account("Workload", "workload@example.com")
+    emulator.configure(central_configuration=[ADMIN])
+    enable_hubs(emulator, ADMIN, [R1])
+    resp = ok(cfn.create(props(AccountId=member, Regions=[R1])), "FAILED")
+    assert f"{R1}: EnableSecurityHub: refused: the account is governed by a Security Hub CSPM central" in resp.reason
+    assert "enable Security Hub CSPM for it in its policy" in resp.reason, resp.reason
+    assert not hub(emulator.state(), member, R1).get("enabled")

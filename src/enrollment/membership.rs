@@ -50,6 +50,37 @@ pub enum RegionError {
     /// DisableSecurityHub answered, yet the member's hub still answers (GetAdministratorAccount).
     #[error("DisableSecurityHub: answered, but the hub is still enabled")]
     HubStillEnabled,
+    /// The member's own EnableSecurityHub or DisableSecurityHub refused under central configuration.
+    #[error(
+        "{change}: refused: the account is governed by a Security Hub CSPM central configuration policy, and only the delegated administrator's policies enable or disable its hub ({})",
+        change.advice()
+    )]
+    CentrallyConfigured { change: HubChange },
+}
+
+/// The member's own change to its hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubChange {
+    Enable,
+    Disable,
+}
+
+impl HubChange {
+    fn advice(self) -> &'static str {
+        match self {
+            HubChange::Enable => "enable Security Hub CSPM for it in its policy",
+            HubChange::Disable => "change its policy, or use OnDelete: Disassociate",
+        }
+    }
+}
+
+impl std::fmt::Display for HubChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HubChange::Enable => "EnableSecurityHub",
+            HubChange::Disable => "DisableSecurityHub",
+        })
+    }
 }
 
 /// One account joining one administrator in one region.
@@ -120,13 +151,26 @@ async fn join_once(
     let ours = enrollment.administrator.as_str();
     let (invited, enabled) =
         tokio::join!(invite(admin, enrollment), enable_hub(member, enrollment.enable_default_standards));
-    enabled?;
+    // Under central configuration the member may not enable its hub itself; its policy may have done it.
+    let policy_decides = match enabled {
+        Ok(()) => None,
+        Err(error @ RegionError::CentrallyConfigured { .. }) => Some(error),
+        Err(error) => return Err(error),
+    };
     let (administrator, invitation) = tokio::join!(current_administrator(member), find_invitation(member, ours));
-    match administrator? {
+    let administrator = match administrator {
+        // No hub to ask (InvalidAccessException): the policy's refusal says why.
+        Err(_) if policy_decides.is_some() => None,
+        other => other?,
+    };
+    match administrator {
         // Organization members under the organization's administrator are enabled by CreateMembers alone.
         Some((account, status)) if account == ours && status == ENABLED => return Ok(()),
         Some((account, status)) if status == ENABLED => return Err(RegionError::OtherAdministrator(account)),
         _ => {}
+    }
+    if let Some(refused) = policy_decides {
+        return Err(refused);
     }
     let first = match (invitation?, invited) {
         (Some(id), _) => accept_invitation(member, ours, &id).await,
@@ -210,12 +254,24 @@ async fn invite(admin: &Client, enrollment: &Enrollment) -> Result<(), AwsError>
     }
 }
 
-async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), AwsError> {
+async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), RegionError> {
     let enabled = member.enable_security_hub().enable_default_standards(default_standards).send().await;
     match enabled.op("EnableSecurityHub") {
-        Err(error) if !error.is("ResourceConflictException") => Err(error),
+        Err(error) if is_central_configuration(&error) => {
+            Err(RegionError::CentrallyConfigured { change: HubChange::Enable })
+        }
+        Err(error) if !error.is("ResourceConflictException") => Err(error.into()),
         _ => Ok(()),
     }
+}
+
+/// The refusal of an account governed by a central configuration policy. The API reference documents none for
+/// EnableSecurityHub or DisableSecurityHub; AWS answers a centrally managed account's own settings calls
+/// AccessDeniedException "This account is currently associated with a central configuration policy, so only the
+/// administrator can access this operation." (as quoted in hashicorp/terraform-provider-aws issue 39687), so the
+/// message tells it apart from a region-deny SCP's AccessDeniedException.
+fn is_central_configuration(error: &AwsError) -> bool {
+    error.is("AccessDeniedException") && error.message.to_ascii_lowercase().contains("central configuration")
 }
 
 /// The member's administrator and its status, if it has one.
@@ -396,6 +452,9 @@ async fn disable_hub(member: &Client) -> Result<(), RegionError> {
     match member.disable_security_hub().send().await.op("DisableSecurityHub") {
         Ok(_) => {}
         Err(error) if is_hub_off(&error) => return Ok(()),
+        Err(error) if is_central_configuration(&error) => {
+            return Err(RegionError::CentrallyConfigured { change: HubChange::Disable })
+        }
         Err(error) if is_refusal(&error) => return Err(RegionError::DisableRefused(error)),
         Err(error) => return Err(error.into()),
     }

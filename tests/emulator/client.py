@@ -167,6 +167,9 @@ class Emulator:
         seed                     seed of the random fault draws (reproducible runs)
         auto_enable_org_members  [administrator, ...]: their CreateMembers enables members of their
                                  organization at once (delegated administrator with auto-enable)
+        central_configuration    [administrator, ...]: their organization uses central configuration: every
+                                 other account of it is refused its own EnableSecurityHub and
+                                 DisableSecurityHub with AccessDeniedException (emulator/securityhub.py)
         create_account_delay_s   CreateAccount stays IN_PROGRESS (account hidden) for this long
         create_account_failure   FailureReason for the next CreateAccount (e.g. "EMAIL_ALREADY_EXISTS")
         create_account_concurrency

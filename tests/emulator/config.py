@@ -107,6 +107,7 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     "response_put_failures": (0, _count),
     "seed": (None, _optional_int),
     "auto_enable_org_members": ([], _account_list),
+    "central_configuration": ([], _account_list),
     "create_account_delay_s": (0.0, _number),
     "create_account_failure": (None, _optional_string),
     # How many CreateAccount requests of one management account may be in progress at once (organizations.py,

@@ -158,10 +158,14 @@ class SecurityHubModel:
 
     `org_peers(administrator, member)` answers whether both accounts are in the same organization and the
     administrator is configured to auto-enable organization members (AWS's delegated-administrator mode).
+    `centrally_configured(account)` answers whether the account's organization uses central configuration
+    (see `_refuse_if_centrally_configured`).
     """
 
-    def __init__(self, org_peers: Callable[[str, str], bool]):
+    def __init__(self, org_peers: Callable[[str, str], bool],
+                 centrally_configured: Callable[[str], bool] = lambda account: False):
         self._org_peers = org_peers
+        self._centrally_configured = centrally_configured
         self._lock = threading.RLock()
         self._hubs: dict[tuple[str, str], Hub] = {}
         self._memberships: dict[tuple[str, str, str], Membership] = {}
@@ -178,6 +182,7 @@ class SecurityHubModel:
         """`tags` (EnableSecurityHub's `Tags`) are the new hub's tags, as if added by TagResource."""
         tags = check_tags(tags) if tags is not None else {}
         with self._lock:
+            self._refuse_if_centrally_configured(account)
             if (account, region) in self._hubs:
                 raise SecurityHubError("ResourceConflictException",
                                        f"Account {account} is already subscribed to Security Hub")
@@ -200,6 +205,7 @@ class SecurityHubModel:
         tags go with it."""
         with self._lock:
             self._require_hub(account, region)
+            self._refuse_if_centrally_configured(account)
             administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
             if administered:
                 raise SecurityHubError(
@@ -215,6 +221,20 @@ class SecurityHubModel:
             if association:
                 association.set_status(RESIGNED)
             del self._hubs[(account, region)]
+
+    def _refuse_if_centrally_configured(self, account: str) -> None:
+        """Under central configuration the delegated administrator's configuration policies decide whether Security
+        Hub CSPM is enabled in each account and region of the organization; the accounts cannot change it
+        themselves (Security Hub User Guide, "Understanding central configuration in Security Hub CSPM": policies
+        set "whether Security Hub CSPM is enabled or disabled"; a centrally managed account's settings "can only
+        be changed by the delegated administrator"). The API reference lists no error for it. The code and message
+        are those AWS answers a centrally managed account's own settings call, as a public report quotes them
+        (hashicorp/terraform-provider-aws issue 39687, UpdateSecurityHubConfiguration); this model gives them to
+        EnableSecurityHub and DisableSecurityHub, which change what a policy decides."""
+        if self._centrally_configured(account):
+            raise SecurityHubError("AccessDeniedException",
+                                   "This account is currently associated with a central configuration policy, "
+                                   "so only the administrator can access this operation.")
 
     def describe_hub(self, account: str, region: str, requested_arn: str | None) -> dict:
         with self._lock:

@@ -364,6 +364,50 @@ async fn a_refused_disable_fails_the_region_by_name() {
     assert_eq!((delete.num_calls(), current.num_calls()), (1, 1));
 }
 
+/// AccessDeniedException as AWS answers a centrally managed account's own settings calls.
+fn central_configuration_body() -> Option<String> {
+    Some(r#"{"__type":"AccessDeniedException","Message":"This account is currently associated with a central configuration policy, so only the administrator can access this operation."}"#.to_owned())
+}
+
+#[tokio::test]
+async fn a_disable_refused_by_central_configuration_says_so() {
+    let log = CallLog::default();
+    let (admin, ..) = slow_administrator(&log);
+    let disable = mock!(Client::disable_security_hub).sequence().http_status(403, central_configuration_body()).build();
+    let (member, _) = leaving_member(&disable);
+
+    let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
+    assert_eq!(error, RegionError::CentrallyConfigured { change: HubChange::Disable });
+    let reason = error.to_string();
+    assert!(
+        reason.starts_with(
+            "DisableSecurityHub: refused: the account is governed by a Security Hub CSPM central configuration policy"
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("OnDelete: Disassociate"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_hub_the_policy_enabled_joins_and_one_it_did_not_is_explained() {
+    let refused =
+        || mock!(Client::enable_security_hub).sequence().http_status(403, central_configuration_body()).build();
+    // The policy enabled the hub, and CreateMembers made the organization member Enabled: done.
+    let Scenario { admin, member: _, .. } = scenario("Enabled", (ADMIN, "Enabled"));
+    let enable = refused();
+    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let list = mock!(Client::list_invitations).then_output(|| ListInvitationsOutput::builder().build());
+    enroll(&admin, &client(&[&enable, &current, &list])).await.expect("joined under its policy");
+    // The policy keeps the hub disabled: the region fails saying where to change it.
+    let Scenario { admin, .. } = scenario("Created", (ADMIN, "Created"));
+    let enable = refused();
+    let none =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let error = enroll(&admin, &client(&[&enable, &none, &list])).await.unwrap_err();
+    assert_eq!(error, RegionError::CentrallyConfigured { change: HubChange::Enable });
+    assert!(error.to_string().contains("enable Security Hub CSPM for it in its policy"), "{error}");
+}
+
 #[tokio::test]
 async fn a_hub_not_enabled_is_disabled_already() {
     let log = CallLog::default();
