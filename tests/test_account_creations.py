@@ -22,7 +22,7 @@ import collections
 import time
 
 from harness.assertions import assert_delivered
-from harness.fixtures import CfnResponse
+from harness.fixtures import send_at_once
 from reliability_support import ADMIN, enrolled_regions, record_figure
 
 CREATIONS = 8
@@ -60,14 +60,9 @@ def test_many_account_creations_at_once_all_succeed_each_with_its_own_account(em
         requests.append((deployment, email, event, key))
 
     started = time.monotonic()
-    invoked = [(deployment, email, event, key, deployment.runtime_api.invoke(event, deadline_s=LAMBDA_DEADLINE_S))
-               for deployment, email, event, key in requests]
-    responses: list[tuple[str, CfnResponse]] = []
-    for deployment, email, event, key, rid in invoked:
-        result = deployment.runtime_api.wait_result(rid, LAMBDA_DEADLINE_S + ANSWER_MARGIN_S)
-        responses.append((email, CfnResponse(raw=deployment.cfn.read_response(key), runtime_result=result,
-                                             event=event, lambda_request_id=rid, response_key=key,
-                                             deadline=deployment.runtime_api.invocation(rid).deadline)))
+    answered = send_at_once([(deployment, event, key) for deployment, _, event, key in requests], LAMBDA_DEADLINE_S,
+                            LAMBDA_DEADLINE_S + ANSWER_MARGIN_S)
+    responses = [(email, resp) for (_, email, _, _), resp in zip(requests, answered)]
     elapsed = time.monotonic() - started
     creations = emulator.call_totals("organizations", operation="CreateAccount")
 

@@ -21,7 +21,7 @@ import collections
 import time
 
 from harness.assertions import assert_delivered
-from harness.fixtures import CfnResponse
+from harness.fixtures import send_at_once
 from reliability_support import enrolled_regions, list_members, record_figure
 
 ADMIN = "210987654321"  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; not the provider's own account
@@ -56,14 +56,9 @@ def test_a_whole_ou_enrolling_at_once_into_one_throttled_administrator_all_succe
     emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=RATE, securityhub_burst=BURST)
 
     started = time.monotonic()
-    invoked = [(deployment, member, event, key, deployment.runtime_api.invoke(event, deadline_s=DEADLINE_S))
-               for deployment, member, event, key in requests]
-    responses: list[tuple[str, CfnResponse]] = []
-    for deployment, member, event, key, rid in invoked:
-        result = deployment.runtime_api.wait_result(rid, DEADLINE_S + ANSWER_MARGIN_S)
-        responses.append((member, CfnResponse(raw=deployment.cfn.read_response(key), runtime_result=result,
-                                              event=event, lambda_request_id=rid, response_key=key,
-                                              deadline=deployment.runtime_api.invocation(rid).deadline)))
+    answered = send_at_once([(deployment, event, key) for deployment, _, event, key in requests], DEADLINE_S,
+                            DEADLINE_S + ANSWER_MARGIN_S)
+    responses = [(member, resp) for (_, member, _, _), resp in zip(requests, answered)]
     elapsed = time.monotonic() - started
     totals = emulator.call_totals("securityhub", ADMIN)
     emulator.configure(token_buckets=[])

@@ -244,6 +244,21 @@ class Deployment:
     cfn: Cfn
 
 
+def send_at_once(requests: list[tuple[Deployment, dict, str]], deadline_s: float,
+                 wait_s: float) -> list[CfnResponse]:
+    """Invokes each (deployment, event, response key) at once, each binary with its own event, then waits (each
+    wait bounded by `wait_s`) for every runtime answer and reads back its response, in the order given."""
+    invoked = [(deployment, event, key, deployment.runtime_api.invoke(event, deadline_s=deadline_s))
+               for deployment, event, key in requests]
+    responses = []
+    for deployment, event, key, rid in invoked:
+        result = deployment.runtime_api.wait_result(rid, wait_s)
+        responses.append(CfnResponse(raw=deployment.cfn.read_response(key), runtime_result=result, event=event,
+                                     lambda_request_id=rid, response_key=key,
+                                     deadline=deployment.runtime_api.invocation(rid).deadline))
+    return responses
+
+
 # -- fixtures --------------------------------------------------------------------------------------------------
 
 @pytest.hookimpl(hookwrapper=True)
