@@ -53,40 +53,40 @@ pub struct Owner {
 /// Told the CreateAccount request id as soon as one is known: the request's own, or an earlier run's.
 pub type Started<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
-/// The account for `new`: this resource's earlier account if a previous run made it, else a new one.
-pub async fn create_or_find(
-    org: &Client,
-    new: &NewAccount,
-    role_name: &str,
-    owner: &Owner,
-    started: Started<'_>,
-) -> Result<AccountId, AccountError> {
-    if let Some(account) = find_own(org, new, owner, started).await? {
+/// One resource's account creation: where, what, for whom, and who is told its request id.
+pub struct Creation<'a> {
+    pub org: &'a Client,
+    pub new: &'a NewAccount,
+    /// The role Organizations makes in the new account.
+    pub role_name: &'a str,
+    pub owner: &'a Owner,
+    pub started: Started<'a>,
+}
+
+/// The account for `creation`: this resource's earlier account if a previous run made it, else a new one.
+pub async fn create_or_find(creation: &Creation<'_>) -> Result<AccountId, AccountError> {
+    if let Some(account) = find_own(creation).await? {
         return Ok(account);
     }
-    match create(org, new, role_name, owner, started).await {
+    match create(creation).await {
         // Another run of this same request may have created it a moment ago.
         Err(AccountError::CreationFailed(reason)) if reason == "EMAIL_ALREADY_EXISTS" => {
-            find_own(org, new, owner, started).await?.ok_or(AccountError::CreationFailed(reason))
+            find_own(creation).await?.ok_or(AccountError::CreationFailed(reason))
         }
         outcome => outcome,
     }
 }
 
 /// This resource's account, made or being made by an earlier run; an error if the email is another's.
-async fn find_own(
-    org: &Client,
-    new: &NewAccount,
-    owner: &Owner,
-    started: Started<'_>,
-) -> Result<Option<AccountId>, AccountError> {
+async fn find_own(creation: &Creation<'_>) -> Result<Option<AccountId>, AccountError> {
+    let Creation { org, new, owner, .. } = *creation;
     if let Some(account) = owned_by_email(org, &new.email, owner).await? {
         return Ok(Some(account));
     }
     // Account names are not unique: a creation of this name may be another resource's.
     let Some(request_id) = creation_in_progress(org, &new.name).await? else { return Ok(None) };
     tracing::info!(request = %request_id, "an account of this name is being created; waiting to see whose it is");
-    started(&request_id);
+    (creation.started)(&request_id);
     if let Ok(account) = wait_for_creation(org, &request_id).await {
         if is_owned_by(org, &account, owner).await? {
             return Ok(Some(account));
@@ -106,27 +106,17 @@ async fn owned_by_email(org: &Client, email: &str, owner: &Owner) -> Result<Opti
     }
 }
 
-async fn create(
-    org: &Client,
-    new: &NewAccount,
-    role_name: &str,
-    owner: &Owner,
-    started: Started<'_>,
-) -> Result<AccountId, AccountError> {
+async fn create(creation: &Creation<'_>) -> Result<AccountId, AccountError> {
+    let owner = creation.owner;
     let tags = [tag(STACK_TAG, &owner.stack_id)?, tag(LOGICAL_ID_TAG, &owner.logical_id)?];
-    let attempt = |_| create_once(org, new, role_name, &tags, started);
+    let attempt = |_| create_once(creation, &tags);
     CREATE_PAUSES.attempts(CREATE_ATTEMPTS).run(attempt, is_concurrent_modification).await
 }
 
 /// One CreateAccount, waited for to its end. Organizations refuses it while too many creations are in
 /// progress (TooManyRequestsException, which the SDK retries as throttling while the request has time).
-async fn create_once(
-    org: &Client,
-    new: &NewAccount,
-    role_name: &str,
-    tags: &[Tag],
-    started: Started<'_>,
-) -> Result<AccountId, AccountError> {
+async fn create_once(creation: &Creation<'_>, tags: &[Tag]) -> Result<AccountId, AccountError> {
+    let Creation { org, new, role_name, started, .. } = *creation;
     let answer = org
         .create_account()
         .email(&new.email)

@@ -148,7 +148,9 @@ async fn resolve(job: &Job, properties: &Properties, target: &Target) -> Result<
         Target::Create(new) => {
             let org = job.aws.own().await?.organizations();
             let started = |request_id: &str| job.progress.set_creation(request_id);
-            let id = accounts::create_or_find(&org, new, &properties.member_role_name, &job.owner, &started).await?;
+            let role_name = &properties.member_role_name;
+            let creation = accounts::Creation { org: &org, new, role_name, owner: &job.owner, started: &started };
+            let id = accounts::create_or_find(&creation).await?;
             job.progress.set(&id);
             if let Some(parent) = &new.parent_id {
                 accounts::move_to(&org, &id, parent).await.map_err(LifecycleError::Move)?;

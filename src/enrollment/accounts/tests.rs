@@ -101,6 +101,10 @@ fn failed(request_id: &str, reason: &str) -> CreateAccountStatus {
 /// A creation's request id, where a test does not look at it.
 fn nothing(_: &str) {}
 
+fn ours<'a>(org: &'a Client, new: &'a NewAccount, owner: &'a Owner, started: Started<'a>) -> Creation<'a> {
+    Creation { org, new, role_name: "OrganizationAccountAccessRole", owner, started }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_second_run_finds_its_own_account_by_email_and_tags() {
     let listed = mock!(Client::list_accounts)
@@ -108,7 +112,7 @@ async fn a_second_run_finds_its_own_account_by_email_and_tags() {
     let create = mock!(Client::create_account).then_output(started("car-ours"));
     let org = client(&[&listed, &tags_of(OURS, STACK), &create]);
 
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
     assert_eq!(account.expect("found").as_str(), OURS);
     assert_eq!(create.num_calls(), 0);
 }
@@ -129,7 +133,7 @@ async fn an_in_progress_creation_that_turns_out_ours_is_waited_for_and_taken() {
     let start = Instant::now();
     let seen = std::sync::Mutex::new(Vec::new());
     let started = |request_id: &str| seen.lock().unwrap().push(request_id.to_owned());
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &started).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &started)).await;
     assert_eq!(account.expect("taken").as_str(), OURS);
     assert_eq!((polls.num_calls(), create.num_calls()), (3, 0));
     assert_eq!(*seen.lock().unwrap(), ["car-ours"], "the creation waited for is named while it is waited for");
@@ -150,7 +154,7 @@ async fn an_in_progress_creation_of_another_resource_is_not_taken() {
     let our_creation = creation("car-ours", 0, succeeded("car-ours", OURS));
     let org = client(&[&listed, &in_progress, &their_creation, &tags_of(THEIRS, OTHER_STACK), &create, &our_creation]);
 
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
     assert_eq!(account.expect("created").as_str(), OURS);
     assert_eq!(create.num_calls(), 1);
 }
@@ -161,8 +165,7 @@ async fn an_email_used_by_an_account_this_resource_did_not_create_is_refused_nam
     let create = mock!(Client::create_account).then_output(started("car-ours"));
     let org = client(&[&listed, &tags_of(THEIRS, OTHER_STACK), &create]);
 
-    let error =
-        create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await.unwrap_err();
+    let error = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await.unwrap_err();
     assert_eq!(error, AccountError::EmailTaken(THEIRS.to_owned()));
     assert!(error.to_string().contains(&format!("AccountId: {THEIRS}")), "{error}");
     assert_eq!(create.num_calls(), 0);
@@ -185,7 +188,7 @@ async fn create_account_refused_for_a_concurrent_modification_is_tried_again() {
     let polls = creation("car-ours", 0, succeeded("car-ours", OURS));
     let org = client(&[&listed, &in_progress, &create, &polls]);
 
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
     assert_eq!(account.expect("created").as_str(), OURS);
     // The SDK does not retry this error: each call is one of the crate's own tries.
     assert_eq!(create.num_calls(), 3);
@@ -199,7 +202,7 @@ async fn a_creation_failed_for_a_concurrent_modification_is_started_again() {
     let second = creation("car-2", 1, succeeded("car-2", OURS));
     let org = client(&[&listed, &in_progress, &create, &first, &second]);
 
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
     assert_eq!(account.expect("created").as_str(), OURS);
     assert_eq!((create.num_calls(), first.num_calls(), second.num_calls()), (2, 2, 2));
 }
@@ -214,8 +217,7 @@ async fn concurrent_modifications_are_tried_a_bounded_number_of_times() {
         .build();
     let org = client(&[&listed, &in_progress, &create]);
 
-    let error =
-        create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await.unwrap_err();
+    let error = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await.unwrap_err();
     assert!(matches!(&error, AccountError::Aws(error) if error.is("ConcurrentModificationException")), "{error}");
     assert_eq!(create.num_calls(), CREATE_ATTEMPTS as usize);
 }
@@ -227,8 +229,7 @@ async fn a_creation_failed_for_another_reason_gives_that_reason() {
     let polls = creation("car-ours", 1, failed("car-ours", "ACCOUNT_LIMIT_EXCEEDED"));
     let org = client(&[&listed, &in_progress, &create, &polls]);
 
-    let error =
-        create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await.unwrap_err();
+    let error = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await.unwrap_err();
     assert_eq!(error, AccountError::CreationFailed("ACCOUNT_LIMIT_EXCEEDED".to_owned()));
     assert_eq!(create.num_calls(), 1);
 }
@@ -242,7 +243,7 @@ async fn losing_the_create_account_race_finds_the_account_of_the_twin() {
     let polls = creation("car-ours", 0, failed("car-ours", "EMAIL_ALREADY_EXISTS"));
     let org = client(&[&listed, &none_in_progress(), &create, &polls, &tags_of(OURS, STACK)]);
 
-    let account = create_or_find(&org, &new_account(), "OrganizationAccountAccessRole", &owner(), &nothing).await;
+    let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
     assert_eq!(account.expect("the twin's").as_str(), OURS);
     assert_eq!((listed.num_calls(), create.num_calls()), (2, 1));
 }
