@@ -163,6 +163,17 @@ mod tests {
     }
 
     #[test]
+    fn an_envelope_through_sns_is_no_request() {
+        // What a principal allowed to publish to the provider's topic could send: a continuation's envelope.
+        let envelope = json!({ENVELOPE_KEY: {"FirstArrivalMs": 1, "Hop": 1}, REQUEST_KEY: request()});
+        let wrapped = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": envelope.to_string()}}]});
+        let (payload, arrival) = open(wrapped.clone(), NOW_MS);
+        assert_eq!((&payload, arrival), (&wrapped, Arrival::first(NOW_MS)), "only a direct invocation continues");
+        let parsed = super::super::event::parse(payload);
+        assert!(matches!(parsed, Err(super::super::event::EventError::Unanswerable(_))), "{parsed:?}");
+    }
+
+    #[test]
     fn cloudformation_stops_waiting_a_service_timeout_after_the_first_arrival() {
         let arrival = Arrival { first_arrival_ms: NOW_MS, hop: 3 };
         assert_eq!(arrival.cloudformation_deadline_ms(Duration::from_secs(3600)), NOW_MS + 3_600_000);
