@@ -19,7 +19,10 @@ use tokio::time::Instant;
 use crate::ids::AccountId;
 use crate::retry::Pauses;
 
+mod errors;
 mod patience;
+pub(crate) use errors::failure_reason;
+pub use errors::is_already_our_member;
 pub use patience::Patience;
 
 const SESSION_PREFIX: &str = "securityhub-member-account";
@@ -32,6 +35,12 @@ const RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// without gaps, long enough that a whole OU's retries spread out.
 const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(3);
 const MAX_MESSAGE_CHARS: usize = 300;
+/// A new account refuses service calls until its services are active (SubscriptionRequiredException,
+/// OptInRequired): for about a minute to a few minutes after CreateAccount SUCCEEDED, as public reports show.
+/// Tried again every few seconds for up to this long; the request's own deadline cuts it shorter (a
+/// continuation then goes on waiting).
+const READY_PATIENCE: Duration = Duration::from_secs(15 * 60);
+const READY_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(5) };
 /// A new account's role becomes assumable within minutes: tried again soon, then every few seconds.
 const ROLE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(5) };
 
@@ -259,7 +268,7 @@ async fn assume_role(
     };
     let answer = ROLE_PAUSES
         .until(Instant::now() + patience)
-        .run(assume, |error| error.is("AccessDenied"))
+        .run(assume, AwsError::is_role_refused)
         .await
         .map_err(|error| AwsError { message: format!("{role_arn}: {}", error.message), ..error })?;
     credentials_of(&answer, role_arn)
@@ -277,6 +286,27 @@ fn credentials_of(answer: &AssumeRoleOutput, role_arn: &str) -> Result<Credentia
         expiry,
         "AssumeRole",
     ))
+}
+
+/// `call`, tried again while the account refuses it as not ready yet ([`AwsError::is_not_ready`]).
+pub async fn when_ready<T, F, Fut>(call: F) -> Result<T, AwsError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let attempt = |attempt| {
+        let answer = call();
+        async move {
+            let answer = answer.await;
+            if let Err(error) = &answer {
+                if error.is_not_ready() {
+                    tracing::info!(attempt, error = %error, "the account is not ready yet");
+                }
+            }
+            answer
+        }
+    };
+    READY_PAUSES.until(Instant::now() + READY_PATIENCE).run(attempt, AwsError::is_not_ready).await
 }
 
 /// The role session name of one request's sessions: the provider's name and the CloudFormation RequestId,

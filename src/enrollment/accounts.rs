@@ -4,12 +4,12 @@
 //! the stack id and logical id at creation; a second run finds its own account (or its creation
 //! still in progress) by email and name instead of making another.
 
-use aws_sdk_organizations::types::{CreateAccountState, Tag};
+use aws_sdk_organizations::types::{AccountJoinedMethod, AccountStatus, CreateAccountState, Tag};
 use aws_sdk_organizations::Client;
 use std::time::Duration;
 use tokio::time::Instant;
 
-use crate::aws::{AwsError, Operation};
+use crate::aws::{failure_reason, AwsError, Operation};
 use crate::ids::AccountId;
 use crate::properties::NewAccount;
 use crate::retry::Pauses;
@@ -28,6 +28,14 @@ const CREATION_PATIENCE: Duration = Duration::from_secs(60 * 60);
 /// a few seconds later it usually goes through.
 const CREATE_ATTEMPTS: u32 = 4;
 const CREATE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(8) };
+/// Looks for the creation that a CONCURRENT_ACCOUNT_MODIFICATION says is already under way, while it does not
+/// show yet in ListCreateAccountStatus or ListAccounts.
+const TWIN_LOOKS: u32 = 5;
+const TWIN_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(4) };
+/// CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED ("the number of accounts that you can close at a time") passes as the
+/// closures under way finish: tried again a few times over about two minutes.
+const CLOSE_ATTEMPTS: u32 = 6;
+const CLOSE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(5), cap: Duration::from_secs(30) };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
@@ -41,6 +49,11 @@ pub enum AccountError {
     CreationFailed(String),
     #[error("account creation still in progress after {} minutes", CREATION_PATIENCE.as_secs() / 60)]
     CreationSlow,
+    #[error(
+        "CloseAccount: refused by the organization's account-closing quota ({}); the membership was ended, the account was not closed. AWS Organizations allows closing 10% of the member accounts in 30 days: close it later in the AWS Organizations console, or set CloseAccountOnDelete to false and delete again",
+        .0.message
+    )]
+    CloseQuota(AwsError),
 }
 
 /// The resource that owns a created account, as recorded in the account's tags.
@@ -70,10 +83,24 @@ pub async fn create_or_find(creation: &Creation<'_>) -> Result<AccountId, Accoun
     }
     match create(creation).await {
         // Another run of this same request may have created it a moment ago.
-        Err(AccountError::CreationFailed(reason)) if reason == "EMAIL_ALREADY_EXISTS" => {
+        Err(AccountError::CreationFailed(reason)) if reason == failure_reason::EMAIL_ALREADY_EXISTS => {
             find_own(creation).await?.ok_or(AccountError::CreationFailed(reason))
         }
+        // "You already submitted a request with the same information": another run's creation is under way.
+        // It is found and waited for; sending CreateAccount again would only be refused again.
+        Err(AccountError::CreationFailed(reason)) if reason == failure_reason::CONCURRENT_ACCOUNT_MODIFICATION => {
+            find_twin(creation).await?.ok_or(AccountError::CreationFailed(reason))
+        }
         outcome => outcome,
+    }
+}
+
+/// The creation of another run of this request, looked for a few times while it does not show yet.
+async fn find_twin(creation: &Creation<'_>) -> Result<Option<AccountId>, AccountError> {
+    let look = |_| async { find_own(creation).await?.ok_or(AccountError::CreationSlow) };
+    match TWIN_PAUSES.attempts(TWIN_LOOKS).run(look, |error| *error == AccountError::CreationSlow).await {
+        Err(AccountError::CreationSlow) => Ok(None),
+        found => found.map(Some),
     }
 }
 
@@ -135,13 +162,10 @@ async fn create_once(creation: &Creation<'_>, tags: &[Tag]) -> Result<AccountId,
     wait_for_creation(org, request_id).await
 }
 
-/// Refused, or failed, because another change to the organization was under way.
+/// CreateAccount refused because another change to the organization was under way (observed on CreateAccount:
+/// awslabs/aws-deployment-framework issue 280).
 fn is_concurrent_modification(error: &AccountError) -> bool {
-    match error {
-        AccountError::Aws(error) => error.operation == "CreateAccount" && error.is("ConcurrentModificationException"),
-        AccountError::CreationFailed(reason) => reason == "CONCURRENT_ACCOUNT_MODIFICATION",
-        _ => false,
-    }
+    matches!(error, AccountError::Aws(error) if error.is_concurrent_modification())
 }
 
 fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
@@ -231,16 +255,67 @@ pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Resu
         .await
         .op("MoveAccount");
     match moved {
-        Err(error) if !error.is("DuplicateAccountException") => Err(error),
+        Err(error) if !error.is_already_in_parent() => Err(error),
         _ => Ok(()),
     }
 }
 
-/// Closes the account; one already closed or closing is fine.
-pub async fn close(org: &Client, account: &AccountId) -> Result<(), AwsError> {
+/// What Organizations says of an account: how it joined, its email, whether it is closing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    pub created: bool,
+    pub email: String,
+    pub closing: bool,
+}
+
+pub async fn describe(org: &Client, account: &AccountId) -> Result<Described, AwsError> {
+    let answer = org.describe_account().account_id(account.as_str()).send().await.op("DescribeAccount")?;
+    let account = answer.account().ok_or_else(|| AwsError::new("DescribeAccount", "answered no account"))?;
+    Ok(Described {
+        created: account.joined_method() == Some(&AccountJoinedMethod::Created),
+        email: account.email().unwrap_or_default().to_owned(),
+        closing: matches!(account.status(), Some(AccountStatus::PendingClosure | AccountStatus::Suspended)),
+    })
+}
+
+/// Whether an account may be closed by the Delete of the resource that asks: it carries the resource's creation
+/// tags, it joined the organization by creation (tags alone can be written by whoever may tag accounts, a
+/// delegated administrator of Organizations included), and its email is the one the resource created it with.
+pub fn may_close(owned: bool, described: &Described, email: Option<&str>) -> Result<(), &'static str> {
+    if !owned {
+        return Err("the account does not carry this resource's creation tags");
+    }
+    if !described.created {
+        return Err("the account did not join the organization by creation (JoinedMethod is not CREATED)");
+    }
+    match email {
+        Some(email) if email.eq_ignore_ascii_case(&described.email) => Ok(()),
+        _ => Err("the account's email is not the resource's Email"),
+    }
+}
+
+/// Closes the account. CloseAccount is asynchronous (the account is PENDING_CLOSURE, then SUSPENDED): one
+/// already closed or closing is done. A refusal for the number of closures under way at once is tried again;
+/// the 30-day quota is [`AccountError::CloseQuota`], whose Reason says what to do.
+pub async fn close(org: &Client, account: &AccountId) -> Result<(), AccountError> {
+    let attempt = |_| close_once(org, account);
+    let closed = CLOSE_PAUSES.attempts(CLOSE_ATTEMPTS).run(attempt, |error| error.is_close_requests_limit()).await;
+    match closed {
+        Err(error) if error.is_close_quota() => Err(AccountError::CloseQuota(error)),
+        other => Ok(other?),
+    }
+}
+
+async fn close_once(org: &Client, account: &AccountId) -> Result<(), AwsError> {
     match org.close_account().account_id(account.as_str()).send().await.op("CloseAccount") {
-        Err(error) if !error.is("AccountAlreadyClosedException") => Err(error),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        Err(error) if error.is_already_closed() => Ok(()),
+        // ConflictException: "conflicts with the current state" — closing already, or some other change.
+        Err(error) if error.is_conflict() => match describe(org, account).await {
+            Ok(described) if described.closing => Ok(()),
+            _ => Err(error),
+        },
+        Err(error) => Err(error),
     }
 }
 

@@ -307,13 +307,16 @@ async fn join_added(
         joined.all().await;
         job.gate.deletion_begun(&job.aws, &properties.member_role_name, &job.session_name).await
     };
-    let (mut results, deletion_begun) = tokio::join!(joins, deletion_begun);
+    let (results, deletion_begun) = tokio::join!(joins, deletion_begun);
+    let departure = departure(&enrollment.administrator, &enrollment.member, false);
     if deletion_begun {
         tracing::warn!("the stack began deleting this resource meanwhile: leaving the regions again");
-        let departure = departure(&enrollment.administrator, &enrollment.member, false);
         leave_regions(job, &departure, admin_session, Some(member_session), &added.joinable).await?;
         return Err(LifecycleError::DeletedMeanwhile);
     }
+    let (mut results, member_denied) = regions::after_joining(properties.regions.is_some(), results)?;
+    // The administrator added (and maybe invited) the member where the member may not answer: taken back.
+    leave_regions(job, &departure, admin_session, None, &member_denied).await?;
     results.extend(added.failed.into_iter().map(|(region, error)| (region, Err(error))));
     results.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(fanout::summarize("Enrollment", results)?)
@@ -463,18 +466,27 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
     let departure = departure(&properties.administrator_account_id, &member, disable_hub);
     leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
     if properties.close_account_on_delete {
-        close_if_created_here(job, &member).await?;
+        close_if_created_here(job, &member, &properties).await?;
     }
     Ok(done)
 }
 
-async fn close_if_created_here(job: &Job, member: &AccountId) -> Result<(), LifecycleError> {
+/// Closes the account only if this resource made it ([`accounts::may_close`]).
+async fn close_if_created_here(job: &Job, member: &AccountId, properties: &Properties) -> Result<(), LifecycleError> {
     let org = job.aws.own().await?.organizations();
-    if accounts::is_owned_by(&org, member, &job.owner).await? {
-        accounts::close(&org, member).await?;
-        tracing::info!(account = %member, "account closed");
-    } else {
-        tracing::warn!(account = %member, "not closed: the account does not carry this resource's creation tags");
+    let (owned, described) =
+        tokio::try_join!(accounts::is_owned_by(&org, member, &job.owner), accounts::describe(&org, member))?;
+    let email = match &properties.account {
+        AccountSpec::New(new) => Some(new.email.as_str()),
+        AccountSpec::Existing(_) => None,
+    };
+    match accounts::may_close(owned, &described, email) {
+        Ok(()) if described.closing => tracing::info!(account = %member, "the account is closing already"),
+        Ok(()) => {
+            accounts::close(&org, member).await?;
+            tracing::info!(account = %member, "account closed");
+        }
+        Err(why) => tracing::warn!(account = %member, "not closed: {why}"),
     }
     Ok(())
 }

@@ -10,12 +10,19 @@ use aws_sdk_securityhub::Client;
 use std::time::Duration;
 
 use super::fence::Signal;
-use crate::aws::{AwsError, Operation};
+use crate::aws::{self, AwsError, Operation};
 use crate::ids::AccountId;
 use crate::retry::Pauses;
 
 const ENABLED: &str = "Enabled";
+const ASSOCIATED: &str = "Associated";
 const CREATED: &str = "Created";
+const ACCEPT: &str = "AcceptAdministratorInvitation";
+/// ListInvitations' largest page (Security Hub API Reference, ListInvitations: MaxResults 1 to 50).
+const INVITATIONS_PAGE: i32 = 50;
+/// Looks at the administrator's view after accepting, while it still lags.
+const CONFIRM_LOOKS: u32 = 4;
+const CONFIRM_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(2) };
 /// How often, and how patiently, to look for an invitation that was just sent: soon, then less often.
 const INVITATION_LOOKS: u32 = 8;
 const INVITATION_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(2) };
@@ -40,10 +47,14 @@ pub enum RegionError {
     /// Hub API Reference, "Common Errors" and CreateMembers' errors).
     #[error("the administrator account has Security Hub disabled here")]
     NoAdministratorHub,
-    /// CreateMembers answered AccessDeniedException, as every call is answered where a service control policy
-    /// denies the region (AWS Organizations User Guide, "Service control policies"; Control Tower's region deny).
-    #[error("the administrator account is refused AccessDenied here (a region-deny service control policy?)")]
+    /// CreateMembers refused by a service control policy's explicit deny, as every call is where an SCP denies
+    /// the region (AWS Organizations User Guide, "Service control policies"; Control Tower's region deny).
+    #[error("the administrator account is denied here by a service control policy")]
     Denied,
+    /// The member's own first call (EnableSecurityHub) refused by a service control policy's explicit deny: a
+    /// region-deny SCP on the member's OU only.
+    #[error("the member account is denied here by a service control policy")]
+    MemberDenied,
     /// DisableSecurityHub refused with anything but "not enabled": the member's hub is as it was.
     #[error("DisableSecurityHub: refused ({}): the hub stays enabled", .0.message)]
     DisableRefused(AwsError),
@@ -100,15 +111,22 @@ pub async fn add(admin: &Client, enrollment: &Enrollment) -> Result<(), RegionEr
     let details =
         AccountDetails::builder().account_id(enrollment.member.as_str()).set_email(enrollment.email.clone()).build();
     let created = match admin.create_members().account_details(details).send().await.op("CreateMembers") {
-        Err(error) if error.is("InvalidAccessException") => return Err(RegionError::NoAdministratorHub),
-        Err(error) if error.is("AccessDeniedException") => return Err(RegionError::Denied),
+        Err(error) if error.is_no_hub() => return Err(RegionError::NoAdministratorHub),
+        Err(error) if error.is_scp_denied() => return Err(RegionError::Denied),
         other => other?,
     };
-    match created.unprocessed_accounts().first() {
-        Some(refused) => {
-            Err(RegionError::NotTaken(refused.processing_result().unwrap_or("no reason given").to_owned()))
+    let Some(refused) = created.unprocessed_accounts().first() else { return Ok(()) };
+    let reason = refused.processing_result().unwrap_or("no reason given");
+    if aws::is_already_our_member(reason) {
+        return Ok(());
+    }
+    // A wording not seen before: the administrator's own list tells whether the account is its member already.
+    match member_status(admin, enrollment.member.as_str()).await? {
+        Some(status) => {
+            tracing::info!(reason = %reason, status = %status, "CreateMembers: a member already");
+            Ok(())
         }
-        None => Ok(()),
+        None => Err(RegionError::NotTaken(reason.to_owned())),
     }
 }
 
@@ -165,8 +183,8 @@ async fn join_once(
     };
     match administrator {
         // Organization members under the organization's administrator are enabled by CreateMembers alone.
-        Some((account, status)) if account == ours && status == ENABLED => return Ok(()),
-        Some((account, status)) if status == ENABLED => return Err(RegionError::OtherAdministrator(account)),
+        Some((account, status)) if account == ours && is_enabled_status(&status) => return Ok(()),
+        Some((account, status)) if is_enabled_status(&status) => return Err(RegionError::OtherAdministrator(account)),
         _ => {}
     }
     if let Some(refused) = policy_decides {
@@ -201,16 +219,13 @@ fn is_convergent(error: &RegionError) -> bool {
 fn is_lost_invitation(error: &RegionError) -> bool {
     match error {
         RegionError::NoInvitation(_) => true,
-        RegionError::Aws(error) => {
-            error.operation == "AcceptAdministratorInvitation"
-                && (error.is("InvalidInputException") || error.is("ResourceNotFoundException"))
-        }
+        RegionError::Aws(error) => error.operation == ACCEPT && error.is_stale_invitation(),
         _ => false,
     }
 }
 
 async fn is_enabled(admin: &Client, enrollment: &Enrollment) -> bool {
-    matches!(member_status(admin, enrollment.member.as_str()).await, Ok(Some(status)) if status == ENABLED)
+    matches!(member_status(admin, enrollment.member.as_str()).await, Ok(Some(status)) if is_enabled_status(&status))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -254,24 +269,21 @@ async fn invite(admin: &Client, enrollment: &Enrollment) -> Result<(), AwsError>
     }
 }
 
+/// The member's EnableSecurityHub: its first call in the region. A new account may refuse it for minutes
+/// ([`aws::when_ready`]). Under central configuration the policy decides (the refusal is told apart by its
+/// message from a region-deny SCP's, [`AwsError::is_central_configuration`]).
 async fn enable_hub(member: &Client, default_standards: bool) -> Result<(), RegionError> {
-    let enabled = member.enable_security_hub().enable_default_standards(default_standards).send().await;
-    match enabled.op("EnableSecurityHub") {
-        Err(error) if is_central_configuration(&error) => {
+    let enable = || async {
+        member.enable_security_hub().enable_default_standards(default_standards).send().await.op("EnableSecurityHub")
+    };
+    match aws::when_ready(enable).await {
+        Err(error) if error.is_central_configuration() => {
             Err(RegionError::CentrallyConfigured { change: HubChange::Enable })
         }
-        Err(error) if !error.is("ResourceConflictException") => Err(error.into()),
+        Err(error) if error.is_scp_denied() => Err(RegionError::MemberDenied),
+        Err(error) if !error.is_already_enabled() => Err(error.into()),
         _ => Ok(()),
     }
-}
-
-/// The refusal of an account governed by a central configuration policy. The API reference documents none for
-/// EnableSecurityHub or DisableSecurityHub; AWS answers a centrally managed account's own settings calls
-/// AccessDeniedException "This account is currently associated with a central configuration policy, so only the
-/// administrator can access this operation." (as quoted in hashicorp/terraform-provider-aws issue 39687), so the
-/// message tells it apart from a region-deny SCP's AccessDeniedException.
-fn is_central_configuration(error: &AwsError) -> bool {
-    error.is("AccessDeniedException") && error.message.to_ascii_lowercase().contains("central configuration")
 }
 
 /// The member's administrator and its status, if it has one.
@@ -297,11 +309,24 @@ async fn accept_if_invited(member: &Client, administrator: &str) -> Result<(), R
     }
 }
 
-/// The id of the member's invitation from `administrator`, if one has arrived (ListInvitations).
+/// The id of the member's invitation from `administrator`, if one has arrived (ListInvitations, every page
+/// until it is found: a member may hold many invitations from other administrators).
 async fn find_invitation(member: &Client, administrator: &str) -> Result<Option<String>, RegionError> {
-    let listed = member.list_invitations().send().await.op("ListInvitations")?;
-    let invitation = listed.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
-    Ok(invitation.and_then(|invitation| invitation.invitation_id()).map(str::to_owned))
+    let mut pages = member.list_invitations().max_results(INVITATIONS_PAGE).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page.op("ListInvitations") {
+            Err(error) if error.is_transient_bad_request() => {
+                tracing::info!(error = %error, "ListInvitations answered an empty BadRequestException; looking again");
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let ours = page.invitations().iter().find(|invitation| invitation.account_id() == Some(administrator));
+        if let Some(id) = ours.and_then(|invitation| invitation.invitation_id()) {
+            return Ok(Some(id.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 async fn accept_invitation(member: &Client, administrator: &str, id: &str) -> Result<(), RegionError> {
@@ -311,20 +336,37 @@ async fn accept_invitation(member: &Client, administrator: &str, id: &str) -> Re
         .invitation_id(id)
         .send()
         .await
-        .op("AcceptAdministratorInvitation")?;
+        .op(ACCEPT)?;
     Ok(())
 }
 
+/// The administrator sees the member Enabled. Its view lags a change for a moment (GetMembers may still answer
+/// "no such resource found" just after one, hashicorp/terraform-provider-aws PR 34781), so it is looked at again
+/// a few times before the region fails.
 async fn confirm_enabled(admin: &Client, member: &str) -> Result<(), RegionError> {
-    match member_status(admin, member).await? {
-        Some(status) if status == ENABLED => Ok(()),
-        status => Err(RegionError::NotEnabled(status.unwrap_or_else(|| "not a member".to_owned()))),
-    }
+    let look = |_| async {
+        match member_status(admin, member).await? {
+            Some(status) if is_enabled_status(&status) => Ok(()),
+            status => Err(RegionError::NotEnabled(status.unwrap_or_else(|| "not a member".to_owned()))),
+        }
+    };
+    CONFIRM_PAUSES.attempts(CONFIRM_LOOKS).run(look, |error| matches!(error, RegionError::NotEnabled(_))).await
 }
 
-/// The member's status as the administrator sees it, `None` when it is not a member.
+/// `Enabled`, or `Associated`, its name until Security Hub renamed it on 23 November 2020 (AWS Support's answer
+/// quoted in hashicorp/terraform-provider-aws, which keeps the constant; the AWS CLI's older examples show
+/// `ASSOCIATED`): an answer from a region or an endpoint that still says it is the same state.
+pub fn is_enabled_status(status: &str) -> bool {
+    status.eq_ignore_ascii_case(ENABLED) || status.eq_ignore_ascii_case(ASSOCIATED)
+}
+
+/// The member's status as the administrator sees it, `None` when it is not a member: an empty answer, the
+/// account in UnprocessedAccounts, or one of the errors that mean "not a member" ([`AwsError::is_not_a_member`]).
 pub async fn member_status(admin: &Client, member: &str) -> Result<Option<String>, AwsError> {
-    let answer = admin.get_members().account_ids(member).send().await.op("GetMembers")?;
+    let answer = match admin.get_members().account_ids(member).send().await.op("GetMembers") {
+        Err(error) if error.is_not_a_member() => return Ok(None),
+        other => other?,
+    };
     Ok(answer
         .members()
         .iter()
@@ -349,6 +391,8 @@ enum Standing {
     Elsewhere,
     /// Its hub is not enabled here: nothing to leave, nothing to disable.
     HubOff,
+    /// A service control policy denies the member this region: only the administrator's side can be done.
+    Denied,
 }
 
 /// Ends the membership from both sides, then disables the member's hub when asked.
@@ -408,13 +452,18 @@ async fn remove(admin: &Client, member: &str) -> Result<(), RegionError> {
 /// running beside, is what ends that membership; the hub is disabled only after it.
 async fn resign(member: &Client, departure: &Departure) -> Result<Standing, RegionError> {
     let administrator = match current_administrator(member).await {
-        Err(RegionError::Aws(error)) if is_hub_off(&error) => return Ok(Standing::HubOff),
-        Err(RegionError::Aws(error)) if is_gone(&error) => None,
+        // An account whose services are not active yet has joined nothing.
+        Err(RegionError::Aws(error)) if error.is_no_hub() || error.is_not_ready() => return Ok(Standing::HubOff),
+        Err(RegionError::Aws(error)) if error.is_scp_denied() => {
+            tracing::warn!(error = %error, "the member is denied this region by a service control policy: administrator side only");
+            return Ok(Standing::Denied);
+        }
+        Err(RegionError::Aws(error)) if error.is_gone() => None,
         other => other?,
     };
     let ours = departure.administrator.as_str();
     match administrator {
-        Some((account, status)) if account != ours && status == ENABLED => {
+        Some((account, status)) if account != ours && is_enabled_status(&status) => {
             tracing::info!(administrator = %account, "member belongs to another administrator now; left as it is");
             return Ok(Standing::Elsewhere);
         }
@@ -451,39 +500,24 @@ async fn resign(member: &Client, departure: &Departure) -> Result<Standing, Regi
 async fn disable_hub(member: &Client) -> Result<(), RegionError> {
     match member.disable_security_hub().send().await.op("DisableSecurityHub") {
         Ok(_) => {}
-        Err(error) if is_hub_off(&error) => return Ok(()),
-        Err(error) if is_central_configuration(&error) => {
+        Err(error) if error.is_no_hub() => return Ok(()),
+        Err(error) if error.is_central_configuration() => {
             return Err(RegionError::CentrallyConfigured { change: HubChange::Disable })
         }
-        Err(error) if is_refusal(&error) => return Err(RegionError::DisableRefused(error)),
+        Err(error) if error.is_refusal() => return Err(RegionError::DisableRefused(error)),
         Err(error) => return Err(error.into()),
     }
     match member.get_administrator_account().send().await.op("GetAdministratorAccount") {
-        Err(error) if is_hub_off(&error) => Ok(()),
+        Err(error) if error.is_no_hub() => Ok(()),
         Err(error) => Err(error.into()),
         Ok(_) => Err(RegionError::HubStillEnabled),
     }
 }
 
-/// Security Hub is not enabled for the calling account in this region.
-fn is_hub_off(error: &AwsError) -> bool {
-    error.is("InvalidAccessException")
-}
-
-/// A refusal, after which nothing has changed: not a server fault (which may have done the work) nor throttling
-/// that outlasted the retries.
-fn is_refusal(error: &AwsError) -> bool {
-    error.code.is_some() && !error.is("InternalException") && !error.is("LimitExceededException")
-}
-
-/// Errors that mean "already as wanted" when taking a membership away: not a member, not associated, no hub.
-fn is_gone(error: &AwsError) -> bool {
-    ["ResourceNotFoundException", "InvalidAccessException", "InvalidInputException"].iter().any(|code| error.is(code))
-}
-
+/// "Already as wanted" when taking a membership away: not a member, not associated, no hub.
 fn tolerate_gone<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
     match result {
-        Err(error) if !is_gone(&error) => Err(error),
+        Err(error) if !error.is_gone() => Err(error),
         _ => Ok(()),
     }
 }

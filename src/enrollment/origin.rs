@@ -109,7 +109,7 @@ pub async fn read(session: &Session, stack: &StackArn, claimed: &Claimed<'_>) ->
 async fn stack_status(client: &Client, claimed: &Claimed<'_>) -> Result<Option<String>, AwsError> {
     let answer = client.describe_stacks().stack_name(claimed.stack_id).send().await.op("DescribeStacks");
     let stacks = match answer {
-        Err(error) if is_missing(&error) => return Ok(None),
+        Err(error) if error.is_missing_stack() => return Ok(None),
         other => other?,
     };
     // By its unique id, DescribeStacks also answers deleted stacks (DELETE_COMPLETE): not in progress.
@@ -126,17 +126,12 @@ async fn resource(client: &Client, claimed: &Claimed<'_>) -> Result<Option<(Stri
         .await
         .op("DescribeStackResource");
     let detail = match answer {
-        Err(error) if is_missing(&error) => return Ok(None),
+        Err(error) if error.is_missing_stack() => return Ok(None),
         other => other?,
     };
     Ok(detail.stack_resource_detail().map(|detail| {
         (detail.resource_type().unwrap_or_default().to_owned(), detail.physical_resource_id().map(str::to_owned))
     }))
-}
-
-/// CloudFormation answers a missing stack or resource with a ValidationError ("… does not exist").
-fn is_missing(error: &AwsError) -> bool {
-    error.is("ValidationError") && error.message.contains("does not exist")
 }
 
 #[cfg(test)]

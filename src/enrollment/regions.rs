@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use super::fanout;
 use super::membership::{self, RegionError};
-use crate::aws::{AwsError, Operation, Session};
+use crate::aws::{self, AwsError, Operation, Session};
 use crate::ids::AccountId;
 
 /// The most ListRegions answers per page.
@@ -24,8 +24,10 @@ pub enum RegionsError {
     NoAdministratorHub(Vec<String>),
     #[error("no region is enabled in both accounts with Security Hub enabled in the administrator account")]
     NoneDiscovered,
-    #[error("Regions: the administrator account is refused AccessDenied (a region-deny service control policy?) in: {}", .0.join(", "))]
+    #[error("Regions: the administrator account is refused AccessDenied by a service control policy in: {}", .0.join(", "))]
     Denied(Vec<String>),
+    #[error("Regions: the member account is refused AccessDenied by a service control policy in: {}", .0.join(", "))]
+    MemberDenied(Vec<String>),
 }
 
 /// The regions enabled for the account of `session`: Account ListRegions for the caller's own account
@@ -33,6 +35,11 @@ pub enum RegionsError {
 /// reference, "ListRegions"). The Account service is global: the SDK sends it to the partition's one
 /// endpoint, whatever the session's region.
 pub async fn enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
+    // A new account refuses its first calls for a while: the member's regions are its first call.
+    aws::when_ready(|| list_enabled(session)).await
+}
+
+async fn list_enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
     let client = session.account_management();
     let mut pages = client
         .list_regions()
@@ -144,6 +151,29 @@ pub fn after_adding(listed: bool, added: Vec<(String, Result<(), RegionError>)>)
     Ok(sorted)
 }
 
+/// One region's join, as the fan-out answers it.
+pub type Joined = (String, Result<(), RegionError>);
+
+/// The join's answers, without the regions a service control policy denies the member (its own first call there
+/// was refused): those are an error naming them when listed; discovered, they are left out with a warning and
+/// returned, for the administrator to take its member back there.
+pub fn after_joining(listed: bool, joined: Vec<Joined>) -> Result<(Vec<Joined>, Vec<String>), RegionsError> {
+    let (denied, joined): (Vec<_>, Vec<_>) =
+        joined.into_iter().partition(|(_, result)| matches!(result, Err(RegionError::MemberDenied)));
+    let denied: Vec<String> = denied.into_iter().map(|(region, _)| region).collect();
+    if denied.is_empty() {
+        return Ok((joined, denied));
+    }
+    if listed {
+        return Err(RegionsError::MemberDenied(denied));
+    }
+    tracing::warn!(regions = %denied.join(", "), "the member is denied these regions by a service control policy: left out");
+    if joined.is_empty() {
+        return Err(RegionsError::NoneDiscovered);
+    }
+    Ok((joined, denied))
+}
+
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled (regions
 /// where it is refused AccessDenied are left out, with a warning).
 pub async fn administrator_hubs(admin: &Session, concurrency: usize) -> Result<Vec<String>, AwsError> {
@@ -170,7 +200,7 @@ pub async fn where_member_enabled(
 ) -> Result<Vec<String>, AwsError> {
     let statuses = fanout::each_region(&regions, concurrency, |region| async move {
         let status = membership::member_status(&session.securityhub(&region), member.as_str()).await?;
-        Ok::<_, AwsError>(status.as_deref() == Some("Enabled"))
+        Ok::<_, AwsError>(status.as_deref().is_some_and(membership::is_enabled_status))
     })
     .await;
     let statuses = fanout::all_or_first_error(statuses)?;
@@ -201,10 +231,8 @@ async fn hubs(session: &Session, regions: &[String], concurrency: usize) -> Resu
         let answer = session.securityhub(&region).describe_hub().send().await.op("DescribeHub");
         match answer {
             Ok(_) => Ok(Hub::Enabled),
-            Err(error) if error.is("InvalidAccessException") || error.is("ResourceNotFoundException") => {
-                Ok(Hub::Disabled)
-            }
-            Err(error) if error.is("AccessDeniedException") => Ok(Hub::Denied),
+            Err(error) if error.is_no_hub_described() => Ok(Hub::Disabled),
+            Err(error) if error.is_scp_denied() => Ok(Hub::Denied),
             Err(error) => Err(AwsError { message: format!("{region}: {}", error.message), ..error }),
         }
     })
@@ -260,6 +288,27 @@ mod tests {
         let without_denial = answers().into_iter().filter(|(region, _)| region != "eu-west-1").collect();
         let error = after_adding(true, without_denial).unwrap_err();
         assert_eq!(error.to_string(), "Regions: the administrator account has Security Hub disabled in: us-west-2");
+    }
+
+    #[test]
+    fn regions_denied_to_the_member_are_named_when_listed_and_left_out_when_discovered() {
+        let joined = || {
+            vec![
+                ("eu-west-1".to_owned(), Err(RegionError::MemberDenied)),
+                ("us-east-1".to_owned(), Ok(())),
+                ("us-west-2".to_owned(), Err(RegionError::NoInvitation("1".to_owned()))),
+            ]
+        };
+        let error = after_joining(true, joined()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Regions: the member account is refused AccessDenied by a service control policy in: eu-west-1"
+        );
+        let (kept, denied) = after_joining(false, joined()).unwrap();
+        assert_eq!(denied, ["eu-west-1"]);
+        assert_eq!(kept.iter().map(|(region, _)| region.as_str()).collect::<Vec<_>>(), ["us-east-1", "us-west-2"]);
+        let only_denied = vec![("eu-west-1".to_owned(), Err(RegionError::MemberDenied))];
+        assert_eq!(after_joining(false, only_denied), Err(RegionsError::NoneDiscovered));
     }
 
     #[test]

@@ -195,16 +195,53 @@ async fn create_account_refused_for_a_concurrent_modification_is_tried_again() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_creation_failed_for_a_concurrent_modification_is_started_again() {
-    let (listed, in_progress) = empty_organization();
-    let create = mock!(Client::create_account).sequence().output(started("car-1")).output(started("car-2")).build();
-    let first = creation("car-1", 1, failed("car-1", "CONCURRENT_ACCOUNT_MODIFICATION"));
-    let second = creation("car-2", 1, succeeded("car-2", OURS));
-    let org = client(&[&listed, &in_progress, &create, &first, &second]);
+async fn a_creation_failed_as_a_duplicate_waits_for_the_twin_and_never_creates_again() {
+    // CONCURRENT_ACCOUNT_MODIFICATION: "You already submitted a request with the same information". The twin's
+    // creation shows on the second look, and is ours.
+    let listed = mock!(Client::list_accounts).then_output(accounts(&[]));
+    let in_progress = mock!(Client::list_create_account_status)
+        .sequence()
+        .output(|| ListCreateAccountStatusOutput::builder().build())
+        .times(2)
+        .output(|| {
+            ListCreateAccountStatusOutput::builder()
+                .create_account_statuses(status("car-twin", CreateAccountState::InProgress).build())
+                .build()
+        })
+        .build();
+    let create = mock!(Client::create_account).then_output(started("car-mine"));
+    let mine = creation("car-mine", 0, failed("car-mine", "CONCURRENT_ACCOUNT_MODIFICATION"));
+    let twin = creation("car-twin", 1, succeeded("car-twin", OURS));
+    let org = client(&[&listed, &in_progress, &create, &mine, &twin, &tags_of(OURS, STACK)]);
 
     let account = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await;
-    assert_eq!(account.expect("created").as_str(), OURS);
-    assert_eq!((create.num_calls(), first.num_calls(), second.num_calls()), (2, 2, 2));
+    assert_eq!(account.expect("the twin's").as_str(), OURS);
+    assert_eq!(create.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_whose_twin_never_shows_fails_naming_the_reason() {
+    let (listed, in_progress) = empty_organization();
+    let create = mock!(Client::create_account).then_output(started("car-mine"));
+    let mine = creation("car-mine", 0, failed("car-mine", "CONCURRENT_ACCOUNT_MODIFICATION"));
+    let org = client(&[&listed, &in_progress, &create, &mine]);
+
+    let error = create_or_find(&ours(&org, &new_account(), &owner(), &nothing)).await.unwrap_err();
+    assert_eq!(error, AccountError::CreationFailed("CONCURRENT_ACCOUNT_MODIFICATION".to_owned()));
+    assert_eq!(create.num_calls(), 1);
+}
+
+fn described(created: bool, email: &str) -> Described {
+    Described { created, email: email.to_owned(), closing: false }
+}
+
+#[test]
+fn only_an_account_created_for_this_resource_with_its_email_may_be_closed() {
+    assert_eq!(may_close(true, &described(true, "A@example.com"), Some("a@example.com")), Ok(()));
+    assert!(may_close(false, &described(true, EMAIL), Some(EMAIL)).unwrap_err().contains("creation tags"));
+    assert!(may_close(true, &described(false, EMAIL), Some(EMAIL)).unwrap_err().contains("JoinedMethod"));
+    assert!(may_close(true, &described(true, EMAIL), Some("other@example.com")).unwrap_err().contains("email"));
+    assert!(may_close(true, &described(true, EMAIL), None).unwrap_err().contains("email"));
 }
 
 #[tokio::test(start_paused = true)]

@@ -8,7 +8,7 @@ use aws_sdk_securityhub::operation::{
     get_administrator_account::GetAdministratorAccountOutput, get_members::GetMembersOutput,
     invite_members::InviteMembersOutput, list_invitations::ListInvitationsOutput,
 };
-use aws_sdk_securityhub::types::{Invitation, Member};
+use aws_sdk_securityhub::types::{Invitation, Member, Result as Processed};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use std::sync::{Arc, Mutex};
 
@@ -37,10 +37,28 @@ fn client(rules: &[&Rule]) -> Client {
     ))
 }
 
-/// A Security Hub error as the service sends it (REST-JSON, code in the body).
+/// A Security Hub error as the service sends it (REST-JSON, code in the body), with the message AWS gives it
+/// where the provider reads the message (see the fidelity ledger).
 fn error_body(code: &str) -> Option<String> {
-    Some(format!(r#"{{"__type":"{code}","Message":"{code} from the fake"}}"#))
+    let message = match code {
+        "InvalidAccessException" => format!("Account {MEMBER} is not subscribed to AWS Security Hub"),
+        "AccessDeniedException" => SCP_DENY.to_owned(),
+        _ => format!("{code} from the fake"),
+    };
+    message_body(code, &message)
 }
+
+fn message_body(code: &str, message: &str) -> Option<String> {
+    Some(serde_json::json!({"__type": code, "Message": message}).to_string())
+}
+
+const SCP_DENY: &str =
+    "User: arn:aws:sts::222222222222:assumed-role/OrganizationAccountAccessRole/s is not authorized \
+                        to perform: securityhub:EnableSecurityHub with an explicit deny in a service control policy";
+const IAM_DENY: &str =
+    "User: arn:aws:sts::111111111111:assumed-role/OrganizationAccountAccessRole/s is not authorized \
+                        to perform: securityhub:CreateMembers because no identity-based policy allows the \
+                        securityhub:CreateMembers action";
 
 fn members(status: &'static str) -> impl Fn() -> GetMembersOutput + Send + Sync {
     move || {
@@ -444,4 +462,177 @@ async fn no_disable_when_the_administrator_side_failed() {
     let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
     assert!(error.to_string().starts_with("DisassociateMembers: BadRequest"), "{error}");
     assert_eq!(disable.num_calls(), 0);
+}
+
+/// The real answer to CreateMembers of an account that is a member already (aws-secure-environment-accelerator
+/// issue 814): HTTP 200, the account in UnprocessedAccounts.
+fn already_a_member() -> CreateMembersOutput {
+    CreateMembersOutput::builder()
+        .unprocessed_accounts(
+            Processed::builder()
+                .account_id(MEMBER)
+                .processing_result(
+                    "The request is rejected because the given account ID is already a member or associated member \
+                     of the current account.",
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn unprocessed(reason: &'static str) -> impl Fn() -> CreateMembersOutput + Send + Sync {
+    move || {
+        CreateMembersOutput::builder()
+            .unprocessed_accounts(Processed::builder().account_id(MEMBER).processing_result(reason).build())
+            .build()
+    }
+}
+
+#[tokio::test]
+async fn a_member_already_is_added_without_another_call() {
+    let create = mock!(Client::create_members).then_output(already_a_member);
+    let get = mock!(Client::get_members).then_output(members("Enabled"));
+    let admin = client(&[&create, &get]);
+    add(&admin, &enrollment()).await.expect("a member already is added");
+    assert_eq!(get.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_refusal_is_checked_against_the_administrators_list() {
+    let create = mock!(Client::create_members).then_output(unprocessed("Some new wording"));
+    let get = mock!(Client::get_members).then_output(members("Invited"));
+    add(&client(&[&create, &get]), &enrollment()).await.expect("a member of ours, whatever the wording");
+
+    let create = mock!(Client::create_members).then_output(unprocessed("Some new wording"));
+    let not_found = mock!(Client::get_members)
+        .sequence()
+        .http_status(400, message_body("BadRequestException", "The request is rejected since no such resource found."))
+        .build();
+    let error = add(&client(&[&create, &not_found]), &enrollment()).await.unwrap_err();
+    assert_eq!(error, RegionError::NotTaken("Some new wording".to_owned()));
+}
+
+#[tokio::test]
+async fn every_spelling_of_not_a_member_is_no_status() {
+    let answers = [
+        (400, message_body("BadRequestException", "The request is rejected since no such resource found.")),
+        (403, message_body("AccessDeniedException", "The request is rejected since no such resource found.")),
+        (404, message_body("ResourceNotFoundException", "not found")),
+    ];
+    for (status, body) in answers {
+        let get = mock!(Client::get_members).sequence().http_status(status, body.clone()).build();
+        assert_eq!(member_status(&client(&[&get]), MEMBER).await, Ok(None), "{body:?}");
+    }
+    let empty = mock!(Client::get_members).then_output(|| GetMembersOutput::builder().build());
+    assert_eq!(member_status(&client(&[&empty]), MEMBER).await, Ok(None));
+    let denied =
+        mock!(Client::get_members).sequence().http_status(403, message_body("AccessDeniedException", IAM_DENY)).build();
+    assert!(member_status(&client(&[&denied]), MEMBER).await.is_err(), "a real refusal is not 'not a member'");
+}
+
+#[tokio::test]
+async fn associated_is_the_old_name_of_enabled() {
+    let Scenario { admin, member, accept, .. } = scenario("Associated", (ADMIN, "Associated"));
+    enroll(&admin, &member).await.expect("joined");
+    assert_eq!(accept.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn create_members_denied_without_an_scp_is_a_failure_not_a_region_to_leave_out() {
+    let create = mock!(Client::create_members)
+        .sequence()
+        .http_status(403, message_body("AccessDeniedException", IAM_DENY))
+        .build();
+    let error = add(&client(&[&create]), &enrollment()).await.unwrap_err();
+    assert!(matches!(&error, RegionError::Aws(aws) if aws.message.contains("no identity-based policy")), "{error}");
+    let other = mock!(Client::create_members)
+        .sequence()
+        .http_status(
+            401,
+            message_body("InvalidAccessException", "The account doesn't have permission to perform this action."),
+        )
+        .build();
+    let error = add(&client(&[&other]), &enrollment()).await.unwrap_err();
+    assert!(matches!(error, RegionError::Aws(_)), "only 'not subscribed' means no hub: {error}");
+}
+
+#[tokio::test]
+async fn our_invitation_is_found_on_a_later_page() {
+    let Scenario { admin, .. } = scenario("Enabled", (ADMIN, "Enabled"));
+    let enable = mock!(Client::enable_security_hub).then_output(|| EnableSecurityHubOutput::builder().build());
+    let current =
+        mock!(Client::get_administrator_account).then_output(|| GetAdministratorAccountOutput::builder().build());
+    let first_page =
+        mock!(Client::list_invitations).match_requests(|request| request.next_token().is_none()).then_output(|| {
+            let theirs = (0..50).map(|n| {
+                Invitation::builder().account_id(format!("4444444444{n:02}")).invitation_id(format!("t{n}")).build()
+            });
+            ListInvitationsOutput::builder().set_invitations(Some(theirs.collect())).next_token("page-2").build()
+        });
+    let second_page = mock!(Client::list_invitations)
+        .match_requests(|request| request.next_token() == Some("page-2"))
+        .then_output(|| {
+            ListInvitationsOutput::builder()
+                .invitations(Invitation::builder().account_id(ADMIN).invitation_id("ours").build())
+                .build()
+        });
+    let accept = mock!(Client::accept_administrator_invitation)
+        .match_requests(|request| request.invitation_id() == Some("ours"))
+        .then_output(|| AcceptAdministratorInvitationOutput::builder().build());
+    let member = client(&[&enable, &current, &first_page, &second_page, &accept]);
+    enroll(&admin, &member).await.expect("joined");
+    assert_eq!((first_page.num_calls(), second_page.num_calls(), accept.num_calls()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_member_denied_the_region_by_an_scp_says_so() {
+    let Scenario { admin, .. } = scenario("Created", (ADMIN, "Enabled"));
+    let enable =
+        mock!(Client::enable_security_hub).sequence().http_status(403, error_body("AccessDeniedException")).build();
+    let member = client(&[&enable]);
+    assert_eq!(enroll(&admin, &member).await, Err(RegionError::MemberDenied));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_account_not_ready_is_waited_for() {
+    let Scenario { admin, get, .. } = scenario("Enabled", (ADMIN, "Enabled"));
+    let not_ready =
+        message_body("SubscriptionRequiredException", "The AWS Access Key Id needs a subscription for the service");
+    let enable = mock!(Client::enable_security_hub)
+        .sequence()
+        .http_status(400, not_ready)
+        .times(5)
+        .output(|| EnableSecurityHubOutput::builder().build())
+        .build();
+    let current = mock!(Client::get_administrator_account).then_output(administrator(ADMIN, "Enabled"));
+    let list = mock!(Client::list_invitations).then_output(|| ListInvitationsOutput::builder().build());
+    let member = client(&[&enable, &current, &list]);
+    enroll(&admin, &member).await.expect("joined once ready");
+    assert_eq!(enable.num_calls(), 6);
+    assert_eq!(get.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_member_denied_by_an_scp_leaves_from_the_administrator_side_only() {
+    let disassociate = mock!(Client::disassociate_members).then_output(|| DisassociateMembersOutput::builder().build());
+    let delete = mock!(Client::delete_members).then_output(|| DeleteMembersOutput::builder().build());
+    let admin = client(&[&disassociate, &delete]);
+    let current = mock!(Client::get_administrator_account)
+        .sequence()
+        .http_status(403, error_body("AccessDeniedException"))
+        .build();
+    let member = client(&[&current]);
+    leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.expect("left");
+    assert_eq!((disassociate.num_calls(), delete.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_disable_refused_with_another_invalid_access_is_a_failure() {
+    let log = CallLog::default();
+    let (admin, ..) = slow_administrator(&log);
+    let body = message_body("InvalidAccessException", "The account doesn't have permission to perform this action.");
+    let disable = mock!(Client::disable_security_hub).sequence().http_status(401, body).build();
+    let (member, _current) = leaving_member(&disable);
+    let error = leave(&admin, Some(&member), &Departure { disable_hub: true, ..departure() }).await.unwrap_err();
+    assert!(matches!(error, RegionError::DisableRefused(_)), "{error}");
 }
