@@ -155,6 +155,11 @@ impl Session {
         client!(aws_sdk_sts, self, self.home_region())
     }
 
+    /// `aws`, `aws-cn` or `aws-us-gov`: the partition the session works in.
+    pub fn partition(&self) -> &'static str {
+        partition(&self.home_region())
+    }
+
     fn home_region(&self) -> String {
         self.config.region().map(|region| region.as_ref().to_owned()).unwrap_or_default()
     }

@@ -35,8 +35,22 @@ pub enum RegionsError {
 /// reference, "ListRegions"). The Account service is global: the SDK sends it to the partition's one
 /// endpoint, whatever the session's region.
 pub async fn enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
+    if let Some(regions) = without_opt_in(session.partition()) {
+        return Ok(regions.iter().map(|region| region.to_string()).collect());
+    }
     // A new account refuses its first calls for a while: the member's regions are its first call.
     aws::when_ready(|| list_enabled(session)).await
+}
+
+/// The regions of a partition where the Account Management API has no endpoint and no region is opt-in, so that
+/// every region is enabled in every account: AWS GovCloud (US), whose two regions are enabled by default (AWS
+/// GovCloud (US) User Guide). The SDK's endpoint rules for `account` name the `aws` and `aws-cn` partitions only
+/// (botocore's account endpoint-rule-set); in `aws-cn` ListRegions is asked as elsewhere.
+fn without_opt_in(partition: &str) -> Option<&'static [&'static str]> {
+    match partition {
+        "aws-us-gov" => Some(&["us-gov-east-1", "us-gov-west-1"]),
+        _ => None,
+    }
 }
 
 async fn list_enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
@@ -250,6 +264,13 @@ mod tests {
 
     fn names(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn govcloud_regions_are_known_without_the_account_api() {
+        assert_eq!(without_opt_in("aws-us-gov"), Some(&["us-gov-east-1", "us-gov-west-1"][..]));
+        assert_eq!(without_opt_in("aws"), None);
+        assert_eq!(without_opt_in("aws-cn"), None);
     }
 
     #[test]
