@@ -116,12 +116,17 @@ def test_accept_needs_the_members_hub_enabled(emulator):
     assert code_and_status(error) == ("InvalidAccessException", 401)
 
 
-def test_operations_of_an_account_without_a_hub_fail_with_invalid_access(emulator):
+def test_operations_of_an_account_without_a_hub_fail_with_invalid_access_but_disabling_with_not_found(emulator):
     admin = hub(emulator, ADMIN)
     for call, kwargs in [(admin.create_members, {"AccountDetails": [{"AccountId": MEMBER}]}),
                          (admin.describe_hub, {}), (admin.get_administrator_account, {}),
-                         (admin.list_invitations, {}), (admin.disable_security_hub, {})]:
-        assert code_and_status(error_of(call, **kwargs)) == ("InvalidAccessException", 401)
+                         (admin.list_invitations, {})]:
+        error = error_of(call, **kwargs)
+        assert code_and_status(error) == ("InvalidAccessException", 401)
+        assert error.response["Error"]["Message"] == f"Account {ADMIN} is not subscribed to AWS Security Hub"
+    error = error_of(admin.disable_security_hub)
+    assert code_and_status(error) == ("ResourceNotFoundException", 404)
+    assert error.response["Error"]["Message"] == "Account is not subscribed to Security Hub"
 
 
 def test_enabling_twice_is_a_conflict_in_the_security_hub_error_format(emulator):
@@ -155,7 +160,7 @@ def test_deleted_members_are_gone_and_deleting_again_reports_them_unprocessed(em
     accept(emulator, invite(emulator))
     admin = hub(emulator, ADMIN)
     assert admin.delete_members(AccountIds=[MEMBER])["UnprocessedAccounts"] == []
-    assert [u["AccountId"] for u in admin.get_members(AccountIds=[MEMBER])["UnprocessedAccounts"]] == [MEMBER]
+    assert code_and_status(error_of(admin.get_members, AccountIds=[MEMBER])) == ("BadRequestException", 400)
     assert "Administrator" not in hub(emulator, MEMBER).get_administrator_account()
     assert [u["AccountId"] for u in admin.delete_members(AccountIds=[MEMBER])["UnprocessedAccounts"]] == [MEMBER]
 
@@ -198,6 +203,62 @@ def test_organization_members_of_an_auto_enabling_administrator_are_enabled_at_o
     assert emulator.administrator_of(member, REGION) == audit
     assert emulator.state()[member][REGION]["enabled"] is True
     assert emulator.member_status(audit, "999999999999", REGION) == "Created"
+
+
+ALREADY_MEMBER = ("The request is rejected because the given account ID is already a member or associated member "
+                  "of the current account.")
+
+
+@pytest.mark.parametrize("status", ["Created", "Invited", "Enabled"])
+def test_create_members_of_a_member_already_is_refused_in_unprocessed_accounts_and_changes_nothing(emulator, status):
+    if status == "Enabled":
+        accept(emulator, invite(emulator))
+    elif status == "Invited":
+        invite(emulator)
+    else:
+        emulator.enable_hub(ADMIN, REGION)
+        hub(emulator, ADMIN).create_members(AccountDetails=[{"AccountId": MEMBER, "Email": "member@example.com"}])
+    admin = hub(emulator, ADMIN)
+    (before,) = admin.get_members(AccountIds=[MEMBER])["Members"]
+
+    answer = admin.create_members(AccountDetails=[{"AccountId": MEMBER, "Email": "other@example.com"},
+                                                  {"AccountId": OTHER_ADMIN}])
+
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert answer["UnprocessedAccounts"] == [{"AccountId": MEMBER, "ProcessingResult": ALREADY_MEMBER}]
+    assert admin.get_members(AccountIds=[MEMBER])["Members"] == [before]
+    assert before["MemberStatus"] == status
+    assert emulator.member_status(ADMIN, OTHER_ADMIN, REGION) == "Created", "the others are still processed"
+
+
+@pytest.mark.parametrize("leave", ["DisassociateMembers", "DisassociateFromAdministratorAccount"])
+def test_create_members_makes_a_former_member_a_member_again(emulator, leave):
+    accept(emulator, invite(emulator))
+    if leave == "DisassociateMembers":
+        hub(emulator, ADMIN).disassociate_members(AccountIds=[MEMBER])
+    else:
+        hub(emulator, MEMBER).disassociate_from_administrator_account()
+    assert emulator.member_status(ADMIN, MEMBER, REGION) in ("Removed", "Resigned")
+
+    answer = hub(emulator, ADMIN).create_members(AccountDetails=[{"AccountId": MEMBER}])
+
+    assert answer["UnprocessedAccounts"] == []
+    assert emulator.member_status(ADMIN, MEMBER, REGION) == "Created"
+
+
+def test_get_members_naming_no_member_is_a_bad_request_and_some_members_answer_the_rest_unprocessed(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    admin = hub(emulator, ADMIN)
+
+    none = error_of(admin.get_members, AccountIds=[MEMBER, OTHER_ADMIN])
+    assert code_and_status(none) == ("BadRequestException", 400)
+    assert none.response["Error"]["Message"] == "The request is rejected since no such resource found."
+    assert none.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "BadRequestException"
+
+    admin.create_members(AccountDetails=[{"AccountId": MEMBER}])
+    some = admin.get_members(AccountIds=[MEMBER, OTHER_ADMIN])
+    assert [m["AccountId"] for m in some["Members"]] == [MEMBER]
+    assert [u["AccountId"] for u in some["UnprocessedAccounts"]] == [OTHER_ADMIN]
 
 
 # --- Security Hub tags ----------------------------------------------------------------------------
@@ -412,6 +473,91 @@ def test_create_account_beyond_the_concurrency_is_refused_until_a_creation_finis
     assert emulator.configure(create_account_concurrency=None)["create_account_concurrency"] is None
 
 
+def create_status(organizations, request_id: str) -> dict:
+    return organizations.describe_create_account_status(CreateAccountRequestId=request_id)["CreateAccountStatus"]
+
+
+def test_a_repeat_of_a_create_account_in_progress_fails_with_concurrent_account_modification(emulator):
+    emulator.create_organization()
+    emulator.configure(create_account_delay_s=1.0)
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+
+    def create(name, email):
+        return organizations.create_account(AccountName=name, Email=email)["CreateAccountStatus"]["Id"]
+
+    first = create("repeat", "repeat@example.com")
+    repeated = create("repeat", "Repeat@Example.com")
+    renamed = create("renamed", "repeat@example.com")
+    assert len({first, repeated, renamed}) == 3, "each call has its own request id"
+    assert create_status(organizations, repeated)["State"] == "IN_PROGRESS"
+
+    def finished(request_id):
+        return lambda: (status := create_status(organizations, request_id))["State"] != "IN_PROGRESS" and status
+
+    assert wait_until(finished(first), 5.0, 0.1, "the first CreateAccount finishing")["State"] == "SUCCEEDED"
+    failed = wait_until(finished(repeated), 5.0, 0.1, "the repeated CreateAccount finishing")
+    assert (failed["State"], failed["FailureReason"]) == ("FAILED", "CONCURRENT_ACCOUNT_MODIFICATION")
+    assert "AccountId" not in failed
+    assert wait_until(finished(renamed), 5.0, 0.1, "the renamed one finishing")["FailureReason"] == \
+        "EMAIL_ALREADY_EXISTS"
+    assert len(emulator.accounts_with_email("repeat@example.com")) == 1
+    # Once the creation has finished, the same request meets the existing account.
+    again = wait_until(finished(create("repeat", "repeat@example.com")), 5.0, 0.1, "the last one finishing")
+    assert again["FailureReason"] == "EMAIL_ALREADY_EXISTS"
+
+
+def test_close_account_is_pending_closure_then_suspended_and_a_second_close_is_refused(emulator):
+    emulator.create_organization()
+    account = emulator.create_account("closing", "closing@example.com")
+    emulator.configure(close_account_delay_s=1.0)
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+
+    def status():
+        return organizations.describe_account(AccountId=account)["Account"]["Status"]
+
+    organizations.close_account(AccountId=account)
+    assert status() == "PENDING_CLOSURE"
+    assert {a["Id"]: a["Status"] for a in emulator.org_accounts()}[account] == "PENDING_CLOSURE"
+    conflict = error_of(organizations.close_account, AccountId=account)
+    assert code_and_status(conflict) == ("ConflictException", 400)
+    assert conflict.response["Error"]["Message"] == ("The request failed because it conflicts with the current "
+                                                     "state of the specified resource.")
+    assert code_and_status(error_of(assume, emulator, account)) == ("AccessDenied", 403)
+
+    wait_until(lambda: status() == "SUSPENDED", 5.0, 0.1, "the account suspended")
+    closed = error_of(organizations.close_account, AccountId=account)
+    assert code_and_status(closed) == ("AccountAlreadyClosedException", 400)
+    assert closed.response["Error"]["Message"] == "You attempted to close an account that is already closed."
+
+
+def test_closing_beyond_the_quota_is_a_constraint_violation_with_its_reason(emulator):
+    emulator.create_organization()
+    first = emulator.create_account("first", "first@example.com")
+    second = emulator.create_account("second", "second@example.com")
+    emulator.configure(close_account_quota=1)
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+
+    organizations.close_account(AccountId=first)
+    refused = error_of(organizations.close_account, AccountId=second)
+
+    assert code_and_status(refused) == ("ConstraintViolationException", 400)
+    assert refused.response["Reason"] == "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
+    assert refused.response["Error"]["Message"] == ("CLOSE_ACCOUNT_QUOTA_EXCEEDED: You have exceeded close account "
+                                                    "quota for the past 30 days.")
+    assert organizations.describe_account(AccountId=second)["Account"]["Status"] == "ACTIVE"
+    for bad in (-1, 1.5, True, "1"):
+        with pytest.raises(EmulatorError, match="400"):
+            emulator.configure(close_account_quota=bad)
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.configure(close_account_delay_s=-1)
+    # The count starts again with the emulator's state.
+    emulator.reset()
+    emulator.create_organization()
+    emulator.configure(close_account_quota=1)
+    organizations = emulator.client("organizations", config=NO_RETRIES)
+    organizations.close_account(AccountId=emulator.create_account("third", "third@example.com"))
+
+
 def test_move_account_list_parents_and_close_account(emulator):
     emulator.create_organization()
     organizations = emulator.client("organizations")
@@ -577,6 +723,57 @@ def test_latency_delays_every_request_and_concurrent_requests_overlap(emulator):
     assert time.monotonic() - started < 1.5, "requests were served one after the other"
 
 
+def test_a_new_account_needs_a_subscription_until_its_services_are_ready(emulator):
+    emulator.create_organization()
+    emulator.configure(new_account_not_ready_s=1.0)
+    account = emulator.create_account("fresh", "fresh@example.com")
+    emulator.enable_hub(account, REGION)
+    emulator.enable_hub(ADMIN, REGION)
+    new_hub = hub(emulator, account, config=NO_RETRIES)
+    new_account = emulator.client("account", account, config=NO_RETRIES)
+
+    for call in (new_hub.describe_hub, new_account.list_regions):
+        refused = error_of(call)
+        assert code_and_status(refused) == ("SubscriptionRequiredException", 400)
+        assert refused.response["Error"]["Message"] == "The AWS Access Key Id needs a subscription for the service"
+    assert [c["fault"] for c in emulator.aws_calls(service="securityhub", operation="DescribeHub")] == ["not_ready"]
+    assert hub(emulator, ADMIN).describe_hub()["HubArn"], "other accounts are ready"
+
+    def ready():
+        try:
+            return new_hub.describe_hub()["HubArn"]
+        except ClientError as error:
+            assert code_and_status(error)[0] == "SubscriptionRequiredException"
+            return None
+
+    wait_until(ready, 5.0, 0.1, "the new account's Security Hub ready")
+    assert new_account.list_regions()["Regions"]
+
+
+def iam_deny(account, operation, why, region=REGION) -> str:
+    return (f"User: arn:aws:sts::{account}:assumed-role/OrganizationAccountAccessRole/session is not authorized to "
+            f"perform: securityhub:{operation} on resource: arn:aws:securityhub:{region}:{account}:hub/default {why}")
+
+
+def test_access_denied_accounts_and_denied_regions_answer_iams_403_for_the_operation(emulator):
+    emulator.enable_hub(ADMIN, REGION)
+    emulator.enable_hub(MEMBER, REGION)
+    emulator.configure(access_denied_accounts=[ADMIN], denied_regions={MEMBER: [REGION]})
+
+    plain = error_of(hub(emulator, ADMIN, config=NO_RETRIES).list_members)
+    assert code_and_status(plain) == ("AccessDeniedException", 403)
+    assert plain.response["Error"]["Message"] == iam_deny(
+        ADMIN, "ListMembers", "because no identity-based policy allows the securityhub:ListMembers action")
+    scp = error_of(hub(emulator, MEMBER, config=NO_RETRIES).describe_hub)
+    assert code_and_status(scp) == ("AccessDeniedException", 403)
+    assert scp.response["Error"]["Message"] == iam_deny(
+        MEMBER, "DescribeHub", "with an explicit deny in a service control policy")
+    assert [c["fault"] for c in emulator.aws_calls(service="securityhub")] == ["access_denied", "denied_region"]
+    assert hub(emulator, MEMBER, "us-east-1").enable_security_hub() is not None, "the SCP denies one region only"
+    with pytest.raises(EmulatorError, match="400"):
+        emulator.configure(access_denied_accounts=MEMBER)
+
+
 def test_fail_regions_fails_one_account_in_one_region(emulator):
     for region in (REGION, "us-east-1"):
         emulator.enable_hub(ADMIN, region)
@@ -729,13 +926,16 @@ def test_a_resource_of_another_type_is_created_beside_a_held_one(emulator):
 
 def test_set_stack_gives_the_status_and_physical_id_describe_answers(emulator):
     stack_id = emulator.hold_stack(STACK_OWNER, REGION)
-    for status in ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "DELETE_IN_PROGRESS",
-                   "CREATE_COMPLETE"):
+    # The resource's own status is the one CloudFormation shows for it in the stack's (during a cleanup only a
+    # replaced physical id is deleted: the resource itself is UPDATE_COMPLETE; docs/origin-statuses.md).
+    for status, resource_status in (("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+                                    ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"),
+                                    ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"), ("CREATE_COMPLETE", "CREATE_COMPLETE")):
         held = emulator.set_stack(stack_id, status, {"Member": "111122223333"})
         assert held["status"] == status and held["resources"]["Member"]["physical_id"] == "111122223333"
         assert stack_status(emulator, stack_id) == status
         detail = stack_resource(emulator, stack_id)
-        assert (detail["PhysicalResourceId"], detail["ResourceStatus"]) == ("111122223333", status)
+        assert (detail["PhysicalResourceId"], detail["ResourceStatus"]) == ("111122223333", resource_status)
     # Deleted: DescribeStacks still answers by stack id, as CloudFormation does.
     emulator.set_stack(stack_id, "DELETE_COMPLETE")
     assert stack_status(emulator, stack_id) == "DELETE_COMPLETE"
@@ -802,10 +1002,14 @@ def test_call_log_records_each_aws_request_with_its_outcome(emulator):
 
 def test_reset_clears_state_faults_and_the_call_log(emulator):
     emulator.enable_hub(ADMIN, REGION)
-    emulator.configure(latency_ms=10, fail_regions={REGION: [ADMIN]})
+    emulator.configure(latency_ms=10, fail_regions={REGION: [ADMIN]}, new_account_not_ready_s=5,
+                       access_denied_accounts=[ADMIN], close_account_delay_s=5, close_account_quota=0)
     emulator.reset()
     assert emulator.state() == {} and emulator.calls() == []
-    assert emulator.config()["latency_ms"] == 0 and emulator.config()["fail_regions"] == {}
+    config = emulator.config()
+    assert config["latency_ms"] == 0 and config["fail_regions"] == {}
+    assert (config["new_account_not_ready_s"], config["access_denied_accounts"], config["close_account_delay_s"],
+            config["close_account_quota"]) == (0, [], 0, None)
 
 
 def test_unknown_configuration_keys_are_refused(emulator):

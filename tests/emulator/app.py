@@ -19,13 +19,14 @@ from .state import EmulatorState
 
 def build_app(state: EmulatorState) -> Callable[[dict, Callable], Iterable[bytes]]:
     securityhub_api.install(state.hubs)
-    organizations.install(state.creations)
+    organizations.install(state.creations, state.closures)
     sts.install(state.config, state.creations)
     regions.install(state.config)
     cloudformation.install(state.config)
     lambda_invoke_config.install()
     stacks.install(state.stacks)
-    aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter)
+    aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter,
+                          state.creations)
     control = ControlApp(state)
 
     def app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

@@ -1,9 +1,10 @@
 """The call log: one entry per AWS request, with its timing and outcome.
 
 Benchmarks count round trips on the critical path from it, and tests check which calls a client made;
-faults are recorded with the outcome they forced (`fault`: throttle, error, reset, denied_region, fail_region,
-put_failure, rate_limited for an empty token bucket, and service_throttled for a throttling error the service
-answered itself, such as CreateAccount over `create_account_concurrency`).
+faults are recorded with the outcome they forced (`fault`: throttle, error, reset, not_ready (a new account's
+SubscriptionRequiredException), denied_region, access_denied, fail_region, put_failure, rate_limited for an
+empty token bucket, and service_throttled for a throttling error the service answered itself, such as
+CreateAccount over `create_account_concurrency`).
 """
 
 import threading

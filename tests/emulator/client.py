@@ -176,8 +176,16 @@ class Emulator:
                                  CreateAccount requests of one management account that may be in progress
                                  at once (default 5; null: no limit); one more is refused with 400
                                  TooManyRequestsException and creates nothing (emulator/organizations.py)
+        close_account_delay_s    CloseAccount leaves the account PENDING_CLOSURE for this long, then it is
+                                 SUSPENDED (0: SUSPENDED at once); CloseAccount of a closing account answers
+                                 ConflictException, of a closed one AccountAlreadyClosedException
+        close_account_quota      how many accounts one organization may close (null: no limit); one more
+                                 answers 400 ConstraintViolationException, Reason CLOSE_ACCOUNT_QUOTA_EXCEEDED
         assume_role_denied_for_s AssumeRole into an account made by CreateAccount is AccessDenied for this
                                  long after the CreateAccount call
+        new_account_not_ready_s  every Security Hub and Account (ListRegions) call made by an account that
+                                 CreateAccount made answers 400 SubscriptionRequiredException until this long
+                                 after its creation SUCCEEDED (emulator/faults.py)
         unassumable_accounts     [account, ...]: AssumeRole into them is always AccessDenied (closed
                                  accounts are refused anyway)
         role_propagating         {account: seconds}: AssumeRole into that (existing) account is AccessDenied
@@ -190,8 +198,12 @@ class Emulator:
         disabled_regions         {account: [region, ...]}: DescribeRegions with that account's credentials
                                  omits those regions
         denied_regions           {account: [region, ...]}: a region-deny SCP: every Security Hub call of
-                                 that account in those regions is AccessDeniedException, while ListRegions
-                                 and DescribeRegions still list them
+                                 that account in those regions is 403 AccessDeniedException ("... with an
+                                 explicit deny in a service control policy"), while ListRegions and
+                                 DescribeRegions still list them
+        access_denied_accounts   [account, ...]: every Security Hub call of those accounts is 403
+                                 AccessDeniedException as IAM answers when no policy allows it ("... because
+                                 no identity-based policy allows the securityhub:<Operation> action")
         token_buckets            [service, ...] among "securityhub", "organizations", "sts": those services
                                  throttle as AWS does, with a token bucket per calling account and region
                                  (emulator/throttle.py, where the defaults are sourced); an empty bucket

@@ -91,6 +91,12 @@ def _optional_positive_int(value: Any) -> int | None:
     return value
 
 
+def _optional_count(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigError("must be an integer >= 0 or null")
+    return value
+
+
 def _optional_int(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError("must be an integer or null")
@@ -113,12 +119,21 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     # How many CreateAccount requests of one management account may be in progress at once (organizations.py,
     # where the default is sourced); null: no limit.
     "create_account_concurrency": (5, _optional_positive_int),
+    # Seconds after a CreateAccount SUCCEEDED during which the new account's Security Hub and Account calls answer
+    # SubscriptionRequiredException (faults.py).
+    "new_account_not_ready_s": (0.0, _number),
+    # CloseAccount: seconds an account stays PENDING_CLOSURE before it is SUSPENDED, and how many accounts one
+    # organization may close (null: no limit; organizations.py).
+    "close_account_delay_s": (0.0, _number),
+    "close_account_quota": (None, _optional_count),
     "assume_role_denied_for_s": (0.0, _number),
     "unassumable_accounts": ([], _account_list),
     "role_propagating": ({}, _account_seconds),
     "account_roles": ({}, _string_lists),
     "disabled_regions": ({}, _string_lists),
     "denied_regions": ({}, _string_lists),
+    # Accounts whose every Security Hub call is refused by IAM: no identity-based policy allows it (faults.py).
+    "access_denied_accounts": ([], _account_list),
     "lambda_endpoint": (None, _optional_loopback_url),
     # Token buckets (throttle.py, where the defaults are sourced): the services whose buckets are on, and each
     # service's rate (requests per second) and burst.

@@ -17,6 +17,13 @@ from xml.sax.saxutils import escape
 
 SECURITYHUB_STATUS = {
     "AccessDeniedException": 403,
+    # Not in the Security Hub API model, but answered by AWS all the same: GetMembers naming no member of the
+    # caller (hashicorp/terraform-provider-aws PR 34781, "BadRequestException: The request is rejected since no
+    # such resource found.", status 400), and every call of an account whose services are not active yet
+    # (awslabs/aws-deployment-framework issues 215, 283 and 519, "SubscriptionRequiredException ... The AWS
+    # Access Key Id needs a subscription for the service"; a client error, 400).
+    "BadRequestException": 400,
+    "SubscriptionRequiredException": 400,
     "InternalException": 500,
     "InvalidAccessException": 401,
     "InvalidInputException": 400,

@@ -5,12 +5,18 @@ always does); DescribeCreateAccountStatus and ListCreateAccountStatus report IN_
 `create_account_delay_s`, then SUCCEEDED with the AccountId or FAILED with a FailureReason. The account
 moto made is taken out of its organization's account list until then, so ListAccounts, DescribeAccount,
 MoveAccount and the rest do not see it early. A second account with an email already in the organization
-fails with EMAIL_ALREADY_EXISTS, and `create_account_failure` makes the next CreateAccount fail with that
+fails with EMAIL_ALREADY_EXISTS, a repeat of a creation still in progress (same email and name) fails with
+CONCURRENT_ACCOUNT_MODIFICATION, and `create_account_failure` makes the next CreateAccount fail with that
 reason. While `create_account_concurrency` CreateAccount requests of one management account are in progress, a
 further CreateAccount is refused with TooManyRequestsException and creates nothing (see `TOO_MANY_CREATIONS`).
 
 MoveAccount answers AWS's errors (DuplicateAccountException, Source/DestinationParentNotFoundException)
 instead of moto's generic ones.
+
+CloseAccount is asynchronous, as in AWS (`AccountClosures`): moto suspends the account at once and answers a
+second call with its own wording; here the account is PENDING_CLOSURE for `close_account_delay_s`, then
+SUSPENDED, a second call answers ConflictException or AccountAlreadyClosedException as the API reference
+words them, and `close_account_quota` limits how many accounts an organization may close.
 """
 
 import json
@@ -44,6 +50,25 @@ PARTITION = "aws"
 TOO_MANY_CREATIONS = ("TooManyRequestsException",
                       "AWS Organizations can't complete your request because another request is already in "
                       "progress. Try again later.")
+
+# A CreateAccount repeating one still in progress (same email, compared case-insensitively, and same account name)
+# ends FAILED with this reason and creates nothing new. AWS Organizations API Reference, CreateAccountStatus,
+# FailureReason: "CONCURRENT_ACCOUNT_MODIFICATION: You already submitted a request with the same information."
+CONCURRENT_ACCOUNT_MODIFICATION = "CONCURRENT_ACCOUNT_MODIFICATION"
+
+# CloseAccount's answers (AWS Organizations API Reference, CloseAccount): the account's status is PENDING_CLOSURE
+# until it is closed (SUSPENDED), "AccountStatus: ACTIVE | SUSPENDED | PENDING_CLOSURE". A call for an account
+# that is closing conflicts with its state (ConflictException: "The request failed because it conflicts with the
+# current state of the specified resource."); for one already closed: AccountAlreadyClosedException ("You
+# attempted to close an account that is already closed."). Beyond the organization's quota of closures:
+# ConstraintViolationException with Reason CLOSE_ACCOUNT_QUOTA_EXCEEDED ("You have exceeded close account quota
+# for the past 30 days."); the reason is also put before the message, for clients that read only the message.
+PENDING_CLOSURE, SUSPENDED, ACTIVE = "PENDING_CLOSURE", "SUSPENDED", "ACTIVE"
+CLOSING_CONFLICT = ("ConflictException",
+                    "The request failed because it conflicts with the current state of the specified resource.")
+ALREADY_CLOSED = ("AccountAlreadyClosedException", "You attempted to close an account that is already closed.")
+CLOSE_QUOTA_REASON = "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
+CLOSE_QUOTA_MESSAGE = f"{CLOSE_QUOTA_REASON}: You have exceeded close account quota for the past 30 days."
 
 
 @dataclass
@@ -79,8 +104,13 @@ class CreateRequest:
         return status
 
 
-def _error(code: str, message: str) -> OrganizationsClientError:
-    return OrganizationsClientError(code, message)
+def _error(code: str, message: str, reason: str | None = None) -> OrganizationsClientError:
+    """An Organizations error; `reason` is the ConstraintViolationException's `Reason` field, which moto's
+    serializer takes from the exception's `reason` attribute (the API model's member, snake_cased)."""
+    error = OrganizationsClientError(code, message)
+    if reason is not None:
+        error.reason = reason
+    return error
 
 
 def _backend(account_id: str) -> OrganizationsBackend:
@@ -115,6 +145,8 @@ class AccountCreations:
             if limit is not None and self._in_progress(backend.account_id) >= limit:
                 raise _error(*TOO_MANY_CREATIONS)
             failure = self._config.take_create_account_failure()
+            if failure is None and self._repeats_one_in_progress(backend.account_id, params):
+                failure = CONCURRENT_ACCOUNT_MODIFICATION
             if failure is None and self._email_taken(backend, params.get("Email", "")):
                 failure = "EMAIL_ALREADY_EXISTS"
             account = None if failure else self._create_hidden(backend, params)
@@ -132,6 +164,14 @@ class AccountCreations:
         now = time.time()
         return sum(1 for r in self._requests.values()
                    if r.management_account == management_account and r.state(now) == "IN_PROGRESS")
+
+    def _repeats_one_in_progress(self, management_account: str, params: dict[str, Any]) -> bool:
+        """A request of this organization with the same email (case-insensitively) and account name is still
+        IN_PROGRESS (see `CONCURRENT_ACCOUNT_MODIFICATION`)."""
+        now = time.time()
+        email, name = params.get("Email", "").lower(), params.get("AccountName", "")
+        return any(r.management_account == management_account and r.state(now) == "IN_PROGRESS"
+                   and r.email.lower() == email and r.name == name for r in self._requests.values())
 
     @staticmethod
     def _create_hidden(backend: OrganizationsBackend, params: dict[str, Any]) -> FakeAccount:
@@ -184,6 +224,13 @@ class AccountCreations:
             return next((r.requested_at for r in self._requests.values()
                          if r.account and r.account.id == account_id), None)
 
+    def succeeded_at(self, account_id: str) -> float | None:
+        """When the CreateAccount that made `account_id` finished (SUCCEEDED; in the future while it is in
+        progress), or None for other accounts."""
+        with self._lock:
+            return next((r.ready_at for r in self._requests.values()
+                         if r.account and r.account.id == account_id), None)
+
     def same_organization(self, first: str, second: str) -> bool:
         """Both accounts are active, visible members of one organization."""
         self.reveal_due()
@@ -200,6 +247,63 @@ class AccountCreations:
             return False
         account = next((a for a in _backend(management).accounts if a.id == account_id), None)
         return account is not None and account.status != "ACTIVE"
+
+
+@dataclass
+class Closure:
+    """One CloseAccount in progress: the account is PENDING_CLOSURE until `suspends_at`."""
+
+    account: FakeAccount
+    suspends_at: float
+
+
+class AccountClosures:
+    """CloseAccount requests of the emulator's lifetime (until reset): the closures in progress and how many
+    accounts each organization (by management account) has closed. Thread-safe."""
+
+    def __init__(self, config: Config):
+        self._config = config
+        self._lock = threading.Lock()
+        self._pending: list[Closure] = []
+        self._closed: dict[str, int] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._closed.clear()
+
+    def close(self, backend: OrganizationsBackend, account_id: str) -> None:
+        if backend.org is None:
+            raise AWSOrganizationsNotInUseException()
+        with self._lock:
+            self._suspend_due()
+            account = backend.get_account_by_id(account_id)  # AccountNotFoundException, as moto answers it
+            if account.status == PENDING_CLOSURE:
+                raise _error(*CLOSING_CONFLICT)
+            if account.status != ACTIVE:
+                raise _error(*ALREADY_CLOSED)
+            quota = self._config.get("close_account_quota")
+            closed = self._closed.get(backend.account_id, 0)
+            if quota is not None and closed >= quota:
+                raise _error("ConstraintViolationException", CLOSE_QUOTA_MESSAGE, CLOSE_QUOTA_REASON)
+            self._closed[backend.account_id] = closed + 1
+            delay = self._config.get("close_account_delay_s")
+            if delay > 0:
+                account.status = account.state = PENDING_CLOSURE
+                self._pending.append(Closure(account, time.time() + delay))
+            else:
+                account.status = account.state = SUSPENDED
+
+    def suspend_due(self) -> None:
+        """Suspend every account whose closure's delay has passed."""
+        with self._lock:
+            self._suspend_due()
+
+    def _suspend_due(self) -> None:
+        now = time.time()
+        for closure in [c for c in self._pending if now >= c.suspends_at]:
+            closure.account.status = closure.account.state = SUSPENDED
+            self._pending.remove(closure)
 
 
 def _find_parent(backend: OrganizationsBackend, parent_id: str, code: str, message: str) -> str:
@@ -224,12 +328,13 @@ def _move_account(backend: OrganizationsBackend, params: dict[str, Any]) -> None
     account.parent_id = destination
 
 
-def install(creations: AccountCreations) -> None:
+def install(creations: AccountCreations, closures: AccountClosures) -> None:
     """Patch moto's Organizations responses (once per process, before the server app exists)."""
     original_call_action = OrganizationsResponse.call_action
 
     def call_action(self: OrganizationsResponse) -> Any:
         creations.reveal_due()
+        closures.suspend_due()
         return original_call_action(self)
 
     def create_account(self: OrganizationsResponse) -> dict:
@@ -247,8 +352,13 @@ def install(creations: AccountCreations) -> None:
         _move_account(self.organizations_backend, self.request_params)
         return {}
 
+    def close_account(self: OrganizationsResponse) -> dict:
+        closures.close(self.organizations_backend, self.request_params.get("AccountId", ""))
+        return {}
+
     OrganizationsResponse.call_action = call_action
-    for method in (create_account, describe_create_account_status, list_create_account_status, move_account):
+    for method in (create_account, describe_create_account_status, list_create_account_status, move_account,
+                   close_account):
         setattr(OrganizationsResponse, method.__name__, _json_method(method))
 
 

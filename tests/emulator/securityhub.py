@@ -7,7 +7,8 @@ GetAdministratorAccount and ListInvitations (a pending invitation is a flag on i
 cannot disagree.
 
 Statuses are those of the API (Created, Invited, Enabled, Removed, Resigned). Every operation except
-EnableSecurityHub needs the caller's hub to be enabled in that region, as in AWS. Errors are raised as
+EnableSecurityHub needs the caller's hub to be enabled in that region, as in AWS (InvalidAccessException;
+DisableSecurityHub answers ResourceNotFoundException instead, as AWS does). Errors are raised as
 `SecurityHubError`, whose code is the API's exception name.
 
 Tags (TagResource, UntagResource, ListTagsForResource, and EnableSecurityHub's `Tags`) belong to the hub,
@@ -33,6 +34,15 @@ MAX_RESULTS_LIMIT = 50
 ARN_PATTERN = re.compile(r"^arn:aws:securityhub:.*")
 TAG_KEY_PATTERN = re.compile(r"^(?!aws:)[a-zA-Z+-=._:/]+$")
 MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS = 128, 256, 50
+# CreateMembers' ProcessingResult for an account that already is this administrator's member (Created, Invited or
+# Enabled), as `aws securityhub create-members` prints it (aws-samples/aws-secure-environment-accelerator issue
+# 814); the member record is left as it is.
+ALREADY_MEMBER = ("The request is rejected because the given account ID is already a member or associated member "
+                  "of the current account.")
+# GetMembers naming no member of the caller at all: HTTP 400 BadRequestException, a code outside the API model
+# (hashicorp/terraform-provider-aws PR 34781: "GetMembers, https response error StatusCode: 400, ..., api error
+# BadRequestException: The request is rejected since no such resource found.").
+NO_SUCH_MEMBER = ("BadRequestException", "The request is rejected since no such resource found.")
 
 
 class SecurityHubError(Exception):
@@ -184,8 +194,9 @@ class SecurityHubModel:
         with self._lock:
             self._refuse_if_centrally_configured(account)
             if (account, region) in self._hubs:
-                raise SecurityHubError("ResourceConflictException",
-                                       f"Account {account} is already subscribed to Security Hub")
+                # As AWS words it, without the account id: "ResourceConflictException: Account is already
+                # subscribed to Security Hub", StatusCode 409 (nozaq/terraform-aws-secure-baseline issue 135).
+                raise SecurityHubError("ResourceConflictException", "Account is already subscribed to Security Hub")
             self._hubs[(account, region)] = Hub(enable_default_standards, tags=tags)
 
     def seed_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
@@ -202,16 +213,21 @@ class SecurityHubModel:
         account", Security Hub User Guide, "Disassociating Security Hub CSPM member accounts from your
         organization"). The API reference lists no error for that case; InvalidInputException, the code of the
         administrator case, is this model's choice. An invited member's association ends (Resigned). The hub's
-        tags go with it."""
+        tags go with it.
+
+        The administrator's refusal is worded as AWS was seen to word it: "InvalidInputException: Cannot disable
+        Security Hub on the Security Hub administrator" (hashicorp/terraform-provider-aws PR 17501 matches it).
+        Without a hub, DisableSecurityHub answers unlike the other operations: "An error occurred
+        (ResourceNotFoundException) when calling the DisableSecurityHub operation: Account is not subscribed to
+        Security Hub" (bluemountaincyber/building-detections-aws issue 1)."""
         with self._lock:
-            self._require_hub(account, region)
+            if (account, region) not in self._hubs:
+                raise SecurityHubError("ResourceNotFoundException", "Account is not subscribed to Security Hub")
             self._refuse_if_centrally_configured(account)
             administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
             if administered:
-                raise SecurityHubError(
-                    "InvalidInputException",
-                    f"Account {account} is the Security Hub administrator of {len(administered)} member "
-                    "accounts; disassociate them before disabling Security Hub")
+                raise SecurityHubError("InvalidInputException",
+                                       "Cannot disable Security Hub on the Security Hub administrator")
             association = self._association_of(account, region)
             if association and association.via_organization:
                 raise SecurityHubError(
@@ -286,7 +302,9 @@ class SecurityHubModel:
         """Members start Created; organization members of an auto-enabling administrator are Enabled at once
         (their hub is enabled with the default standards if it was not), as AWS does, unless they are already
         members of another administrator. An invited account's single administrator is enforced when it
-        accepts."""
+        accepts. An account that already is this administrator's member (Created, Invited or Enabled) is refused
+        in UnprocessedAccounts with `ALREADY_MEMBER` and its record left unchanged; one that was a member before
+        (Removed, Resigned) is made a member afresh (assumed: no public answer for it was found)."""
         with self._lock:
             self._require_hub(admin, region)
             return [result for detail in details
@@ -299,8 +317,8 @@ class SecurityHubModel:
         if member == admin:
             return _unprocessed(member, "An account cannot be its own Security Hub member")
         existing = self._memberships.get((region, admin, member))
-        if existing and existing.status in (INVITED, ENABLED):
-            return None
+        if existing and existing.status in ACTIVE_STATUSES:
+            return _unprocessed(member, ALREADY_MEMBER)
         auto_enable = self._org_peers(admin, member)
         other = self._association_of(member, region)
         if auto_enable and other:
@@ -349,6 +367,8 @@ class SecurityHubModel:
         record.set_status(INVITED)
 
     def get_members(self, admin: str, region: str, account_ids: list[str]) -> tuple[list[dict], list[dict]]:
+        """The member records of these accounts (any status), the others in UnprocessedAccounts; when not one of
+        them is a member, AWS answers HTTP 400 BadRequestException instead (`NO_SUCH_MEMBER`)."""
         with self._lock:
             self._require_hub(admin, region)
             members, unprocessed = [], []
@@ -358,6 +378,8 @@ class SecurityHubModel:
                     members.append(record.as_member())
                 else:
                     unprocessed.append(_unprocessed(member, f"Account {member} is not a member"))
+            if not members:
+                raise SecurityHubError(*NO_SUCH_MEMBER)
             return members, unprocessed
 
     def list_members(self, admin: str, region: str, only_associated: bool, max_results: int | None,
@@ -510,6 +532,8 @@ class SecurityHubModel:
     # --- helpers ----------------------------------------------------------------------------------
 
     def _require_hub(self, account: str, region: str) -> Hub:
+        """The caller's hub, or AWS's answer without one: "Account 123123123123 is not subscribed to AWS Security
+        Hub (Aws::SecurityHub::Errors::InvalidAccessException)" (joshlarsen/aws-recon issue 65), HTTP 401."""
         hub = self._hubs.get((account, region))
         if hub is None:
             raise SecurityHubError("InvalidAccessException",

@@ -6,7 +6,7 @@ from moto.securityhub.models import SecurityHubBackend
 
 from .calls import CallLog
 from .config import Config
-from .organizations import AccountCreations
+from .organizations import AccountClosures, AccountCreations
 from .securityhub import SecurityHubModel
 from .stacks import HeldStacks
 from .throttle import RateLimiter
@@ -17,6 +17,7 @@ class EmulatorState:
         self.config = Config()
         self.calls = CallLog()
         self.creations = AccountCreations(self.config)
+        self.closures = AccountClosures(self.config)
         self.hubs = SecurityHubModel(org_peers=self._auto_enabled, centrally_configured=self._centrally_configured)
         self.stacks = HeldStacks()
         self.limiter = RateLimiter()
@@ -43,6 +44,7 @@ class EmulatorState:
         self.config.reset()
         self.calls.clear()
         self.creations.reset()
+        self.closures.reset()
         self.hubs.reset()
         self.stacks.reset()
         self.limiter.reset()
