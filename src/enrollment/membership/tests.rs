@@ -1,5 +1,7 @@
 //! Membership against SDK fakes: which calls are made, and which are not.
+use super::join::INVITATION_LOOKS;
 use super::*;
+use crate::enrollment::fence::Signal;
 use aws_sdk_securityhub::operation::{
     accept_administrator_invitation::AcceptAdministratorInvitationOutput, create_members::CreateMembersOutput,
     delete_members::DeleteMembersOutput, disable_security_hub::DisableSecurityHubOutput,
@@ -11,6 +13,7 @@ use aws_sdk_securityhub::operation::{
 use aws_sdk_securityhub::types::{Invitation, Member, Result as Processed};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const ADMIN: &str = "111111111111";
 const OTHER_ADMIN: &str = "333333333333";
