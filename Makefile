@@ -8,7 +8,7 @@ PYTHON    := $(VENV)/bin/python
 BOOTSTRAP := target/debug/bootstrap
 RELEASE_BOOTSTRAP := target/package/x86_64-unknown-linux-gnu/release/bootstrap
 
-.PHONY: all venv build demo test lint unit integration cdk-test fuzz bench tools package deploy lint-templates test-package clean
+.PHONY: all venv build demo test lint unit integration cdk-test fuzz bench tools package deploy lint-templates test-package sar-package clean
 
 all: build
 
@@ -82,6 +82,16 @@ tools: venv
 # aarch64-unknown-linux-gnu Rust target is installed.
 package: venv
 	VENV=$(abspath $(VENV)) scripts/package.sh
+
+# The provider as an AWS Serverless Application Repository application, in dist/sar/: the SAM template (from
+# cloudformation/provider.yaml, with the application's metadata), the zip of `make package` and the readme
+# (scripts/sar-package.py). SOURCE_CODE_URL=https://... (the public source repository) is required; publish with
+# `sam package` and `sam publish`.
+SAR_ZIP = $(if $(filter arm64,$(ARCHITECTURE)),dist/bootstrap-arm64.zip,dist/bootstrap.zip)
+sar-package:
+	@test -f $(SAR_ZIP) || { echo "$(SAR_ZIP) is missing: run make package first" >&2; exit 1; }
+	$(MAKE) venv
+	$(PYTHON) scripts/sar-package.py
 
 # Needs the AWS CLI and credentials: DEPLOY_BUCKET=my-bucket make deploy (see scripts/deploy.sh).
 deploy: venv
