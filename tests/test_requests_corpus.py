@@ -201,7 +201,10 @@ def hold_stack(emulator, req: dict) -> None:
     emulator.hold_stack(account, region, logical_id, req["ResourceType"], stack_id=stack_id,
                         service_token=req["ServiceToken"])
     physical_ids = {logical_id: req["PhysicalResourceId"]} if "PhysicalResourceId" in req else {}
-    emulator.set_stack(stack_id, stack_status(req), physical_ids)
+    # The resource's Properties in the stack's template are the request's: what CloudFormation sends is its
+    # template's (the provider checks harmful properties of untrusted requests against them).
+    emulator.stage_stack(stack_id, stack_status(req), physical_ids=physical_ids,
+                         properties={logical_id: req.get("ResourceProperties") or {}})
 
 
 def set_up(emulator, setup: dict) -> None:
