@@ -5,6 +5,7 @@
     .venv/bin/python scripts/bench.py --timeline 17 --assumed  # ... into an administrator entered through AssumeRole
     BENCH_ONLY=fan_in .venv/bin/python scripts/bench.py  # only the fan-in (or --only fan_in): its section of
                                                          # BENCHMARKS.md is replaced, the rest kept
+    BENCH_ONLY=watch .venv/bin/python scripts/bench.py   # only the membership watch (or --only watch), likewise
 
 It prints a table and writes BENCHMARKS.md at the repository root; every figure comes from this one run:
 
@@ -24,6 +25,10 @@ It prints a table and writes BENCHMARKS.md at the repository root; every figure 
   as AWS does (emulator token bucket per account and region, scaled down so that its queue lasts a minute):
   SUCCESS count, members Enabled, wall time against the rate-limit bound, the administrator's calls per
   enrollment and region, the throttled answers.
+- Membership watch (docs/watch.md): one scheduled run over WATCH_MEMBERS members of one administrator in
+  WATCH_REGIONS regions (organization accounts carrying the watch's mark), a few of which left, with the
+  administrator's Security Hub and the management account's Organizations throttling at AWS's rates (emulator token
+  buckets): the run's calls by operation, its time, and its throttled calls.
 
 The binary: --binary, else BOOTSTRAP_BINARY, else target/release/bootstrap, else the packaged release binary
 (target/package/x86_64-unknown-linux-gnu/release/bootstrap), else dist/bootstrap.zip extracted.
@@ -90,6 +95,15 @@ FAN_IN_BURST = 5
 # InviteMembers, one GetMembers (the contract's "Throttling and scale"); the rate-limit bound counts these.
 FAN_IN_MIN_ADMIN_CALLS = 3
 FAN_IN_DEADLINE_S = 900  # Lambda's longest timeout: each invocation's deadline
+# The membership watch (`Rig.watch`): WATCH_MEMBERS members of FAN_IN_ADMIN in WATCH_REGIONS, WATCH_RESIGNED of them
+# resigned in one region and WATCH_REMOVED removed by the administrator in one region; Security Hub at AWS's rate
+# (10 per second, burst 30: tests/emulator/throttle.py) and Organizations at the emulator's (5 per second, burst 10).
+WATCH_MEMBERS = 200
+WATCH_REGIONS = FAN_IN_REGIONS
+WATCH_RESIGNED = 10
+WATCH_REMOVED = 5
+WATCH_EVENT = {"SecurityHubMemberAccountWatch": {"AdministratorRoleName": "OrganizationAccountAccessRole"}}
+WATCH_MARK = "securityhub-member-account:member-of:"
 FAN_IN_ANSWER_MARGIN_S = 60  # how much longer than the deadline the bench waits for an answer
 
 TARGETS = {
@@ -322,6 +336,30 @@ class FanIn:
         return self.statuses.get("SUCCESS", 0)
 
 
+@dataclasses.dataclass
+class WatchRun:
+    """What one membership-watch run saw (`Rig.watch`)."""
+
+    members: int
+    regions: list[str]            # where the members are (the administrator's hubs)
+    enabled_regions: int          # regions enabled for the administrator: the watch asks each
+    departed: int                 # (member, region) pairs set up as left
+    latency_ms: float
+    elapsed_s: float              # invocation to the runtime answer
+    calls: dict[str, int]         # "service Operation" -> calls made, from the emulator's call log
+    throttled: dict[str, int]     # service -> answers throttled by its token bucket
+    metrics: dict                 # the run's metrics line
+    reported: int                 # "member no longer enabled" lines
+    binary: str
+    date: str
+
+    @property
+    def pages_bound(self) -> int:
+        """ListMembers calls the design expects: ceil(members / 50) pages in each region with members, one call in
+        each other enabled region (no hub)."""
+        return len(self.regions) * math.ceil(self.members / 50) + self.enabled_regions - len(self.regions)
+
+
 class Rig:
     def __init__(self, binary: Binary, scratch: pathlib.Path):
         self.binary = binary
@@ -551,6 +589,91 @@ class Rig:
                      time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
 
+    def watch(self, members: int = WATCH_MEMBERS, regions: list[str] | None = None,
+              latency_ms: float = LATENCY_MS) -> WatchRun:
+        """One membership-watch run over `members` organization accounts, Enabled members of FAN_IN_ADMIN in
+        `regions` and marked as this provider's, WATCH_RESIGNED of them resigned and WATCH_REMOVED removed."""
+        regions = list(regions or WATCH_REGIONS)
+        self.administrator_hubs(FAN_IN_ADMIN, regions)
+        stamp = int(time.time())
+        accounts = [self.aws.create_account(f"watch-{i}", f"watch-{i}-{stamp}@example.com") for i in range(members)]
+        for region in regions:
+            self._join_all(FAN_IN_ADMIN, accounts, region)
+        self._mark_all(FAN_IN_ADMIN, accounts, regions, WATCH_RESIGNED + WATCH_REMOVED)
+        for account in accounts[:WATCH_RESIGNED]:
+            self.aws.client("securityhub", account, regions[0]).disassociate_from_administrator_account()
+        removed = accounts[WATCH_RESIGNED:WATCH_RESIGNED + WATCH_REMOVED]
+        self.aws.client("securityhub", FAN_IN_ADMIN, regions[-1]).disassociate_members(AccountIds=removed)
+        enabled = self.aws.client("account", FAN_IN_ADMIN).list_regions(
+            RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50)["Regions"]
+        self._warm(FAN_IN_ADMIN, [r["RegionName"] for r in enabled])
+        api = RuntimeApi()
+        self._providers += 1
+        provider = Provider(self.binary.path, api, self.server.url,
+                            env_overrides={"ADMINISTRATOR_ACCOUNT_IDS": FAN_IN_ADMIN},
+                            log_path=self.scratch / f"bootstrap-{self._providers}.log")
+        try:
+            api.wait_next_requests(1, START_TIMEOUT_S)
+            before, seq = self.aws.call_counts(), self.aws.last_seq()
+            self.aws.configure(latency_ms=latency_ms, token_buckets=["securityhub", "organizations"],
+                               securityhub_rate_per_s=10.0, securityhub_burst=30, organizations_rate_per_s=5.0,
+                               organizations_burst=10)
+            rid = api.invoke(WATCH_EVENT, deadline_s=FAN_IN_DEADLINE_S)
+            result = api.wait_result(rid, FAN_IN_DEADLINE_S + FAN_IN_ANSWER_MARGIN_S)
+            elapsed = result.received_at - api.invocation(rid).queued_at
+            records = provider.log_records()
+        finally:
+            self.aws.configure(latency_ms=0, token_buckets=[])
+            provider.stop()
+            api.close()
+        calls: dict[str, int] = {}
+        for call in self.calls_since(seq, result.received_at):
+            if call["service"] != "s3":
+                name = f"{call['service']} {call['operation']}"
+                calls[name] = calls.get(name, 0) + 1
+        after = self.aws.call_counts()
+        throttled = {service: sum(_count_delta([r for r in before if r["service"] == service],
+                                               [r for r in after if r["service"] == service])[1].values())
+                     for service in ("securityhub", "organizations", "sts")}
+        lines = [r for r in records if "_aws" in r and r.get("RequestType") == "Watch"]
+        reported = sum(1 for r in records if r.get("fields", {}).get("message") == "member no longer enabled")
+        if not lines:
+            raise RuntimeError(f"the watch wrote no metrics line ({result.kind}): {provider.tail(20)}")
+        return WatchRun(members, regions, len(enabled), WATCH_RESIGNED + WATCH_REMOVED, latency_ms, elapsed, calls,
+                        throttled, lines[-1], reported, f"`{show_path(self.binary.path)}` ({self.binary.origin})",
+                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+    def _join_all(self, admin: str, accounts: list[str], region: str) -> None:
+        """Every account an Enabled member of `admin` in `region`, as it would have joined by invitation (set-up,
+        latency off, no token bucket)."""
+        hub = self.aws.client("securityhub", admin, region)
+        for start in range(0, len(accounts), 50):
+            chunk = accounts[start:start + 50]
+            hub.create_members(AccountDetails=[{"AccountId": account} for account in chunk])
+            hub.invite_members(AccountIds=chunk)
+        for account in accounts:
+            self.aws.enable_hub(account, region)
+            member = self.aws.client("securityhub", account, region)
+            invitation = next(i for i in member.list_invitations()["Invitations"] if i["AccountId"] == admin)
+            member.accept_administrator_invitation(AdministratorId=admin, InvitationId=invitation["InvitationId"])
+
+    def _mark_all(self, admin: str, accounts: list[str], regions: list[str], held: int) -> None:
+        """The watch's mark (src/enrollment/mark.rs) on every account, as a Create writes it; the first `held`
+        accounts' resources (those that will leave, which the watch confirms) held at rest in one real stack."""
+        stack = self.aws.hold_stack(ADMIN, "us-east-1", "Member0")
+        for index in range(1, held):
+            self.aws.hold_stack(ADMIN, "us-east-1", f"Member{index}", stack_id=stack)
+        self.aws.stage_stack(stack, "CREATE_COMPLETE",
+                             physical_ids={f"Member{i}": account for i, account in enumerate(accounts[:held])})
+        organizations = self.aws.client("organizations")
+        prefix = f"{WATCH_MARK}{admin}:"
+        for index, account in enumerate(accounts):
+            mark = {"stack-id": stack, "logical-id": f"Member{index}", "regions": ",".join(sorted(regions)),
+                    "settings": "MemberRoleName=OrganizationAccountAccessRole;EnableDefaultStandards=true"}
+            organizations.tag_resource(ResourceId=account,
+                                       Tags=[{"Key": prefix + key, "Value": value} for key, value in mark.items()])
+
+
 def _count_delta(before: list[dict], after: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
     """Served and throttled calls per operation between two `call_counts` snapshots."""
     def by_operation(rows: list[dict], field: str) -> dict[str, int]:
@@ -582,6 +705,7 @@ class Results:
     load: tuple[str, str]  # load average at the start and at the end
     fan_in: FanIn | None = None
     assumed: list[Run] = dataclasses.field(default_factory=list)  # ASSUMED_REGIONS, administrator FAN_IN_ADMIN
+    watch: WatchRun | None = None
 
     def par(self, n: int) -> float:
         return median([r.elapsed_s for r in self.parallel.get(n, [])])
@@ -629,6 +753,8 @@ class Results:
                          f"< {TARGETS['memory_mb']:.0f} MiB", verdict(mb < TARGETS["memory_mb"] if mb else None)])
         if self.fan_in:
             rows += fan_in_summary(self.fan_in)
+        if self.watch:
+            rows += watch_summary(self.watch)
         mb = self.package_bytes / 2**20 if self.package_bytes is not None else None
         rows.append(["dist/bootstrap.zip", f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
                      f"< {TARGETS['package_mb']:.0f} MiB", verdict(mb < TARGETS["package_mb"] if mb is not None else None)])
@@ -843,6 +969,68 @@ def splice_fan_in(text: str, fan: FanIn) -> str:
     return "\n".join(lines[:start] + section + lines[end:]) + "\n"
 
 
+def watch_summary(run: WatchRun) -> list[list[str]]:
+    """[figure, value, target, verdict] rows of the membership watch."""
+    pages = run.calls.get("securityhub ListMembers", 0)
+    sh_throttled = run.throttled.get("securityhub", 0)
+    return [
+        [f"Watch: members left reported ({run.members} members, {len(run.regions)} regions)",
+         f"{run.reported} of {run.departed}", "all", verdict(run.reported == run.departed)],
+        [f"Watch: ListMembers calls (bound {run.pages_bound})", str(pages), f"<= {run.pages_bound}",
+         verdict(pages <= run.pages_bound)],
+        ["Watch: time of the run", f"{run.elapsed_s:.1f} s", "", ""],
+        ["Watch: Security Hub calls throttled (10 per second, burst 30)", str(sh_throttled), "0",
+         verdict(sh_throttled == 0)],
+    ]
+
+
+WATCH_HEADING = "## Membership watch"
+
+
+def render_watch(run: WatchRun) -> list[str]:
+    ops = ", ".join(f"{op} {n}" for op, n in sorted(run.calls.items()))
+    line = run.metrics
+    return [
+        WATCH_HEADING,
+        "",
+        f"One scheduled run of the membership watch (docs/watch.md) over {run.members} organization accounts, each an",
+        f"Enabled member of one administrator ({FAN_IN_ADMIN}, entered through AssumeRole) in {len(run.regions)} regions",
+        f"({', '.join(run.regions)}) and marked as this provider's; {WATCH_RESIGNED} resigned in {run.regions[0]} and "
+        f"{WATCH_REMOVED} were removed by the",
+        f"administrator in {run.regions[-1]}. The administrator has {run.enabled_regions} regions enabled, and the watch "
+        "asks each. The emulator's",
+        "Security Hub throttles at AWS's rate (10 requests per second, burst 30) and Organizations at 5 per second,",
+        f"burst 10 (`tests/emulator/throttle.py`); every call takes {run.latency_ms:g} ms. The watch paces itself at 2",
+        "Security Hub calls per second per region and 2 Organizations calls per second (src/watch/pace.rs). Healing off.",
+        f"Measured {run.date} with {run.binary}.",
+        "",
+        table(["figure", "value", "target", ""], watch_summary(run)),
+        "",
+        f"- The run's metrics line: Status {line.get('Status')}, DepartedMembers {line.get('DepartedMembers')} "
+        f"(Resigned {line.get('Resigned')}, Removed {line.get('Removed')}), ListMembersCalls "
+        f"{line.get('ListMembersCalls')}, ThrottledCalls {line.get('ThrottledCalls')}, MarksRead "
+        f"{line.get('MarksRead')}.",
+        f"- Throttled answers by service: {', '.join(f'{k} {v}' for k, v in sorted(run.throttled.items()))}.",
+        f"- Calls: {ops}.",
+        "",
+    ]
+
+
+def splice_watch(text: str, run: WatchRun) -> str:
+    """BENCHMARKS.md with its membership-watch section replaced (or added before the cold start, memory or emulator
+    sections), the rest as the last full run wrote it."""
+    lines = text.splitlines()
+    section = render_watch(run)
+    if WATCH_HEADING in lines:
+        start = lines.index(WATCH_HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    else:
+        start = end = next((i for i, line in enumerate(lines)
+                            if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")),
+                           len(lines))
+    return "\n".join(lines[:start] + section + lines[end:]) + "\n"
+
+
 def render(res: Results) -> str:
     summary = res.summary()
     misses = [r[0] for r in summary if r[3] == "MISS"]
@@ -929,6 +1117,8 @@ def render(res: Results) -> str:
         ]
     if res.fan_in:
         out += render_fan_in(res.fan_in)
+    if res.watch:
+        out += render_watch(res.watch)
     if res.cold_ms:
         cold = sorted(res.cold_ms)
         out += [
@@ -996,12 +1186,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, help="with --timeline: MAX_CONCURRENT_REGIONS")
     parser.add_argument("--assumed", action="store_true",
                         help=f"with --timeline: into administrator {FAN_IN_ADMIN} (AssumeRole), not the provider's own")
-    parser.add_argument("--only", choices=["fan_in"], default=os.environ.get("BENCH_ONLY") or None,
+    parser.add_argument("--only", choices=["fan_in", "watch"], default=os.environ.get("BENCH_ONLY") or None,
                         help="only this scenario (default: BENCH_ONLY): its section of --out is replaced, the rest "
                              "kept")
     args = parser.parse_args(argv)
-    if args.only not in (None, "fan_in"):  # argparse checks choices on the command line only, not the default
-        parser.error(f"BENCH_ONLY={args.only!r}: expected fan_in")
+    if args.only not in (None, "fan_in", "watch"):  # argparse checks choices on the command line only, not the default
+        parser.error(f"BENCH_ONLY={args.only!r}: expected fan_in or watch")
     runs = 1 if args.quick else max(1, min(args.runs, 9))
     began = time.monotonic()
     load_start = load_average()
@@ -1026,6 +1216,14 @@ def main(argv: list[str]) -> int:
                 out = pathlib.Path(args.out)
                 out.write_text(splice_fan_in(out.read_text() if out.is_file() else "# Benchmarks\n", fan))
                 print(f"wrote the fan-in section of {show_path(out)}")
+                return 0
+            if args.only == "watch":
+                watch = rig.watch()
+                print(f"binary: {show_path(binary.path)} ({binary.origin})")
+                print("\n".join(render_watch(watch)))
+                out = pathlib.Path(args.out)
+                out.write_text(splice_watch(out.read_text() if out.is_file() else "# Benchmarks\n", watch))
+                print(f"wrote the membership-watch section of {show_path(out)}")
                 return 0
             parallel: dict[int, list[Run]] = {}
             sequential: dict[int, list[Run]] = {}
@@ -1064,12 +1262,16 @@ def main(argv: list[str]) -> int:
             log(f"  fan-in: {fan.success} of {fan.members} SUCCESS in {fan.elapsed_s:.1f} s "
                 f"({fan.elapsed_s / fan.bound_s:.2f}x the bound), {fan.admin_calls_per_enrollment:.2f} administrator "
                 f"calls per enrollment per region, {fan.admin_throttled} throttled")
+            watch = rig.watch()
+            log(f"  watch: {watch.reported} of {watch.departed} left reported in {watch.elapsed_s:.1f} s, "
+                f"{watch.calls.get('securityhub ListMembers', 0)} ListMembers calls, "
+                f"{watch.throttled.get('securityhub', 0)} throttled")
         finally:
             rig.close()
         package = REPO / "dist/bootstrap.zip"
         results = Results(binary, parallel, sequential, what_if, detections, cold, memory_kb,
                           package.stat().st_size if package.is_file() else None, time.monotonic() - began,
-                          (load_start, load_average()), fan, assumed)
+                          (load_start, load_average()), fan, assumed, watch)
         print()
         print(f"binary: {show_path(binary.path)} ({binary.origin})")
         print(table(["figure", "value", "target", ""], results.summary()))

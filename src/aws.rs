@@ -23,7 +23,7 @@ mod errors;
 mod patience;
 pub(crate) use errors::failure_reason;
 pub use errors::is_already_our_member;
-pub use patience::Patience;
+pub use patience::{OnThrottle, Patience};
 
 const SESSION_PREFIX: &str = "securityhub-member-account";
 /// IAM's limit on a role session name (STS API Reference, AssumeRole: RoleSessionName, `[\w+=,.@-]{2,64}`).
@@ -314,11 +314,32 @@ where
     READY_PAUSES.until(Instant::now() + READY_PATIENCE).run(attempt, AwsError::is_not_ready).await
 }
 
-/// The role session name of one request's sessions: the provider's name and the CloudFormation RequestId,
-/// so that CloudTrail in each account ties every change to the stack operation that asked for it.
+/// The role session name of one request's sessions: the provider's name and the CloudFormation RequestId, so
+/// that CloudTrail in each account ties every change to the stack operation that asked for it. The session name
+/// appears in CloudTrail of every account the provider enters (IAM User Guide, "Logging IAM and AWS STS API calls
+/// with AWS CloudTrail": the assumed role's session name is in `userIdentity.arn`), while a request's RequestId
+/// is whatever its sender wrote: only a UUID, as CloudFormation's RequestIds are, is kept as it is; anything else
+/// becomes a short hash of it, which the provider's log line for the request (it names the RequestId) ties back.
 pub fn session_name(request_id: &str) -> String {
-    let id = request_id.chars().filter(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c));
-    format!("{SESSION_PREFIX}-").chars().chain(id).take(SESSION_NAME_CHARS).collect()
+    let id = if is_uuid(request_id) { request_id.to_ascii_lowercase() } else { format!("h{:016x}", fnv1a(request_id)) };
+    // 26 + 1 + 36 characters at most: within IAM's 64 (STS API Reference, AssumeRole: RoleSessionName).
+    format!("{SESSION_PREFIX}-{id}").chars().take(SESSION_NAME_CHARS).collect()
+}
+
+/// `8-4-4-4-12` hexadecimal digits (RFC 4122's textual form).
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, len)| group.len() == len)
+        && groups.iter().all(|group| group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// FNV-1a, 64 bits: a stable, dependency-free digest that names a caller's text without repeating it (no
+/// security boundary: the text is the caller's anyway).
+fn fnv1a(text: &str) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    text.bytes().fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
 }
 
 /// `aws`, `aws-cn` or `aws-us-gov`: the partition of a region.

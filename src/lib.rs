@@ -10,6 +10,8 @@
 //! - [`enrollment`]: the work in AWS. [`enrollment::plan`] decides, [`enrollment::lifecycle`] carries out
 //!   Create, Update and Delete with accounts, regions and per-region membership; its failures are one
 //!   type, [`enrollment::LifecycleError`], which the handler turns into the Reason.
+//! - [`watch`]: the scheduled membership watch, beside the requests: it reports (and may heal) the members this
+//!   provider's resources enrolled that are no longer Enabled, reusing [`enrollment`]'s steps.
 //! - Below both: [`properties`] (validated input, CloudFormation's reserved properties), [`aws`] (SDK
 //!   sessions and errors), [`ids`] (identifier shapes), [`config`] and [`logging`].
 
@@ -22,6 +24,7 @@ pub mod logging;
 pub mod properties;
 pub mod protocol;
 pub mod retry;
+pub mod watch;
 
 #[cfg(test)]
 mod fuzz;

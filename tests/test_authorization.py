@@ -244,13 +244,20 @@ def test_a_logical_id_the_stack_does_not_hold_is_refused(emulator, cfn):
     world.assert_refused(resp, "LogicalResourceId", "Member")
 
 
-def test_the_generic_custom_resource_type_is_accepted(emulator, cfn):
-    """`AWS::CloudFormation::CustomResource` is a custom resource too (User Guide)."""
+def test_the_generic_custom_resource_type_is_served_only_when_listed(emulator, cfn, provider_factory):
+    """`AWS::CloudFormation::CustomResource` is a custom resource too (User Guide), but not this provider's type
+    unless RESOURCE_TYPES lists it: by default a request of another custom type is refused before any read."""
     emulator.enable_hub(ADMIN, R1)
     stack = emulator.hold_stack(ADMIN, R1, resource_type="AWS::CloudFormation::CustomResource")
     event, key = cfn.event("Create", props(), stack=stack)
     event["ResourceType"] = "AWS::CloudFormation::CustomResource"
-    assert_delivered(cfn.send(event, key=key, hold=False), "SUCCESS")
+    world = World(emulator, cfn.provider)
+    world.assert_refused(cfn.send(event, key=key, hold=False), "ResourceType", "RESOURCE_TYPES")
+    assert world.calls(service="cloudformation") == []
+    listed = provider_factory({"RESOURCE_TYPES": "Custom::SecurityHubMemberAccount,AWS::CloudFormation::CustomResource"})
+    event, key = listed.cfn.event("Create", props(), stack=stack)
+    event["ResourceType"] = "AWS::CloudFormation::CustomResource"
+    assert_delivered(listed.cfn.send(event, key=key, hold=False), "SUCCESS")
     assert emulator.member_status(ADMIN, MEMBER, R1) == "Enabled"
 
 
@@ -282,7 +289,10 @@ def test_the_delete_of_a_replaced_id_during_cleanup_succeeds(emulator, cfn):
     world = World(emulator, cfn.provider)
     world.assert_refused(cfn.delete(old, MEMBER, hold=False), "PhysicalResourceId")
 
-    emulator.set_stack(cfn.stack_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", {"Member": SECOND})
+    # The cleanup, as CloudFormation shows it: the resource UPDATE_COMPLETE under its new id, and an event of
+    # the old id being deleted.
+    emulator.stage_stack(cfn.stack_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": SECOND},
+                         deleting={"Member": MEMBER})
     assert_delivered(cfn.delete(old, MEMBER, hold=False), "SUCCESS")
     assert emulator.member_status(ADMIN, MEMBER, R1) is None
     assert emulator.member_status(ADMIN, SECOND, R1) == "Enabled"

@@ -689,6 +689,69 @@ def cloudformation_missing_resource(emulator):
                    account=MEMBER)
 
 
+def left_members(emulator: Emulator) -> object:
+    """MEMBER and OTHER Enabled members of ADMIN in REGION; the admin's Security Hub client."""
+    emulator.join_by_invitation(ADMIN, MEMBER, REGION)
+    emulator.join_by_invitation(ADMIN, OTHER, REGION)
+    return hub(emulator)
+
+
+@situation
+def securityhub_list_members_only_associated(emulator):
+    admin = left_members(emulator)
+    hub(emulator, MEMBER).disassociate_from_administrator_account()
+    return capture(admin.list_members)
+
+
+@situation
+def securityhub_list_members_resigned(emulator):
+    admin = left_members(emulator)
+    hub(emulator, MEMBER).disassociate_from_administrator_account()
+    answer = capture(admin.list_members, OnlyAssociated=False)
+    answer.body["Members"] = [m for m in answer.body["Members"] if m["AccountId"] == MEMBER]
+    assert [m["MemberStatus"] for m in answer.body["Members"]] == ["Resigned"], answer
+    return answer
+
+
+@situation
+def securityhub_list_members_removed(emulator):
+    emulator.join_by_invitation(ADMIN, MEMBER, REGION)
+    hub(emulator).disassociate_members(AccountIds=[MEMBER])
+    return capture(hub(emulator).list_members, OnlyAssociated=False)
+
+
+@situation
+def securityhub_list_members_after_delete_members(emulator):
+    emulator.join_by_invitation(ADMIN, MEMBER, REGION)
+    hub(emulator).disassociate_members(AccountIds=[MEMBER])
+    hub(emulator).delete_members(AccountIds=[MEMBER])
+    return capture(hub(emulator).list_members, OnlyAssociated=False)
+
+
+@situation
+def securityhub_list_members_status_deleted(emulator):
+    emulator.join_by_invitation(ADMIN, MEMBER, REGION)
+    emulator.set_member_status(ADMIN, MEMBER, REGION, "Deleted")
+    return capture(hub(emulator).list_members, OnlyAssociated=False)
+
+
+@situation
+def securityhub_list_members_suspended_account(emulator):
+    emulator.create_organization()
+    account = emulator.create_account("closing", "closing@example.com")
+    emulator.join_by_invitation(ADMIN, account, REGION)
+    emulator.configure(close_account_delay_s=0)
+    orgs(emulator).close_account(AccountId=account)
+    assert orgs(emulator).describe_account(AccountId=account)["Account"]["Status"] == "SUSPENDED"
+    return capture(hub(emulator).list_members, OnlyAssociated=False)
+
+
+@situation
+def organizations_tag_account_outside_organization(emulator):
+    emulator.create_organization()
+    return capture(orgs(emulator).tag_resource, ResourceId=MEMBER, Tags=[{"Key": "k", "Value": "v"}])
+
+
 # --- the tests -------------------------------------------------------------------------------------------------
 
 def expected_body_holds(want: object, got: object) -> bool:

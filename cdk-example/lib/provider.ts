@@ -1,6 +1,8 @@
 import * as path from 'path';
 import { ArnFormat, CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +17,20 @@ import { ACCOUNT_ID_RE, ORGANIZATION_ID_RE, ROLE_NAME_RE } from './patterns';
 
 /** The line the provider logs for each refused request: `{"level":"ERROR","fields":{"message":"request refused",...}}`. */
 const REFUSED_REQUEST_MESSAGE = 'request refused';
+/**
+ * The namespace of the function's embedded-metric-format lines: one per request (src/protocol/metrics.rs) and one
+ * per membership-watch run (src/watch/report.rs), each with the dimension `RequestType`.
+ */
+const METRICS_NAMESPACE = 'SecurityHubMemberAccount';
+/** The `RequestType` values of the requests' lines: CloudFormation's, and events that are no request. */
+const REQUEST_TYPES = ['Create', 'Update', 'Delete', 'Malformed', 'Unanswerable'];
+/** The `RequestType` of the membership watch's line, and the member statuses it counts each under its own metric. */
+const WATCH_REQUEST_TYPE = 'Watch';
+const WATCH_STATUSES = ['Resigned', 'Removed', 'Deleted', 'AccountSuspended', 'Missing', 'OtherStatus'];
+/** The reserved concurrency of a provider with the organization topic, as provider.yaml's default. */
+const DEFAULT_RESERVED_CONCURRENCY = 100;
+/** arn:PARTITION:sns:REGION:ACCOUNT:NAME (SNS Developer Guide, topic ARNs). */
+const TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w.-]{1,256}$/;
 
 export interface SecurityHubMemberAccountProviderProps {
   /**
@@ -117,6 +133,58 @@ export interface SecurityHubMemberAccountProviderProps {
    * @default 'stacksets-exec-*'
    */
   readonly publisherRoleNamePattern?: string;
+
+  /**
+   * Concurrent executions reserved for the function, and its cap, so that a flood of requests (every principal
+   * allowed to publish to the organization topic can send them) cannot use up the account's Lambda concurrency.
+   * Keep it above a StackSet's `MaxConcurrentCount`: invocations beyond it are throttled and retried by Lambda.
+   *
+   * @default 100 with `organizationTopic`, no reservation without it (only this account's CloudFormation invokes
+   * the function then)
+   */
+  readonly reservedConcurrency?: number;
+
+  /**
+   * SNS topics whose requests are as trusted as direct invocations (`TRUSTED_TOPIC_ARNS`): a trusted account's own
+   * topic, whose policy names exact principals. Requests through any other topic, the organization topic
+   * included, are untrusted whatever stack they name.
+   *
+   * @default - none
+   */
+  readonly trustedTopicArns?: string[];
+
+  /**
+   * Let an untrusted request ask for what widens harm (`OnDelete: DisableSecurityHub`, an administrator change,
+   * dropped regions) when its stack's template cannot show it: a YAML template, an intrinsic other than `Ref`
+   * (`ALLOW_UNVERIFIED_HARMFUL_PROPERTIES`). A value the template shows otherwise is refused anyway.
+   *
+   * @default false
+   */
+  readonly allowUnverifiedHarmfulProperties?: boolean;
+
+  /**
+   * Run the membership watch (docs/watch.md): an EventBridge schedule invokes the function, which lists each
+   * administrator's members and reports those this provider enrolled that are no longer Enabled (the log's
+   * "member no longer enabled" lines and the `DepartedMembers` metric, alarmed by `addAlarms`).
+   *
+   * @default true
+   */
+  readonly membershipWatch?: boolean;
+
+  /**
+   * How often the membership watch runs.
+   *
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly watchSchedule?: events.Schedule;
+
+  /**
+   * The membership watch also joins a member that left again, in the regions it left, as a Create would
+   * (`WATCH_HEALING`). Closed or suspended accounts are only reported.
+   *
+   * @default false
+   */
+  readonly watchHealing?: boolean;
 }
 
 /** The provider's alarms (`addAlarms`). */
@@ -125,6 +193,8 @@ export interface ProviderAlarms {
   readonly refusedRequests: cloudwatch.Alarm;
   /** A message in the dead-letter queue. */
   readonly deadLetters: cloudwatch.Alarm;
+  /** A membership-watch run found members this provider enrolled that are no longer Enabled (`DepartedMembers`). */
+  readonly departedMembers: cloudwatch.Alarm;
 }
 
 /** The kinds of role names `allowRoleName` knows: member roles are also assumed outside the organization. */
@@ -226,6 +296,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
   public readonly topicKey?: kms.Key;
 
   private alarms?: ProviderAlarms;
+  private dashboard?: cloudwatch.Dashboard;
   private readonly assumeRoleStatement: iam.PolicyStatement;
   private readonly assumeOutsideStatement?: iam.PolicyStatement;
   private readonly allowedRoleNames = new Set<string>();
@@ -248,6 +319,15 @@ export class SecurityHubMemberAccountProvider extends Construct {
       props.memberAccountsOutsideOrganization,
       'memberAccountsOutsideOrganization',
     );
+    const reservedConcurrency = props.reservedConcurrency ?? (props.organizationTopic === true ? DEFAULT_RESERVED_CONCURRENCY : undefined);
+    if (reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency) && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
+    }
+    for (const topic of props.trustedTopicArns ?? []) {
+      if (!Token.isUnresolved(topic) && !TOPIC_ARN_RE.test(topic)) {
+        throw new Error(`trustedTopicArns must be SNS topic ARNs, got '${topic}'`);
+      }
+    }
     const organizationId = props.organizationId;
     if (!Token.isUnresolved(organizationId) && !ORGANIZATION_ID_RE.test(organizationId ?? '')) {
       throw new Error(`organizationId must be an organization id (o- and 10-32 lowercase letters or digits), got '${organizationId}'`);
@@ -316,6 +396,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
         sid: 'OrganizationsThisOrganization',
         actions: [
           'organizations:TagResource',
+          'organizations:UntagResource',
           'organizations:ListTagsForResource',
           'organizations:DescribeAccount',
           'organizations:ListParents',
@@ -348,12 +429,18 @@ export class SecurityHubMemberAccountProvider extends Construct {
       this.role.addToPolicy(this.assumeOutsideStatement);
     }
     // The provider checks with CloudFormation that a request is real (the stack, its operation in progress, the
-    // resource): its own account's stacks with these credentials, others' through the member role (Service
-    // Authorization Reference, AWS CloudFormation: both actions take resource type "stack").
+    // resource and its status; a cleanup's events; the template an untrusted request's harmful properties must
+    // come from): its own account's stacks with these credentials, others' through the member role (Service
+    // Authorization Reference, AWS CloudFormation: these actions take resource type "stack").
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadRequestingStacks',
-        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+        actions: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackResource',
+          'cloudformation:DescribeStackEvents',
+          'cloudformation:GetTemplate',
+        ],
         resources: [stack.formatArn({ service: 'cloudformation', region: '*', resource: 'stack', resourceName: '*/*' })],
       }),
     );
@@ -382,6 +469,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'securityhub:InviteMembers',
           'securityhub:DisassociateMembers',
           'securityhub:DeleteMembers',
+          'securityhub:ListMembers',
         ],
         resources: [securityHubHubs],
       }),
@@ -413,14 +501,39 @@ export class SecurityHubMemberAccountProvider extends Construct {
       timeout: Duration.minutes(15),
       role: this.role,
       logGroup: this.logGroup,
+      // As provider.yaml's ReservedConcurrency: a cap, so that a flood cannot take the account's concurrency.
+      reservedConcurrentExecutions: reservedConcurrency,
       environment: {
         ADMINISTRATOR_ACCOUNT_IDS: Fn.join(',', administratorAccountIds),
         // Set explicitly (not left to the provider's default): none given means this account.
         TRUSTED_ACCOUNT_IDS: trustedAccountIds === undefined ? stack.account : Fn.join(',', trustedAccountIds),
         MAX_CONCURRENT_REGIONS: Token.isUnresolved(maxConcurrentRegions) ? Token.asString(maxConcurrentRegions) : String(maxConcurrentRegions),
         RUST_LOG: props.logLevel ?? 'info',
+        ...(props.trustedTopicArns?.length ? { TRUSTED_TOPIC_ARNS: Fn.join(',', props.trustedTopicArns) } : {}),
+        ...(props.allowUnverifiedHarmfulProperties === true ? { ALLOW_UNVERIFIED_HARMFUL_PROPERTIES: 'true' } : {}),
+        ...(props.watchHealing === true ? { WATCH_HEALING: 'true' } : {}),
       },
     });
+    // The membership watch, as provider.yaml's WatchSchedule: the same function invoked directly by an EventBridge
+    // schedule with an event of its own shape (src/watch/event.rs); the target adds the function's permission for
+    // this rule only.
+    if (props.membershipWatch !== false) {
+      new events.Rule(this, 'WatchSchedule', {
+        description: 'Membership watch of the Custom::SecurityHubMemberAccount provider',
+        schedule: props.watchSchedule ?? events.Schedule.rate(Duration.hours(1)),
+        targets: [
+          new targets.LambdaFunction(this.function, {
+            event: events.RuleTargetInput.fromObject({
+              SecurityHubMemberAccountWatch: {
+                AdministratorRoleName: props.administratorRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME,
+              },
+            }),
+          }),
+        ],
+      });
+    } else if (props.watchSchedule !== undefined || props.watchHealing === true) {
+      throw new Error('watchSchedule and watchHealing are only for membershipWatch: true');
+    }
     // As provider.yaml's AsyncInvokeConfig: an on-failure destination (its records hold the request and the
     // response), not a dead-letter queue as well, which would receive each failure a second time. L1, so that the
     // role's statement stays the one of provider.yaml (sqs:SendMessage only), as a test compares them.
@@ -453,15 +566,16 @@ export class SecurityHubMemberAccountProvider extends Construct {
           'The environment holds no secrets, only account ids, a region count and a log filter; Lambda encrypts ' +
           'environment variables at rest with an AWS managed key anyway.',
       },
-      {
-        id: 'CKV_AWS_115',
-        comment:
-          'No reserved concurrency, on purpose: a StackSet rolled out to an OU invokes the provider once per account ' +
-          "at about the same time, and a cap would queue those requests against CloudFormation's ServiceTimeout; a " +
-          "reservation also takes from the account's unreserved pool, which Lambda keeps at 100 or more (Lambda " +
-          'Developer Guide, "Configuring reserved concurrency for a function"), so it fails to deploy in accounts ' +
-          'with a low concurrency quota.',
-      },
+      ...(reservedConcurrency === undefined
+        ? [{
+          id: 'CKV_AWS_115',
+          comment:
+            'No reserved concurrency without the organization topic: only this account\'s CloudFormation invokes the ' +
+            "function (IAM guards lambda:InvokeFunction), and a reservation takes from the account's unreserved pool, " +
+            'which Lambda keeps at 100 or more (Lambda Developer Guide, "Configuring reserved concurrency for a ' +
+            'function"), so it fails to deploy in accounts with a low concurrency quota. Set reservedConcurrency to cap it.',
+        }]
+        : []),
     ]);
 
     // Continuations: when a request's work is not done near the Lambda deadline, the function invokes itself
@@ -603,8 +717,131 @@ export class SecurityHubMemberAccountProvider extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    this.alarms = { refusedRequests, deadLetters };
+    // As provider.yaml's DepartedMembersAlarm: each watch run's DepartedMembers; between runs there is no data,
+    // and the alarm keeps its state.
+    const departedMembers = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: 'DepartedMembers',
+      dimensionsMap: { RequestType: WATCH_REQUEST_TYPE },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    }).createAlarm(this, 'DepartedMembersAlarm', {
+      alarmDescription:
+        'The membership watch found members that the Custom::SecurityHubMemberAccount provider enrolled and that are ' +
+        'no longer Enabled: see the "member no longer enabled" lines in the function\'s log group.',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+    this.alarms = { refusedRequests, deadLetters, departedMembers };
     return this.alarms;
+  }
+
+  /**
+   * A CloudWatch dashboard of the provider, as `cloudformation/provider.yaml`'s: its alarms (`addAlarms`, which
+   * this calls), requests by type and by status, failed requests, failed regions, throttled calls, duration p50 and
+   * p99, refused requests, the function's and the failed-invocations queue's metrics, and the members the membership
+   * watch found no longer Enabled. The request metrics are those of the function's embedded-metric-format lines
+   * (namespace `SecurityHubMemberAccount`, dimension `RequestType`); the lines' `Status` is no dimension, so
+   * requests by status come from a Logs Insights query over the log group. Not created by default. Idempotent.
+   *
+   * @param dashboardName the dashboard's name (default: generated by CloudFormation)
+   */
+  public addDashboard(dashboardName?: string): cloudwatch.Dashboard {
+    if (this.dashboard) {
+      return this.dashboard;
+    }
+    const alarms = this.addAlarms();
+    const period = Duration.minutes(5);
+    const emitted = (metricName: string, requestType: string, statistic: string, label = requestType) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { RequestType: requestType }, statistic, period, label });
+    const cloudFormationTypes = REQUEST_TYPES.slice(0, 3);
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          `## Custom::SecurityHubMemberAccount provider: ${Stack.of(this).stackName}\n` +
+          `One metrics line per request and per membership-watch run (namespace \`${METRICS_NAMESPACE}\`, by ` +
+          "`RequestType`); refused requests from the function's `request refused` log lines; the provider's alarms.",
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24, height: 3 }));
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Requests by type',
+        left: REQUEST_TYPES.map((type) => emitted('Duration', type, 'SampleCount')),
+        stacked: true,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Failed requests by type (FAILED, or not answered)',
+        left: REQUEST_TYPES.map((type) => emitted('Failed', type, 'Sum')),
+        stacked: true,
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: 'Requests (and watch runs) by type and status',
+        logGroupNames: [this.logGroup.logGroupName],
+        queryLines: ['filter ispresent(Status) and ispresent(RequestType)', 'stats count(*) as Requests by RequestType, Status', 'sort RequestType, Status'],
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Duration p50 and p99 (ms)',
+        left: cloudFormationTypes.flatMap((type) => [emitted('Duration', type, 'p50', `${type} p50`), emitted('Duration', type, 'p99', `${type} p99`)]),
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Failed regions', left: cloudFormationTypes.map((type) => emitted('FailedRegions', type, 'Sum')), stacked: true, width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Throttled AWS calls (retried)',
+        left: cloudFormationTypes.map((type) => emitted('ThrottledCalls', type, 'Sum')),
+        stacked: true,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Refused requests', left: [alarms.refusedRequests.metric], width: 8 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Function',
+        left: ['Invocations', 'Errors', 'Throttles', 'DestinationDeliveryFailures'].map((name) => this.function.metric(name, { statistic: 'Sum', period })),
+        right: [this.function.metric('ConcurrentExecutions', { statistic: 'Maximum', period })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Failed invocations queue (on-failure destination)',
+        left: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period })],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Members no longer Enabled (membership watch)',
+        left: [
+          emitted('DepartedMembers', WATCH_REQUEST_TYPE, 'Maximum', 'all'),
+          ...WATCH_STATUSES.map((status) => emitted(status, WATCH_REQUEST_TYPE, 'Maximum', status)),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Membership watch: healing and regions not read',
+        left: [
+          emitted('Healed', WATCH_REQUEST_TYPE, 'Sum', 'healed'),
+          emitted('HealFailed', WATCH_REQUEST_TYPE, 'Sum', 'heal failed'),
+          emitted('UnreadRegions', WATCH_REQUEST_TYPE, 'Maximum', 'regions not read'),
+          emitted('ThrottledCalls', WATCH_REQUEST_TYPE, 'Sum', 'throttled calls'),
+        ],
+        width: 12,
+      }),
+    );
+    this.dashboard = dashboard;
+    return dashboard;
   }
 
   /**

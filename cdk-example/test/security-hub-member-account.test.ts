@@ -165,6 +165,33 @@ describe('SecurityHubMemberAccountProvider', () => {
     }
   });
 
+  it('caps its concurrency when the organization topic can reach it, and takes trusted topics', () => {
+    const fn = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0];
+    // Anyone allowed to publish to the organization topic can invoke it: reserved and capped by default.
+    assert.equal(fn(newStack({ organizationTopic: true })).Properties.ReservedConcurrentExecutions, 100);
+    assert.equal(fn(newStack()).Properties.ReservedConcurrentExecutions, undefined, 'only this account invokes it');
+    assert.equal(fn(newStack({ reservedConcurrency: 7 })).Properties.ReservedConcurrentExecutions, 7);
+    const skips = (stack: Stack) => (fn(stack).Metadata?.checkov?.skip ?? []).map((s: { id: string }) => s.id);
+    assert.ok(!skips(newStack({ organizationTopic: true })).includes('CKV_AWS_115'));
+    const topic = 'arn:aws:sns:us-east-1:123456789012:management-requests';
+    const variables = fn(newStack({ trustedTopicArns: [topic], allowUnverifiedHarmfulProperties: true }))
+      .Properties.Environment.Variables;
+    assert.equal(variables.TRUSTED_TOPIC_ARNS, topic);
+    assert.equal(variables.ALLOW_UNVERIFIED_HARMFUL_PROPERTIES, 'true');
+    const plain = fn(newStack()).Properties.Environment.Variables;
+    assert.ok(!('TRUSTED_TOPIC_ARNS' in plain) && !('ALLOW_UNVERIFIED_HARMFUL_PROPERTIES' in plain), plain);
+    // The template's topic policy has the same TLS-only deny (the CDK topic's enforceSSL).
+    const policy = Object.values(Template.fromStack(newStack({ organizationTopic: true })).findResources('AWS::SNS::TopicPolicy'))[0];
+    const denies = policy.Properties.PolicyDocument.Statement.filter((s: { Effect: string }) => s.Effect === 'Deny');
+    assert.deepEqual(denies.map((s: any) => s.Condition), [{ Bool: { 'aws:SecureTransport': 'false' } }]);
+    for (const [extra, message] of [
+      [{ reservedConcurrency: 0 }, /reservedConcurrency must be a positive integer, got 0/],
+      [{ trustedTopicArns: ['arn:aws:sqs:us-east-1:123456789012:q'] }, /trustedTopicArns must be SNS topic ARNs/],
+    ] as Array<[Partial<SecurityHubMemberAccountProviderProps>, RegExp]>) {
+      assert.throws(() => new SecurityHubMemberAccountProvider(new Stack(), 'P', providerProps(extra)), message);
+    }
+  });
+
   it('takes tokens for the authorization props', () => {
     const stack = new Stack(new App(), 'S');
     const admins = new CfnParameter(stack, 'Admins', { type: 'CommaDelimitedList' }).valueAsList;
@@ -190,8 +217,10 @@ describe('SecurityHubMemberAccountProvider', () => {
     const granted = all.flatMap(actions).sort();
     assert.deepEqual(granted, [
       'account:ListRegions',
+      'cloudformation:DescribeStackEvents',
       'cloudformation:DescribeStackResource',
       'cloudformation:DescribeStacks',
+      'cloudformation:GetTemplate',
       'lambda:InvokeFunction',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -205,6 +234,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       'organizations:ListTagsForResource',
       'organizations:MoveAccount',
       'organizations:TagResource',
+      'organizations:UntagResource',
       'securityhub:AcceptAdministratorInvitation',
       'securityhub:CreateMembers',
       'securityhub:DeleteMembers',
@@ -217,6 +247,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       'securityhub:GetMembers',
       'securityhub:InviteMembers',
       'securityhub:ListInvitations',
+      'securityhub:ListMembers',
       'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
@@ -272,13 +303,19 @@ describe('SecurityHubMemberAccountProvider', () => {
       'organizations:ListTagsForResource',
       'organizations:MoveAccount',
       'organizations:TagResource',
+      'organizations:UntagResource',
     ]);
     assert.deepEqual(
       resources(scoped),
       ['account', 'ou', 'root'].map((type) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::*:${type}/${ORG}/*`]] })),
     );
     const read = bySid(template, 'ReadRequestingStacks')!;
-    assert.deepEqual(actions(read), ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource']);
+    assert.deepEqual(actions(read), [
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackResource',
+      'cloudformation:DescribeStackEvents',
+      'cloudformation:GetTemplate',
+    ]);
     assert.deepEqual(read.Resource, {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudformation:*:', { Ref: 'AWS::AccountId' }, ':stack/*/*']],
     });
@@ -320,7 +357,7 @@ describe('SecurityHubMemberAccountProvider', () => {
     const alarms = provider.addAlarms();
     assert.equal(provider.addAlarms(), alarms);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3); // with the membership watch's (test/membership-watch.test.ts)
     const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: { Ref: logGroup },

@@ -3,7 +3,7 @@
 //!
 //! AWS answers more than its API reference lists: codes outside the API model, refusals sent as HTTP 200
 //! inside `UnprocessedAccounts`, messages that tell two meanings of one code apart. Each classifier says which
-//! answers it takes and where they were seen; the fidelity ledger (`docs/fidelity-ledger.md`) lists them all,
+//! answers it takes and where they were seen; the fidelity ledger (`tests/emulator/ledger.toml`) lists them all,
 //! each graded documented, observed or assumed.
 
 use super::AwsError;
@@ -27,6 +27,12 @@ pub(crate) mod code {
     pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
     pub const SUBSCRIPTION_REQUIRED: &str = "SubscriptionRequiredException";
     pub const VALIDATION_ERROR: &str = "ValidationError";
+    pub const TOO_MANY_REQUESTS: &str = "TooManyRequestsException";
+    pub const THROTTLING: &str = "Throttling";
+    pub const THROTTLING_EXCEPTION: &str = "ThrottlingException";
+    pub const TARGET_NOT_FOUND: &str = "TargetNotFoundException";
+    pub const ACCOUNT_NOT_FOUND: &str = "AccountNotFoundException";
+    pub const ORGANIZATIONS_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 }
 
 /// Organizations' CreateAccountStatus FailureReason values the provider reacts to (Organizations API
@@ -182,6 +188,28 @@ impl AwsError {
     pub fn is_role_refused(&self) -> bool {
         self.is(code::ACCESS_DENIED)
     }
+
+    /// Throttled: Security Hub's `LimitExceededException` (HTTP 429, "throttling limits": Security Hub API
+    /// Reference, each operation's errors), Organizations' `TooManyRequestsException` (Organizations API Reference,
+    /// Common errors), STS's and other Query services' `Throttling`, `ThrottlingException` of the JSON ones. What
+    /// the membership watch stops at, where a request waits instead ([`super::patience`]).
+    pub fn is_throttled(&self) -> bool {
+        [code::LIMIT_EXCEEDED, code::TOO_MANY_REQUESTS, code::THROTTLING, code::THROTTLING_EXCEPTION]
+            .iter()
+            .any(|throttling| self.is(throttling))
+    }
+
+    /// Organizations ListTagsForResource, TagResource, UntagResource: the account is not in the caller's
+    /// organization (`TargetNotFoundException`: "We can't find a root, OU, account, or policy with the TargetId
+    /// that you specified"; `AccountNotFoundException`), or the caller has no organization
+    /// (`AWSOrganizationsNotInUseException`: "Your account isn't a member of an organization") (Organizations API
+    /// Reference, TagResource and ListTagsForResource, Errors). Such an account cannot carry the membership watch's
+    /// mark.
+    pub fn is_outside_organization(&self) -> bool {
+        [code::TARGET_NOT_FOUND, code::ACCOUNT_NOT_FOUND, code::ORGANIZATIONS_NOT_IN_USE]
+            .iter()
+            .any(|outside| self.is(outside))
+    }
 }
 
 /// A CreateMembers `UnprocessedAccounts` reason that means the account is a member of this administrator
@@ -236,6 +264,22 @@ mod tests {
                     of the current account.";
         assert!(is_already_our_member(real));
         assert!(!is_already_our_member("Account 222222222222 is already a member of administrator 333333333333"));
+    }
+
+    #[test]
+    fn throttling_is_every_service_s_own_code() {
+        for code in ["LimitExceededException", "TooManyRequestsException", "Throttling", "ThrottlingException"] {
+            assert!(error(code, "Rate exceeded").is_throttled(), "{code}");
+        }
+        assert!(!error("InternalException", "Rate exceeded").is_throttled());
+    }
+
+    #[test]
+    fn an_account_outside_the_organization_cannot_be_tagged() {
+        for code in ["TargetNotFoundException", "AccountNotFoundException", "AWSOrganizationsNotInUseException"] {
+            assert!(error(code, "not found").is_outside_organization(), "{code}");
+        }
+        assert!(!error("AccessDeniedException", "not authorized").is_outside_organization());
     }
 
     #[test]

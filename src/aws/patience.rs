@@ -15,6 +15,9 @@
 //!   (a token bucket that stops retries after about 100 throttled ones) is replaced by that deadline.
 //!
 //! The count of throttled answers goes into the Reason of a request that runs out of time.
+//!
+//! The membership watch is the exception: it must never crowd out requests, so it gives a throttled call up at
+//! once ([`OnThrottle::GiveUp`]) and resumes at its next run.
 
 use aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx;
 use aws_smithy_runtime::client::retries::{ClientRateLimiter, RetryPartition, TokenBucket};
@@ -27,7 +30,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -39,20 +42,45 @@ pub const OTHER_ATTEMPTS: u32 = 10;
 /// Tries of a throttled call when no answer time is known (outside a request).
 const THROTTLED_ATTEMPTS_WITHOUT_DEADLINE: u32 = 10;
 
+/// What a throttled call does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnThrottle {
+    /// Tried again while a full pause fits before the answer is due: a request.
+    #[default]
+    Wait,
+    /// Not tried again: the membership watch, which yields to requests and resumes at its next run.
+    GiveUp,
+}
+
 /// The time one request has, and how often its calls were throttled.
 #[derive(Debug, Default)]
 pub struct Patience {
     answer_by: Mutex<Option<Instant>>,
+    give_up: AtomicBool,
     throttled: AtomicU32,
 }
 
 impl Patience {
     /// A new request: its calls may wait until `answer_by`; the throttled count starts again.
     pub fn begin(&self, answer_by: Instant) {
+        self.begin_with(answer_by, OnThrottle::Wait);
+    }
+
+    /// New work that must be done by `answer_by` and treats throttling as `on_throttle` says.
+    pub fn begin_with(&self, answer_by: Instant, on_throttle: OnThrottle) {
         if let Ok(mut deadline) = self.answer_by.lock() {
             *deadline = Some(answer_by);
         }
+        self.give_up.store(on_throttle == OnThrottle::GiveUp, Ordering::Relaxed);
         self.throttled.store(0, Ordering::Relaxed);
+    }
+
+    fn on_throttle(&self) -> OnThrottle {
+        if self.give_up.load(Ordering::Relaxed) {
+            OnThrottle::GiveUp
+        } else {
+            OnThrottle::Wait
+        }
     }
 
     /// Throttled answers since the request began.
@@ -72,11 +100,18 @@ impl Patience {
 }
 
 /// How many attempts the SDK may make of a call whose `attempts`-th attempt just failed with a retryable
-/// error of `kind`, given the time left before the answer and the longest backoff pause.
-pub fn attempts_allowed(kind: ErrorKind, attempts: u32, time_left: Option<Duration>, max_backoff: Duration) -> u32 {
+/// error of `kind`, given the time left before the answer, the longest backoff pause, and what throttling does.
+pub fn attempts_allowed(
+    kind: ErrorKind,
+    attempts: u32,
+    time_left: Option<Duration>,
+    max_backoff: Duration,
+    on_throttle: OnThrottle,
+) -> u32 {
     let pause_fits = time_left.map(|left| left > max_backoff);
     match (kind, pause_fits) {
         (_, Some(false)) => attempts,
+        (ErrorKind::ThrottlingError, _) if on_throttle == OnThrottle::GiveUp => attempts,
         (ErrorKind::ThrottlingError, Some(true)) => attempts.saturating_add(1),
         (ErrorKind::ThrottlingError, None) => THROTTLED_ATTEMPTS_WITHOUT_DEADLINE,
         (_, _) => OTHER_ATTEMPTS,
@@ -107,7 +142,8 @@ impl Intercept for PatienceInterceptor {
         let (Some(config), Some(attempts)) = (cfg.load::<RetryConfig>(), cfg.load::<RequestAttempts>()) else {
             return Ok(());
         };
-        let allowed = attempts_allowed(kind, attempts.attempts(), self.0.time_left(), config.max_backoff());
+        let allowed =
+            attempts_allowed(kind, attempts.attempts(), self.0.time_left(), config.max_backoff(), self.0.on_throttle());
         let config = config.clone().with_max_attempts(allowed);
         // The interceptor layer is read before the client's: the strategy sees this limit for this call only.
         cfg.interceptor_state().store_put(config);
@@ -142,30 +178,40 @@ mod tests {
     #[test]
     fn a_throttled_call_gets_one_more_try_while_a_full_pause_fits() {
         let plenty = Some(Duration::from_secs(600));
-        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 1, plenty, CAP), 2);
+        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 1, plenty, CAP, OnThrottle::Wait), 2);
         // However many tries it already had.
-        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 250, plenty, CAP), 251);
+        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 250, plenty, CAP, OnThrottle::Wait), 251);
     }
 
     #[test]
     fn near_the_answer_no_call_is_tried_again() {
         let short = Some(Duration::from_secs(2));
-        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 7, short, CAP), 7);
-        assert_eq!(attempts_allowed(ErrorKind::ServerError, 1, short, CAP), 1);
+        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 7, short, CAP, OnThrottle::Wait), 7);
+        assert_eq!(attempts_allowed(ErrorKind::ServerError, 1, short, CAP, OnThrottle::Wait), 1);
     }
 
     #[test]
     fn other_retryable_errors_keep_a_bounded_count() {
         let plenty = Some(Duration::from_secs(600));
         for kind in [ErrorKind::ServerError, ErrorKind::TransientError, ErrorKind::ClientError] {
-            assert_eq!(attempts_allowed(kind, 1, plenty, CAP), OTHER_ATTEMPTS);
-            assert_eq!(attempts_allowed(kind, OTHER_ATTEMPTS, plenty, CAP), OTHER_ATTEMPTS);
+            assert_eq!(attempts_allowed(kind, 1, plenty, CAP, OnThrottle::Wait), OTHER_ATTEMPTS);
+            assert_eq!(attempts_allowed(kind, OTHER_ATTEMPTS, plenty, CAP, OnThrottle::GiveUp), OTHER_ATTEMPTS);
         }
     }
 
     #[test]
     fn outside_a_request_throttling_has_a_fixed_count() {
-        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 3, None, CAP), THROTTLED_ATTEMPTS_WITHOUT_DEADLINE);
+        assert_eq!(
+            attempts_allowed(ErrorKind::ThrottlingError, 3, None, CAP, OnThrottle::Wait),
+            THROTTLED_ATTEMPTS_WITHOUT_DEADLINE
+        );
+    }
+
+    #[test]
+    fn the_watch_gives_a_throttled_call_up_at_once_and_retries_the_rest() {
+        let plenty = Some(Duration::from_secs(600));
+        assert_eq!(attempts_allowed(ErrorKind::ThrottlingError, 1, plenty, CAP, OnThrottle::GiveUp), 1);
+        assert_eq!(attempts_allowed(ErrorKind::ServerError, 1, plenty, CAP, OnThrottle::GiveUp), OTHER_ATTEMPTS);
     }
 
     #[tokio::test(start_paused = true)]
@@ -173,8 +219,11 @@ mod tests {
         let patience = Patience::default();
         assert_eq!(patience.time_left(), None);
         patience.throttled.fetch_add(3, Ordering::Relaxed);
-        patience.begin(Instant::now() + Duration::from_secs(60));
+        patience.begin_with(Instant::now() + Duration::from_secs(60), OnThrottle::GiveUp);
         assert_eq!(patience.throttled(), 0);
         assert_eq!(patience.time_left(), Some(Duration::from_secs(60)));
+        assert_eq!(patience.on_throttle(), OnThrottle::GiveUp);
+        patience.begin(Instant::now() + Duration::from_secs(60));
+        assert_eq!(patience.on_throttle(), OnThrottle::Wait, "a request after the watch waits again");
     }
 }

@@ -155,9 +155,23 @@ async fn error_messages_lose_control_characters_and_are_capped() {
 fn session_names_carry_the_request_id_within_iam_s_limits() {
     let name = session_name("5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a41");
     assert_eq!(name, "securityhub-member-account-5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a41");
+    assert_eq!(session_name("5F0C2A9E-3B1D-4C7E-9A6F-0E8D7C6B5A41"), name, "one spelling in CloudTrail");
+    // A caller-chosen id never reaches CloudTrail: a short hash of it, the same for the same id.
     let hostile = session_name(&format!("a b/c\n{}", "x".repeat(300)));
-    assert!(hostile.len() <= 64 && hostile.starts_with("securityhub-member-account-abc"), "{hostile}");
+    assert!(hostile.len() <= 64 && hostile.starts_with("securityhub-member-account-h"), "{hostile}");
     assert!(hostile.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)));
+    assert!(!hostile.contains("abc") && !hostile.contains("xxx"), "{hostile}");
+    assert_eq!(hostile, session_name(&format!("a b/c\n{}", "x".repeat(300))));
+    for lookalike in [
+        "admin-AssumedByProvider",
+        "5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a4",
+        "5f0c2a9e3b1d4c7e9a6f0e8d7c6b5a41",
+        "5f0c2a9e-3b1d-4c7e-9a6f-0e8d7c6b5a4g",
+    ] {
+        let named = session_name(lookalike);
+        assert!(named.starts_with("securityhub-member-account-h") && named.len() == 44, "{named}");
+    }
+    assert_ne!(session_name("r1"), session_name("r2"));
 }
 
 // --- patience with throttling, through the SDK's own retry loop ---------------------------------------------

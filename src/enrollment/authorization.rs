@@ -2,29 +2,73 @@
 //! alone, before any change.
 //!
 //! The provider runs in the management account and can assume powerful roles in every account, while any
-//! principal allowed to publish to its topic can hand it an event. So a request may name only the
-//! administrators the operator listed, and a stack outside the trusted accounts may act only on its own
-//! account and never create, move or close one.
+//! principal allowed to publish to its topic can hand it an event. An SNS notification does not say who
+//! published it (SNS Developer Guide, "Amazon SNS message and JSON formats": the notification carries the
+//! topic, not the publisher), so the StackId a published request names proves nothing. Trust therefore
+//! follows the channel: a request invoked directly (IAM guards `lambda:InvokeFunction`) or through a topic the
+//! operator listed (one whose policy names exact principals) is trusted when its stack's account is; any other
+//! request through SNS is not, whatever StackId it names. An untrusted request may act only on its stack's own
+//! account and never create, move or close one; the properties that widen harm it may carry only as its
+//! stack's template has them ([`harms`], checked against the template by the origin check).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use crate::ids::AccountId;
-use crate::properties::{AccountSpec, Properties};
+use crate::properties::{AccountSpec, OnDelete, Properties};
+
+/// How a request reached the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// Invoked directly (CloudFormation with a Lambda ServiceToken, or the provider's own continuation).
+    Direct,
+    /// Through SNS: `Records[0].Sns.TopicArn` of the notification (Lambda Developer Guide, "Invoking Lambda
+    /// functions with Amazon SNS notifications", example event).
+    Sns { topic_arn: Option<String> },
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Channel::Direct => f.write_str("invoked directly"),
+            Channel::Sns { topic_arn: Some(topic) } => write!(f, "published to SNS topic {topic}"),
+            Channel::Sns { topic_arn: None } => f.write_str("published to SNS"),
+        }
+    }
+}
 
 /// The operator's configuration, as the decision needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {
     pub administrators: &'a BTreeSet<AccountId>,
     pub trusted: &'a BTreeSet<AccountId>,
+    pub trusted_topics: &'a BTreeSet<String>,
 }
 
-/// What a request would act with: the account of its stack, every set of properties it carries (Create's,
-/// Update's new and old, Delete's), and the account its physical id names.
+/// What a request would act with: the account of its stack and how the request came, every set of properties
+/// it carries (Create's, Update's new and old, Delete's), and the account its physical id names.
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {
     pub requester: &'a AccountId,
+    pub channel: &'a Channel,
     pub properties: Vec<&'a Properties>,
     pub physical_account: Option<&'a AccountId>,
+}
+
+/// Who asks, as a refusal names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    pub account: AccountId,
+    pub channel: Channel,
+}
+
+impl fmt::Display for Requester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.channel {
+            Channel::Direct => write!(f, "a stack in account {}", self.account),
+            channel => write!(f, "a request {channel} naming a stack in account {}", self.account),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,10 +81,42 @@ pub enum Refusal {
         "AdministratorAccountId: {0} is not an administrator this provider may enroll into (ADMINISTRATOR_ACCOUNT_IDS)"
     )]
     Administrator(AccountId),
-    #[error("AccountId: a stack in account {requester} may act only on its own account, not on {account}")]
-    OtherAccount { requester: AccountId, account: AccountId },
-    #[error("{field}: a stack in account {requester} may not create, move or close accounts; only stacks of the provider's trusted accounts (TRUSTED_ACCOUNT_IDS) may")]
-    AccountManagement { requester: AccountId, field: &'static str },
+    #[error("AccountId: {requester} may act only on its own account, not on {account}")]
+    OtherAccount { requester: Requester, account: AccountId },
+    #[error("{field}: {requester} may not create, move or close accounts; only trusted accounts' stacks (TRUSTED_ACCOUNT_IDS) invoking the provider directly, or through a topic in TRUSTED_TOPIC_ARNS, may")]
+    AccountManagement { requester: Requester, field: &'static str },
+}
+
+/// What an untrusted request must have from its stack's template, since it would widen what the provider does:
+/// a hub disabled, an account closed, a member taken from an administrator, regions left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Harm {
+    /// `OnDelete: DisableSecurityHub` of a Delete, or of an Update that leaves regions.
+    DisableSecurityHub,
+    /// `CloseAccountOnDelete: true` of a Delete.
+    CloseAccount,
+    /// An Update whose `AdministratorAccountId` differs from the old one: the old administrator is left.
+    AdministratorChange,
+    /// An Update whose `Regions` drop some of the old ones, or go from a list to discovered.
+    DroppedRegions,
+}
+
+/// The request type, as [`harms`] needs it: an Update's old properties when they could be read.
+#[derive(Debug, Clone, Copy)]
+pub enum Asked<'a> {
+    Create,
+    Update { old: Option<&'a Properties> },
+    Delete,
+}
+
+/// Whether the request's stack account is trusted for a request that came through `channel`.
+pub fn is_trusted(policy: Policy<'_>, requester: &AccountId, channel: &Channel) -> bool {
+    let channel_trusted = match channel {
+        Channel::Direct => true,
+        Channel::Sns { topic_arn: Some(topic) } => policy.trusted_topics.contains(topic),
+        Channel::Sns { topic_arn: None } => false,
+    };
+    channel_trusted && policy.trusted.contains(requester)
 }
 
 /// Ok when `claim` may go ahead under `policy`; else the first reason it may not.
@@ -54,26 +130,27 @@ pub fn authorize(policy: Policy<'_>, claim: &Claim<'_>) -> Result<(), Refusal> {
             return Err(Refusal::Administrator(administrator.clone()));
         }
     }
-    if policy.trusted.contains(claim.requester) {
+    if is_trusted(policy, claim.requester, claim.channel) {
         return Ok(());
     }
+    let requester = Requester { account: claim.requester.clone(), channel: claim.channel.clone() };
     for properties in &claim.properties {
-        own_account_only(claim.requester, properties)?;
+        own_account_only(&requester, properties)?;
     }
     match claim.physical_account {
         Some(account) if account != claim.requester => {
-            Err(Refusal::OtherAccount { requester: claim.requester.clone(), account: account.clone() })
+            Err(Refusal::OtherAccount { requester, account: account.clone() })
         }
         _ => Ok(()),
     }
 }
 
-/// An untrusted stack: `AccountId` must be its own account, and nothing of account management.
-fn own_account_only(requester: &AccountId, properties: &Properties) -> Result<(), Refusal> {
+/// An untrusted request: `AccountId` must be its stack's account, and nothing of account management.
+fn own_account_only(requester: &Requester, properties: &Properties) -> Result<(), Refusal> {
     let managing = |field| Refusal::AccountManagement { requester: requester.clone(), field };
     match &properties.account {
         AccountSpec::New(_) => Err(managing("AccountName")),
-        AccountSpec::Existing(account) if account != requester => {
+        AccountSpec::Existing(account) if account != &requester.account => {
             Err(Refusal::OtherAccount { requester: requester.clone(), account: account.clone() })
         }
         AccountSpec::Existing(_) if properties.close_account_on_delete => Err(managing("CloseAccountOnDelete")),
@@ -81,84 +158,46 @@ fn own_account_only(requester: &AccountId, properties: &Properties) -> Result<()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const PROVIDER: &str = "999999999999";
-    const ADMIN: &str = "111111111111";
-    const MEMBER: &str = "222222222222";
-
-    fn id(text: &str) -> AccountId {
-        AccountId::parse(text).unwrap()
+/// What `properties` (the request's, an Update's new ones) would do beyond joining: each harm the request
+/// carries, in order. A Create harms nothing yet (a later Delete carries CloudFormation's own properties).
+pub fn harms(asked: Asked<'_>, properties: &Properties) -> Vec<Harm> {
+    let mut harms = Vec::new();
+    match asked {
+        Asked::Create => {}
+        Asked::Delete => {
+            if properties.on_delete == OnDelete::DisableSecurityHub {
+                harms.push(Harm::DisableSecurityHub);
+            }
+            if properties.close_account_on_delete {
+                harms.push(Harm::CloseAccount);
+            }
+        }
+        Asked::Update { old: Some(old) } => {
+            if old.administrator_account_id != properties.administrator_account_id {
+                harms.push(Harm::AdministratorChange);
+            } else if drops_regions(old.regions.as_deref(), properties.regions.as_deref()) {
+                harms.push(Harm::DroppedRegions);
+                if properties.on_delete == OnDelete::DisableSecurityHub {
+                    harms.push(Harm::DisableSecurityHub);
+                }
+            }
+        }
+        // Old properties that cannot be read make the Update a replacement (see the plan): it only joins.
+        Asked::Update { old: None } => {}
     }
+    harms.sort();
+    harms
+}
 
-    fn set(ids: &[&str]) -> BTreeSet<AccountId> {
-        ids.iter().map(|text| id(text)).collect()
-    }
-
-    fn props(value: serde_json::Value) -> Properties {
-        Properties::parse(&value).unwrap()
-    }
-
-    fn decide(requester: &str, properties: &[&Properties], physical: Option<&str>) -> Result<(), Refusal> {
-        let (administrators, trusted) = (set(&[ADMIN]), set(&[PROVIDER]));
-        let (requester, physical) = (id(requester), physical.map(id));
-        let claim =
-            Claim { requester: &requester, properties: properties.to_vec(), physical_account: physical.as_ref() };
-        authorize(Policy { administrators: &administrators, trusted: &trusted }, &claim)
-    }
-
-    #[test]
-    fn no_allowlist_refuses_everything_and_names_the_variable() {
-        let member = props(json!({"AdministratorAccountId": ADMIN, "AccountId": MEMBER}));
-        let (none, trusted, requester) = (BTreeSet::new(), set(&[PROVIDER]), id(PROVIDER));
-        let claim = Claim { requester: &requester, properties: vec![&member], physical_account: None };
-        let refusal = authorize(Policy { administrators: &none, trusted: &trusted }, &claim).unwrap_err();
-        assert_eq!(refusal, Refusal::NoAdministrators);
-        assert!(refusal.to_string().contains("ADMINISTRATOR_ACCOUNT_IDS"));
-    }
-
-    #[test]
-    fn another_administrator_is_refused_in_new_or_old_properties() {
-        let ours = props(json!({"AdministratorAccountId": ADMIN, "AccountId": MEMBER}));
-        let theirs = props(json!({"AdministratorAccountId": "333333333333", "AccountId": MEMBER}));
-        assert_eq!(decide(PROVIDER, &[&theirs], None), Err(Refusal::Administrator(id("333333333333"))));
-        assert_eq!(decide(PROVIDER, &[&ours, &theirs], Some(MEMBER)), Err(Refusal::Administrator(id("333333333333"))));
-        assert_eq!(decide(PROVIDER, &[&ours], Some(MEMBER)), Ok(()));
-    }
-
-    #[test]
-    fn a_trusted_stack_may_create_and_close_accounts_and_enroll_any() {
-        let created = props(json!({"AdministratorAccountId": ADMIN, "AccountName": "W", "Email": "w@example.com",
-                "ParentId": "ou-ab12-abcdefgh", "CloseAccountOnDelete": "true"}));
-        assert_eq!(decide(PROVIDER, &[&created], None), Ok(()));
-        let other = props(json!({"AdministratorAccountId": ADMIN, "AccountId": "444444444444"}));
-        assert_eq!(decide(PROVIDER, &[&other], Some("444444444444")), Ok(()));
-    }
-
-    #[test]
-    fn an_untrusted_stack_acts_only_on_its_own_account() {
-        let own = props(json!({"AdministratorAccountId": ADMIN, "AccountId": MEMBER}));
-        assert_eq!(decide(MEMBER, &[&own], Some(MEMBER)), Ok(()));
-        let other = props(json!({"AdministratorAccountId": ADMIN, "AccountId": "444444444444"}));
-        let refusal = decide(MEMBER, &[&other], None).unwrap_err();
-        assert_eq!(refusal, Refusal::OtherAccount { requester: id(MEMBER), account: id("444444444444") });
-        // A forged Delete of another account's resource, with the stack's own account in the properties.
-        let refusal = decide(MEMBER, &[&own], Some("444444444444")).unwrap_err();
-        assert!(matches!(refusal, Refusal::OtherAccount { .. }), "{refusal}");
-    }
-
-    #[test]
-    fn an_untrusted_stack_may_not_create_or_close_accounts() {
-        let created = props(json!({"AdministratorAccountId": ADMIN, "AccountName": "W", "Email": "w@example.com"}));
-        let refusal = decide(MEMBER, &[&created], None).unwrap_err();
-        assert_eq!(refusal, Refusal::AccountManagement { requester: id(MEMBER), field: "AccountName" });
-        // Closing is only valid for created accounts, so an untrusted stack's old properties may carry it.
-        let mut closing = props(json!({"AdministratorAccountId": ADMIN, "AccountId": MEMBER}));
-        closing.close_account_on_delete = true;
-        let refusal = decide(MEMBER, &[&closing], Some(MEMBER)).unwrap_err();
-        assert!(refusal.to_string().starts_with("CloseAccountOnDelete: "), "{refusal}");
+/// Whether going from `old` to `new` regions leaves some (`None`: discovered, which may be fewer than a list).
+fn drops_regions(old: Option<&[String]>, new: Option<&[String]>) -> bool {
+    match (old, new) {
+        (Some(old), Some(new)) => old.iter().any(|region| !new.contains(region)),
+        (Some(_), None) => true,
+        (None, Some(_)) => true,
+        (None, None) => false,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,11 +77,15 @@ pub fn deletion_begun(seen: &Seen) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrollment::origin::SeenResource;
     use std::time::Duration;
 
     fn seen(status: Option<&str>, holds_resource: bool) -> Seen {
-        let resource = holds_resource.then(|| ("Custom::SecurityHubMemberAccount".to_owned(), None));
-        Seen { stack_status: status.map(str::to_owned), resource }
+        let resource = holds_resource.then(|| SeenResource {
+            resource_type: "Custom::SecurityHubMemberAccount".to_owned(),
+            ..SeenResource::default()
+        });
+        Seen { stack_status: status.map(str::to_owned), resource, ..Seen::default() }
     }
 
     #[test]

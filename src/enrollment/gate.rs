@@ -1,12 +1,16 @@
 //! The checks every request passes before any change: [`authorization`] (what it may ask for, from the
-//! request alone) and [`origin`] (that CloudFormation really is running the operation it claims).
+//! request, its channel and the configuration alone) and [`origin`] (that CloudFormation really is running
+//! the operation it claims, and, for an untrusted request, that its harmful properties are its template's).
 
 use std::collections::BTreeSet;
 
-use super::authorization::{self, Claim, Policy, Refusal};
+use serde_json::Value;
+
+use super::authorization::{self, Asked, Claim, Policy, Refusal};
 use super::fence;
-use super::origin::{self, Claimed};
-use super::{Ask, LifecycleError};
+use super::origin::template::{self, Binding};
+use super::origin::{self, Bound, Claimed};
+use super::{Action, Ask, LifecycleError};
 use crate::aws::{Aws, Session};
 use crate::config::Config;
 use crate::ids::{AccountId, StackArn};
@@ -17,6 +21,9 @@ use crate::properties::Properties;
 pub struct Gate {
     administrators: BTreeSet<AccountId>,
     trusted: BTreeSet<AccountId>,
+    trusted_topics: BTreeSet<String>,
+    resource_types: BTreeSet<String>,
+    allow_unverified: bool,
     stack: Option<StackArn>,
     ask: Ask,
 }
@@ -28,8 +35,15 @@ impl Gate {
             Some(trusted) => trusted.clone(),
             None => own_account.into_iter().cloned().collect(),
         };
-        let stack = StackArn::parse(&ask.stack_id);
-        Self { administrators: config.administrators.clone(), trusted, stack, ask: ask.clone() }
+        Self {
+            administrators: config.administrators.clone(),
+            trusted,
+            trusted_topics: config.trusted_topics.clone(),
+            resource_types: config.resource_types.clone(),
+            allow_unverified: config.allow_unverified_harmful_properties,
+            stack: StackArn::parse(&ask.stack_id),
+            ask: ask.clone(),
+        }
     }
 
     /// Whether the request may act with `properties` (all it carries) on `physical_account`.
@@ -39,16 +53,21 @@ impl Gate {
         physical_account: Option<&AccountId>,
     ) -> Result<(), LifecycleError> {
         let stack = self.stack()?;
-        let policy = Policy { administrators: &self.administrators, trusted: &self.trusted };
-        let claim = Claim { requester: &stack.account, properties: properties.to_vec(), physical_account };
-        Ok(authorization::authorize(policy, &claim)?)
+        let claim = Claim {
+            requester: &stack.account,
+            channel: &self.ask.channel,
+            properties: properties.to_vec(),
+            physical_account,
+        };
+        Ok(authorization::authorize(self.policy(), &claim)?)
     }
 
     /// Reads the stack in its own account and region: with the provider's credentials when the stack is in
     /// the provider's account, else through `role_name` there, under the request's `session_name`.
     pub async fn verify_origin(&self, aws: &Aws, role_name: &str, session_name: &str) -> Result<(), LifecycleError> {
         let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
-        match origin::verify(&session, stack, &self.claimed()).await? {
+        let bound = Bound { bindings: self.bindings(), allow_unverified: self.allow_unverified };
+        match origin::verify(&session, stack, &self.claimed(), &bound).await? {
             Ok(()) => Ok(()),
             // A continuation's duplicate (Lambda delivers asynchronous events at least once) that arrives
             // after another run answered finds the stack moved on: answering again could only contradict.
@@ -73,6 +92,22 @@ impl Gate {
         }
     }
 
+    /// What the stack's template must show: nothing for a trusted request, else each harm it carries.
+    fn bindings(&self) -> Vec<Binding> {
+        let trusted = self
+            .stack
+            .as_ref()
+            .is_some_and(|stack| authorization::is_trusted(self.policy(), &stack.account, &self.ask.channel));
+        if trusted {
+            return Vec::new();
+        }
+        bindings_of(&self.ask.action, &self.ask.properties)
+    }
+
+    fn policy(&self) -> Policy<'_> {
+        Policy { administrators: &self.administrators, trusted: &self.trusted, trusted_topics: &self.trusted_topics }
+    }
+
     async fn stack_session(
         &self,
         aws: &Aws,
@@ -91,10 +126,87 @@ impl Gate {
             logical_id: &self.ask.logical_id,
             resource_type: &self.ask.resource_type,
             action: &self.ask.action,
+            resource_types: &self.resource_types,
         }
     }
 
     fn stack(&self) -> Result<&StackArn, LifecycleError> {
         self.stack.as_ref().ok_or(LifecycleError::Refused(Refusal::StackId))
+    }
+}
+
+/// The bindings of the harms `properties` carry for `action`. The lifecycle has parsed them before any origin
+/// check (a request whose properties do not parse fails there), so unreadable ones bind nothing here.
+fn bindings_of(action: &Action, properties: &Value) -> Vec<Binding> {
+    let Ok((properties, _)) = Properties::parse_ignoring_unknown(properties) else { return Vec::new() };
+    let old = match action {
+        Action::Update { old_properties, .. } => {
+            Properties::parse_ignoring_unknown(old_properties).ok().map(|(old, _)| old)
+        }
+        Action::Create | Action::Delete { .. } => None,
+    };
+    let asked = match action {
+        Action::Create => Asked::Create,
+        Action::Update { .. } => Asked::Update { old: old.as_ref() },
+        Action::Delete { .. } => Asked::Delete,
+    };
+    template::bindings(&authorization::harms(asked, &properties), &properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrollment::authorization::Channel;
+    use serde_json::json;
+
+    const PROVIDER: &str = "123456789012";
+    const MEMBER: &str = "111122223333";
+
+    fn ask(stack_account: &str, channel: Channel, action: Action, properties: Value) -> Ask {
+        Ask {
+            action,
+            properties,
+            stack_id: format!("arn:aws:cloudformation:us-east-1:{stack_account}:stack/s/guid"),
+            logical_id: "Member".into(),
+            resource_type: "Custom::SecurityHubMemberAccount".into(),
+            request_id: "r".into(),
+            continued: false,
+            channel,
+        }
+    }
+
+    fn gate(ask: &Ask) -> Gate {
+        let config = Config::from_lookup(|name| (name == "ADMINISTRATOR_ACCOUNT_IDS").then(|| PROVIDER.to_owned()));
+        Gate::new(&config.expect("valid"), AccountId::parse(PROVIDER).as_ref(), ask)
+    }
+
+    fn disabling() -> Value {
+        json!({"AdministratorAccountId": PROVIDER, "AccountId": MEMBER, "OnDelete": "DisableSecurityHub"})
+    }
+
+    #[test]
+    fn only_an_untrusted_request_is_bound_to_its_template() {
+        let delete = || Action::Delete { physical_id: MEMBER.into() };
+        let sns = Channel::Sns { topic_arn: Some("arn:aws:sns:us-east-1:123456789012:t".into()) };
+        // The provider's own stack invoking directly: trusted, not bound.
+        assert_eq!(gate(&ask(PROVIDER, Channel::Direct, delete(), disabling())).bindings(), []);
+        // The same stack named through SNS: bound.
+        let bound = gate(&ask(PROVIDER, sns.clone(), delete(), disabling())).bindings();
+        assert_eq!(bound.iter().map(|binding| binding.property).collect::<Vec<_>>(), ["OnDelete"]);
+        // A member account's own stack: untrusted either way.
+        assert_eq!(gate(&ask(MEMBER, Channel::Direct, delete(), disabling())).bindings().len(), 1);
+        let harmless = json!({"AdministratorAccountId": PROVIDER, "AccountId": MEMBER});
+        assert_eq!(gate(&ask(MEMBER, sns, delete(), harmless)).bindings(), []);
+    }
+
+    #[test]
+    fn an_update_is_bound_by_what_it_changes_from_its_old_properties() {
+        let old = json!({"AdministratorAccountId": PROVIDER, "AccountId": MEMBER, "Regions": "us-east-1,eu-west-1"});
+        let new = json!({"AdministratorAccountId": PROVIDER, "AccountId": MEMBER, "Regions": "us-east-1"});
+        let action = Action::Update { physical_id: MEMBER.into(), old_properties: old };
+        let bound = bindings_of(&action, &new);
+        assert_eq!(bound.iter().map(|binding| binding.property).collect::<Vec<_>>(), ["Regions"]);
+        assert_eq!(bindings_of(&Action::Create, &disabling()), []);
+        assert_eq!(bindings_of(&Action::Delete { physical_id: MEMBER.into() }, &json!({"OnDelete": 7})), []);
     }
 }

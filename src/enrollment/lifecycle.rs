@@ -11,6 +11,7 @@ use super::error::{LifecycleError, Side};
 use super::fanout;
 use super::fence;
 use super::gate::Gate;
+use super::mark::{self, Mark};
 use super::membership::{self, Departure, Enrollment};
 use super::plan::{self, DeletePlan, Leave, Target, UpdatePlan};
 use super::regions;
@@ -114,6 +115,7 @@ async fn create(job: &Job, properties: &Properties) -> Result<Done, LifecycleErr
     job.gate.authorize(&[properties], None)?;
     let member = resolve_checked(job, properties, &Target::from(&properties.account)).await?;
     let regions = enroll(job, properties, &member.id, Fence::Create, member.origin).await?;
+    remember(job, &member.id, properties, &regions).await;
     Ok(success(&member.id, properties, &regions))
 }
 
@@ -373,6 +375,7 @@ async fn update(job: &Job, physical_id: &str, new: &Value, old: &Value) -> Resul
         UpdatePlan::Replace(target) => {
             let member = resolve_checked(job, &new, &target).await?;
             let regions = enroll(job, &new, &member.id, Fence::None, member.origin).await?;
+            remember(job, &member.id, &new, &regions).await;
             Ok(success(&member.id, &new, &regions))
         }
         // No change in AWS, so no origin check: at most the member's regions are read.
@@ -416,6 +419,7 @@ async fn change(job: &Job, new: &Properties, member: &AccountId, leave: &Leave) 
     }
     let sessions = (&admin_session, &member_session);
     let joined = join_added(job, new, &enrollment, sessions, added, Fence::None).await?;
+    remember(job, member, new, &joined).await;
     Ok(success(member, new, &joined))
 }
 
@@ -465,6 +469,7 @@ async fn delete(job: &Job, physical_id: &str, value: &Value) -> Result<Done, Lif
     let disable_hub = properties.on_delete == OnDelete::DisableSecurityHub;
     let departure = departure(&properties.administrator_account_id, &member, disable_hub);
     leave_regions(job, &departure, &admin_session, member_session.as_ref(), &regions).await?;
+    mark::forget(&job.aws, &member, &properties.administrator_account_id, &job.owner).await;
     if properties.close_account_on_delete {
         close_if_created_here(job, &member, &properties).await?;
     }
@@ -489,6 +494,19 @@ async fn close_if_created_here(job: &Job, member: &AccountId, properties: &Prope
         Err(why) => tracing::warn!(account = %member, "not closed: {why}"),
     }
     Ok(())
+}
+
+/// Marks the member for the membership watch ([`mark`]): only here, after authorization, the origin check and the
+/// enrollment itself have passed.
+async fn remember(job: &Job, member: &AccountId, properties: &Properties, regions: &[String]) {
+    let mark = Mark {
+        administrator: properties.administrator_account_id.clone(),
+        owner: job.owner.clone(),
+        regions: regions.to_vec(),
+        member_role_name: properties.member_role_name.clone(),
+        enable_default_standards: properties.enable_default_standards,
+    };
+    mark::remember(&job.aws, member, &mark).await;
 }
 
 fn success(member: &AccountId, properties: &Properties, regions: &[String]) -> Done {

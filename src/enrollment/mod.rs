@@ -12,11 +12,13 @@ pub mod fanout;
 pub mod fence;
 mod gate;
 pub mod lifecycle;
+pub mod mark;
 pub mod membership;
 pub mod origin;
 pub mod plan;
 pub mod regions;
 
+pub use authorization::Channel;
 pub use error::{LifecycleError, Side};
 
 /// One request, as the work needs it.
@@ -31,6 +33,8 @@ pub struct Ask {
     /// A continuation of a request an earlier invocation began (see the protocol's continuations): when
     /// CloudFormation no longer waits for it, it is dropped unanswered instead of refused.
     pub continued: bool,
+    /// How the request reached the provider: trust follows the channel, not the StackId it names.
+    pub channel: Channel,
 }
 
 /// What CloudFormation asks for, with the fields the work needs besides the properties.

@@ -1,35 +1,68 @@
-//! Whether a request comes from a CloudFormation operation that is really under way (the contract's
-//! "Origin"): its stack exists, an operation on it is in progress, and the stack holds the event's
-//! resource, of the event's custom type and, for Update and Delete, with the event's physical id.
+//! Whether a request comes from a CloudFormation operation that is really waiting for it (the contract's
+//! "Origin"), and, for an untrusted request, whether what it asks for is its stack's template's.
 //!
-//! CloudFormation sends a custom resource's request while the stack operation waits for it, so the stack
-//! is in an `*_IN_PROGRESS` status and the resource in `CREATE_/UPDATE_/DELETE_IN_PROGRESS` (AWS
-//! CloudFormation API Reference, "Stack" StackStatus and "DescribeStackResource"; User Guide, "Stack
-//! status codes"). In the cleanup statuses (`UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`,
-//! `UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`) CloudFormation deletes the resource a replacement left
-//! behind, whose physical id is no longer the resource's: there the Delete's id may differ.
+//! CloudFormation sends a custom resource's request while the stack operation waits for it: the stack is in an
+//! `*_IN_PROGRESS` status and the resource in the status of that request type ([`statuses`]: the table, with
+//! its sources, is docs/origin-statuses.md; API Reference, DescribeStacks and DescribeStackResource). So the
+//! request's StackId must name a stack that holds its LogicalResourceId, of a type this provider serves, whose
+//! own status shows CloudFormation waiting for this request type, and, for Update and Delete, whose physical id
+//! is the request's. The one exception is the Delete of a physical id that a replacement left behind, during a
+//! cleanup: its events must show that very delete in progress ([`events`]). Then an untrusted request's
+//! harmful properties are compared with the stack's template ([`template`]).
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_cloudformation::types::TemplateStage;
 use aws_sdk_cloudformation::Client;
 
 use super::Action;
 use crate::aws::{AwsError, Operation, Session};
+use crate::config::GENERIC_CUSTOM_RESOURCE_TYPE;
 use crate::ids::StackArn;
 
-/// What the event claims about its stack and resource.
+pub mod events;
+pub mod statuses;
+pub mod template;
+
+use events::SeenEvent;
+use statuses::Kind;
+use template::{Binding, Unbound};
+
+/// Pages of DescribeStackEvents read at most: the events of the current phase are the newest, on the first.
+const MAX_EVENT_PAGES: usize = 5;
+
+/// What the event claims about its stack and resource, and the types this provider serves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed<'a> {
     pub stack_id: &'a str,
     pub logical_id: &'a str,
     pub resource_type: &'a str,
     pub action: &'a Action,
+    pub resource_types: &'a BTreeSet<String>,
 }
 
-/// What CloudFormation answered: the stack's status (`None`: no such stack) and the resource's type and
-/// physical id (`None`: no such resource).
+/// The stack's resource, as DescribeStackResource shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SeenResource {
+    pub resource_type: String,
+    pub physical_id: Option<String>,
+    pub status: String,
+}
+
+/// What CloudFormation answered: the stack's status (`None`: no such stack) and parameters, and the resource
+/// (`None`: no such resource).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Seen {
     pub stack_status: Option<String>,
-    pub resource: Option<(String, Option<String>)>,
+    pub parameters: BTreeMap<String, String>,
+    pub resource: Option<SeenResource>,
+}
+
+/// CloudFormation waits for the request, or does if its events show the delete of a replaced physical id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Awaited {
+    Yes,
+    IfEventsShowDelete { physical_id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,84 +73,178 @@ pub enum OriginRefusal {
     NotInProgress(String),
     #[error("LogicalResourceId: the stack has no resource {0}")]
     NoResource(String),
-    #[error("ResourceType: {0} is not a custom resource type")]
-    NotCustom(String),
+    #[error("ResourceType: {claimed} is not a resource type this provider serves (RESOURCE_TYPES: {served})")]
+    NotServed { claimed: String, served: String },
     #[error("ResourceType: the stack's {logical_id} is a {found}, not a {claimed}")]
     OtherType { logical_id: String, found: String, claimed: String },
+    #[error("RequestType: CloudFormation is not waiting for a {request} of the stack's {logical_id} (the resource is {resource_status}, the stack {stack_status})")]
+    NotAwaited { request: &'static str, logical_id: String, resource_status: String, stack_status: String },
     #[error("PhysicalResourceId: the stack's {logical_id} is {found}, not {claimed}")]
     OtherPhysicalId { logical_id: String, found: String, claimed: String },
+    #[error("PhysicalResourceId: the stack's events show no delete of {physical_id} as its {logical_id} in the current operation ({stack_status})")]
+    NoDeleteEvent { logical_id: String, physical_id: String, stack_status: String },
+    #[error(transparent)]
+    Unbound(#[from] Unbound),
 }
 
 /// The decision, from what CloudFormation answered.
-pub fn check(claimed: &Claimed<'_>, seen: &Seen) -> Result<(), OriginRefusal> {
-    if !is_custom(claimed.resource_type) {
-        return Err(OriginRefusal::NotCustom(claimed.resource_type.to_owned()));
-    }
+pub fn check(claimed: &Claimed<'_>, seen: &Seen) -> Result<Awaited, OriginRefusal> {
+    served(claimed)?;
     let status = seen.stack_status.as_deref().ok_or_else(|| OriginRefusal::NoStack(claimed.stack_id.to_owned()))?;
-    // REVIEW_IN_PROGRESS is a change set waiting to be run: no operation is sending requests.
-    if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
+    if !statuses::in_progress(status) {
         return Err(OriginRefusal::NotInProgress(status.to_owned()));
     }
     let logical_id = claimed.logical_id.to_owned();
-    let Some((found_type, found_id)) = &seen.resource else { return Err(OriginRefusal::NoResource(logical_id)) };
-    if found_type != claimed.resource_type {
-        let (found, claimed) = (found_type.clone(), claimed.resource_type.to_owned());
+    let Some(resource) = &seen.resource else { return Err(OriginRefusal::NoResource(logical_id)) };
+    if !same_type(claimed, &resource.resource_type, status) {
+        let (found, claimed) = (resource.resource_type.clone(), claimed.resource_type.to_owned());
         return Err(OriginRefusal::OtherType { logical_id, found, claimed });
     }
-    let physical_id = match claimed.action {
-        Action::Create => return Ok(()),
-        Action::Update { physical_id, .. } => physical_id,
-        Action::Delete { physical_id } if status.ends_with("_CLEANUP_IN_PROGRESS") => {
-            tracing::info!(physical_id = %physical_id, "Delete of a replaced resource during cleanup");
-            return Ok(());
-        }
-        Action::Delete { physical_id } => physical_id,
+    let awaited = || {
+        let kind = Kind::of(claimed.action);
+        statuses::awaits(kind, status, &resource.status).then_some(Awaited::Yes).ok_or_else(|| {
+            OriginRefusal::NotAwaited {
+                request: claimed.action.name(),
+                logical_id: logical_id.clone(),
+                resource_status: resource.status.clone(),
+                stack_status: status.to_owned(),
+            }
+        })
     };
-    match found_id {
+    match claimed.action {
+        Action::Create => awaited(),
+        Action::Update { physical_id, .. } => {
+            awaited().and_then(|yes| same_id(resource, physical_id, &logical_id).map(|()| yes))
+        }
+        Action::Delete { physical_id } if resource.physical_id.as_deref() == Some(physical_id.as_str()) => awaited(),
+        Action::Delete { physical_id } if statuses::cleaning_up(status) => {
+            Ok(Awaited::IfEventsShowDelete { physical_id: physical_id.clone() })
+        }
+        Action::Delete { physical_id } => same_id(resource, physical_id, &logical_id).map(|()| Awaited::Yes),
+    }
+}
+
+/// The event's type must be one this provider serves: checked before any read.
+pub fn served(claimed: &Claimed<'_>) -> Result<(), OriginRefusal> {
+    if claimed.resource_types.contains(claimed.resource_type) {
+        return Ok(());
+    }
+    let served = claimed.resource_types.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+    Err(OriginRefusal::NotServed { claimed: claimed.resource_type.to_owned(), served })
+}
+
+/// The stack's resource is of the claimed type. A cleanup's Delete may show a `Custom::` resource as the generic
+/// custom resource type, as the stack events of a rollback cleanup do (docs/origin-statuses.md).
+fn same_type(claimed: &Claimed<'_>, found: &str, stack_status: &str) -> bool {
+    found == claimed.resource_type
+        || (matches!(claimed.action, Action::Delete { .. })
+            && statuses::cleaning_up(stack_status)
+            && found == GENERIC_CUSTOM_RESOURCE_TYPE
+            && claimed.resource_type.starts_with("Custom::"))
+}
+
+fn same_id(resource: &SeenResource, physical_id: &str, logical_id: &str) -> Result<(), OriginRefusal> {
+    match &resource.physical_id {
         Some(found) if found == physical_id => Ok(()),
         found => Err(OriginRefusal::OtherPhysicalId {
-            logical_id,
+            logical_id: logical_id.to_owned(),
             found: found.clone().unwrap_or_else(|| "not created yet".to_owned()),
-            claimed: physical_id.clone(),
+            claimed: physical_id.to_owned(),
         }),
     }
 }
 
-/// `AWS::CloudFormation::CustomResource` or a `Custom::` type (User Guide, AWS::CloudFormation::CustomResource).
-fn is_custom(resource_type: &str) -> bool {
-    resource_type == "AWS::CloudFormation::CustomResource"
-        || resource_type.strip_prefix("Custom::").is_some_and(|name| !name.is_empty())
+/// What the origin check of one request binds besides the stack: the properties an untrusted request carries
+/// that its template must have, and whether a value the template cannot show is let through.
+#[derive(Debug, Clone, Default)]
+pub struct Bound {
+    pub bindings: Vec<Binding>,
+    pub allow_unverified: bool,
 }
 
-/// Reads the stack and the resource with `session` (credentials in the stack's account) and checks them.
-/// A read that fails for another reason than "does not exist" is an error: the request is not verified.
+/// Reads the stack with `session` (credentials in the stack's account) and checks it; a read that fails for
+/// another reason than "does not exist" is an error: the request is not verified.
 pub async fn verify(
     session: &Session,
     stack: &StackArn,
     claimed: &Claimed<'_>,
+    bound: &Bound,
 ) -> Result<Result<(), OriginRefusal>, AwsError> {
-    Ok(check(claimed, &read(session, stack, claimed).await?))
+    if let Err(refusal) = served(claimed) {
+        return Ok(Err(refusal));
+    }
+    let client = session.cloudformation(&stack.region);
+    let seen = read_with(&client, claimed).await?;
+    match check(claimed, &seen) {
+        Err(refusal) => return Ok(Err(refusal)),
+        Ok(Awaited::Yes) => {}
+        Ok(Awaited::IfEventsShowDelete { physical_id }) => {
+            let events = read_events(&client, claimed.stack_id).await?;
+            if !events::delete_in_progress(&events, claimed.stack_id, claimed.logical_id, &physical_id) {
+                let (logical_id, stack_status) = (claimed.logical_id.to_owned(), seen.stack_status.unwrap_or_default());
+                return Ok(Err(OriginRefusal::NoDeleteEvent { logical_id, physical_id, stack_status }));
+            }
+            tracing::info!(physical_id = %physical_id, "the stack's events show this replaced resource being deleted");
+        }
+    }
+    if bound.bindings.is_empty() {
+        return Ok(Ok(()));
+    }
+    let body = read_template(&client, claimed.stack_id).await?;
+    let context = template::Context {
+        logical_id: claimed.logical_id,
+        parameters: &seen.parameters,
+        account: stack.account.as_str(),
+        region: &stack.region,
+        partition: claimed.stack_id.split(':').nth(1).unwrap_or("aws"),
+    };
+    match template::check(&body, context, &bound.bindings) {
+        Err(unbound) if unbound.is_unverifiable() && bound.allow_unverified => {
+            tracing::warn!(reason = %unbound, "not verified against the stack's template; allowed by ALLOW_UNVERIFIED_HARMFUL_PROPERTIES");
+            Ok(Ok(()))
+        }
+        checked => Ok(checked.map_err(OriginRefusal::from)),
+    }
 }
 
 /// What CloudFormation shows now of the stack and of the claimed resource (both read at once).
 pub async fn read(session: &Session, stack: &StackArn, claimed: &Claimed<'_>) -> Result<Seen, AwsError> {
-    let client = session.cloudformation(&stack.region);
-    let (stack_status, resource) = tokio::join!(stack_status(&client, claimed), resource(&client, claimed));
-    Ok(Seen { stack_status: stack_status?, resource: resource? })
+    read_with(&session.cloudformation(&stack.region), claimed).await
 }
 
-async fn stack_status(client: &Client, claimed: &Claimed<'_>) -> Result<Option<String>, AwsError> {
+async fn read_with(client: &Client, claimed: &Claimed<'_>) -> Result<Seen, AwsError> {
+    let (described, resource) = tokio::join!(stack_of(client, claimed), resource(client, claimed));
+    let (stack_status, parameters) = described?.unwrap_or_default();
+    Ok(Seen { stack_status, parameters, resource: resource? })
+}
+
+/// The stack's status and parameters (DescribeStacks; `None` when there is no such stack).
+async fn stack_of(
+    client: &Client,
+    claimed: &Claimed<'_>,
+) -> Result<Option<(Option<String>, BTreeMap<String, String>)>, AwsError> {
     let answer = client.describe_stacks().stack_name(claimed.stack_id).send().await.op("DescribeStacks");
     let stacks = match answer {
         Err(error) if error.is_missing_stack() => return Ok(None),
         other => other?,
     };
     // By its unique id, DescribeStacks also answers deleted stacks (DELETE_COMPLETE): not in progress.
-    let stack = stacks.stacks().iter().find(|stack| stack.stack_id() == Some(claimed.stack_id));
-    Ok(stack.and_then(|stack| stack.stack_status()).map(|status| status.as_str().to_owned()))
+    let Some(stack) = stacks.stacks().iter().find(|stack| stack.stack_id() == Some(claimed.stack_id)) else {
+        return Ok(None);
+    };
+    // An SSM parameter type's value is its ResolvedValue (API Reference, Parameter).
+    let parameters = stack
+        .parameters()
+        .iter()
+        .filter_map(|parameter| {
+            let value = parameter.resolved_value().or(parameter.parameter_value())?;
+            Some((parameter.parameter_key()?.to_owned(), value.to_owned()))
+        })
+        .collect();
+    Ok(Some((stack.stack_status().map(|status| status.as_str().to_owned()), parameters)))
 }
 
-async fn resource(client: &Client, claimed: &Claimed<'_>) -> Result<Option<(String, Option<String>)>, AwsError> {
+async fn resource(client: &Client, claimed: &Claimed<'_>) -> Result<Option<SeenResource>, AwsError> {
     let answer = client
         .describe_stack_resource()
         .stack_name(claimed.stack_id)
@@ -129,9 +256,49 @@ async fn resource(client: &Client, claimed: &Claimed<'_>) -> Result<Option<(Stri
         Err(error) if error.is_missing_stack() => return Ok(None),
         other => other?,
     };
-    Ok(detail.stack_resource_detail().map(|detail| {
-        (detail.resource_type().unwrap_or_default().to_owned(), detail.physical_resource_id().map(str::to_owned))
+    Ok(detail.stack_resource_detail().map(|detail| SeenResource {
+        resource_type: detail.resource_type().unwrap_or_default().to_owned(),
+        physical_id: detail.physical_resource_id().filter(|id| !id.is_empty()).map(str::to_owned),
+        status: detail.resource_status().map(|status| status.as_str().to_owned()).unwrap_or_default(),
     }))
+}
+
+/// The stack's events, newest first, at most [`MAX_EVENT_PAGES`] pages.
+async fn read_events(client: &Client, stack_id: &str) -> Result<Vec<SeenEvent>, AwsError> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_EVENT_PAGES {
+        let page = client
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .op("DescribeStackEvents")?;
+        events.extend(page.stack_events().iter().map(|event| SeenEvent {
+            logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
+            physical_id: event.physical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: event.resource_type().unwrap_or_default().to_owned(),
+            status: event.resource_status().map(|status| status.as_str().to_owned()).unwrap_or_default(),
+        }));
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(events)
+}
+
+/// The stack's template after transforms (GetTemplate, TemplateStage Processed).
+async fn read_template(client: &Client, stack_id: &str) -> Result<String, AwsError> {
+    let answer = client
+        .get_template()
+        .stack_name(stack_id)
+        .template_stage(TemplateStage::Processed)
+        .send()
+        .await
+        .op("GetTemplate")?;
+    Ok(answer.template_body().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use super::response::Echo;
-pub use crate::enrollment::Action;
+pub use crate::enrollment::{Action, Channel};
 use crate::properties::reserved;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct Request {
     /// How long CloudFormation waits for the answer (its `ServiceTimeout`).
     pub service_timeout: Duration,
     pub resource_type: String,
+    /// Direct, or through SNS (with the notification's topic).
+    pub channel: Channel,
 }
 
 impl Request {
@@ -68,14 +70,15 @@ pub enum EventError {
 
 /// Parses an event payload, unwrapping SNS delivery first.
 pub fn parse(payload: Value) -> Result<Request, EventError> {
-    let payload = unwrap_sns(payload)?;
+    let (payload, channel) = unwrap_sns(payload)?;
     check_echo_sizes(&payload).map_err(EventError::Unanswerable)?;
     check_envelope(&payload).map_err(|problem| malformed(&payload, problem))?;
     let service_timeout =
         reserved::service_timeout(&payload).map_err(|problem| malformed(&payload, problem.to_string()))?;
     match serde_json::from_value::<CfnRequest>(payload.clone()) {
         Ok(request) => {
-            from_cfn(request, service_timeout).ok_or_else(|| malformed(&payload, "unknown RequestType".into()))
+            let request = from_cfn(request, service_timeout, channel);
+            request.ok_or_else(|| malformed(&payload, "unknown RequestType".into()))
         }
         Err(error) => Err(malformed(&payload, error.to_string())),
     }
@@ -131,16 +134,21 @@ fn shown(value: Option<&Value>) -> String {
     }
 }
 
-/// SNS-backed ServiceTokens deliver `{"Records":[{"Sns":{"Message":"<the request as JSON text>"}}]}`.
-fn unwrap_sns(payload: Value) -> Result<Value, EventError> {
+/// SNS-backed ServiceTokens deliver `{"Records":[{"Sns":{"TopicArn":"...","Message":"<the request as JSON
+/// text>"}}]}` (Lambda Developer Guide, "Invoking Lambda functions with Amazon SNS notifications", example
+/// event). The topic is SNS's own field; the Message is whatever a publisher wrote.
+fn unwrap_sns(payload: Value) -> Result<(Value, Channel), EventError> {
     let Some(message) = payload.pointer("/Records/0/Sns/Message") else {
-        return Ok(payload);
+        return Ok((payload, Channel::Direct));
     };
+    let topic_arn = payload.pointer("/Records/0/Sns/TopicArn").and_then(Value::as_str).map(str::to_owned);
     let text = message.as_str().ok_or_else(|| EventError::Unanswerable("SNS Message is not a string".into()))?;
-    serde_json::from_str(text).map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))
+    let request = serde_json::from_str(text)
+        .map_err(|error| EventError::Unanswerable(format!("SNS Message is not JSON: {error}")))?;
+    Ok((request, Channel::Sns { topic_arn }))
 }
 
-fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
+fn from_cfn(request: CfnRequest, service_timeout: Duration, channel: Channel) -> Option<Request> {
     let echo = |stack_id, request_id, logical_resource_id| Echo { stack_id, request_id, logical_resource_id };
     let request = match request {
         CfnRequest::Create(r) => Request {
@@ -150,6 +158,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             properties: r.resource_properties,
             service_timeout,
             resource_type: r.resource_type,
+            channel,
         },
         CfnRequest::Update(r) => Request {
             action: Action::Update { physical_id: r.physical_resource_id, old_properties: r.old_resource_properties },
@@ -158,6 +167,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             properties: r.resource_properties,
             service_timeout,
             resource_type: r.resource_type,
+            channel,
         },
         CfnRequest::Delete(r) => Request {
             action: Action::Delete { physical_id: r.physical_resource_id },
@@ -166,6 +176,7 @@ fn from_cfn(request: CfnRequest, service_timeout: Duration) -> Option<Request> {
             properties: r.resource_properties,
             service_timeout,
             resource_type: r.resource_type,
+            channel,
         },
         _ => return None,
     };
@@ -215,10 +226,22 @@ mod tests {
     }
 
     #[test]
-    fn direct_and_sns_wrapped_requests_parse_alike() {
+    fn direct_and_sns_wrapped_requests_parse_alike_but_for_their_channel() {
         let direct = parse(create()).unwrap();
-        let wrapped = json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": create().to_string()}}]});
-        assert_eq!(parse(wrapped).unwrap(), direct);
+        assert_eq!(direct.channel, Channel::Direct);
+        let topic = "arn:aws:sns:us-east-1:111111111111:provider";
+        let wrapped = json!({"Records": [{"EventSource": "aws:sns",
+            "Sns": {"TopicArn": topic, "Message": create().to_string()}}]});
+        let via_sns = parse(wrapped).unwrap();
+        assert_eq!(via_sns.channel, Channel::Sns { topic_arn: Some(topic.to_owned()) });
+        assert_eq!(Request { channel: Channel::Direct, ..via_sns }, direct);
+        let no_topic = json!({"Records": [{"Sns": {"Message": create().to_string()}}]});
+        assert_eq!(parse(no_topic).unwrap().channel, Channel::Sns { topic_arn: None }, "never direct");
+        // A Message that claims a direct channel, or a topic, is still the Message.
+        let mut claiming = create();
+        claiming["Records"] = json!([{"Sns": {"TopicArn": "arn:aws:sns:us-east-1:111111111111:trusted"}}]);
+        let forged = json!({"Records": [{"Sns": {"TopicArn": topic, "Message": claiming.to_string()}}]});
+        assert_eq!(parse(forged).unwrap().channel, Channel::Sns { topic_arn: Some(topic.to_owned()) });
         assert_eq!(direct.action, Action::Create);
         assert_eq!(direct.echo.request_id, "r1");
         assert_eq!(direct.properties["AccountId"], "222222222222");

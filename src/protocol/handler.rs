@@ -120,6 +120,13 @@ impl Provider {
             function_arn: event.context.invoked_function_arn.clone(),
         };
         self.aws.learn_own_account(&invocation.function_arn);
+        // The scheduled membership watch: a direct invocation of its own shape, never a request (src/watch/).
+        if let Some(opened) = crate::watch::event::open(&event.payload) {
+            let context =
+                crate::watch::Context { request_id: event.context.request_id.clone(), deadline: invocation.deadline };
+            crate::watch::serve(opened, self.config.clone(), self.aws.clone(), context).await;
+            return Ok(());
+        }
         let now_ms = u64::try_from(clock::epoch_millis(SystemTime::now())).unwrap_or(u64::MAX);
         let (payload, arrival) = continuation::open(event.payload, now_ms);
         // What a hand-off passes on: the request as it arrived (SNS-wrapped or not).
@@ -217,6 +224,7 @@ impl Provider {
             resource_type: request.resource_type.clone(),
             request_id: request.echo.request_id.clone(),
             continued: arrival.is_continuation(),
+            channel: request.channel.clone(),
         };
         // Throttled calls are retried until the answer is due, not for a fixed number of attempts.
         self.aws.patience().begin(limit.answer_by);
@@ -226,7 +234,8 @@ impl Provider {
         let outcome = match timeout_at(limit.answer_by, &mut task).await {
             Ok(Ok(Ok(done))) => Outcome::success(done.physical_id, done.attributes),
             Ok(Ok(Err(error))) if error.is_not_awaited() => {
-                tracing::warn!(error = %error, "not answering a continuation CloudFormation no longer waits for");
+                // Refused like any request (the alarm counts every refusal), though not answered.
+                log_refusal(&request.claims(), &format!("{error}; the continuation is not answered"));
                 return Finish::NotAwaited;
             }
             Ok(Ok(Err(error))) => {

@@ -268,6 +268,12 @@ class Emulator:
         self._control("POST", "seed/hub", {"account": account, "region": region,
                                            "enable_default_standards": enable_default_standards})
 
+    def set_member_status(self, admin: str, member: str, region: str, status: str) -> None:
+        """The administrator's record of `member` shows `status` (test setup: Deleted and AccountSuspended, which no
+        call leads to; emulator/securityhub.py)."""
+        self._control("POST", "seed/member-status", {"administrator": admin, "member": member, "region": region,
+                                                     "status": status})
+
     # --- CloudFormation stacks held in progress (emulator/stacks.py) ------------------------------
 
     def hold_stack(self, account: str, region: str, logical_id: str = "Member",
@@ -401,3 +407,27 @@ class Emulator:
     def _hub_view(self, account: str, region: str) -> dict:
         return self.state().get(account, {}).get(region, {})
 
+    # --- CloudFormation stacks: what CloudFormation shows besides the status (emulator/stacks.py) --------------
+
+    def stage_stack(self, stack_id: str, status: str | None = None, *,
+                    physical_ids: dict[str, str | None] | None = None,
+                    resource_statuses: dict[str, str] | None = None, deleting: dict[str, str] | None = None,
+                    properties: dict[str, dict] | None = None, parameters: dict[str, str] | None = None,
+                    template_body: str | None = None) -> dict:
+        """`set_stack`, and what CloudFormation shows with the status: each custom resource's own status (by
+        default the one CloudFormation shows for it in that stack status; `resource_statuses` {logical id:
+        ResourceStatus} for others), the DELETE_IN_PROGRESS event of a physical id a replacement left behind
+        (`deleting` {logical id: old id}, during a cleanup), resources' Properties in the stack's template
+        (`properties` {logical id: {...}}), the stack's parameter values (`parameters`), or the template's whole
+        text (`template_body`, e.g. YAML); answers `held_stack(stack_id)`, with `resource_statuses`."""
+        body = {"stack_id": stack_id, "status": status, "physical_ids": physical_ids or {},
+                "resource_statuses": resource_statuses or {}, "deleting": deleting or {},
+                "properties": properties or {}, "parameters": parameters or {}}
+        if template_body is not None:
+            body["template_body"] = template_body
+        return self._control("POST", "stacks/set", body)
+
+    def stack_events(self, stack_id: str) -> list[dict]:
+        """DescribeStackEvents of the stack, newest first, read with its own account's credentials."""
+        region, account = stack_id.split(":")[3], stack_id.split(":")[4]
+        return self.client("cloudformation", account, region).describe_stack_events(StackName=stack_id)["StackEvents"]

@@ -8,10 +8,16 @@ GET  /_emulator/calls          the call log
 GET  /_emulator/call_counts    served and throttled calls per service, account, region and operation
                                (throttle.py: Security Hub, Organizations and STS)
 POST /_emulator/seed/hub       {"account", "region", "enable_default_standards"?}: enable a hub directly
+POST /_emulator/seed/member-status {"administrator", "member", "region", "status"}: the administrator's record of
+                               the member shows that MemberStatus (securityhub.py: Deleted, AccountSuspended)
 POST /_emulator/stacks/hold    {"account", "region", "logical_id"?, "resource_type"?, "stack_id"?,
                                "service_token"?}: a stack held CREATE_IN_PROGRESS (stacks.py); {"stack_id"}
-POST /_emulator/stacks/set     {"stack_id", "status"?, "physical_ids"?: {logical id: id}}: a held stack's
-                               status and custom resources' physical ids; answers stacks/describe's answer
+POST /_emulator/stacks/set     {"stack_id", "status"?, "physical_ids"?: {logical id: id},
+                               "resource_statuses"?: {logical id: status}, "deleting"?: {logical id: id},
+                               "properties"?: {logical id: {...}}, "parameters"?: {name: value},
+                               "template_body"?: text}: a held stack's status, custom resources' physical ids
+                               and own statuses, events, template and parameters (stacks.py); answers
+                               stacks/describe's answer
 POST /_emulator/stacks/describe {"stack_id"}: {stack_id, status, resources: {logical id: {type, physical_id}},
                                requests: {logical id: the Create moto's engine sent and the emulator held}}
 """
@@ -22,6 +28,7 @@ from typing import Any
 
 from .config import ConfigError
 from .faults import buffer_body
+from .securityhub import SecurityHubError
 from .stacks import DEFAULT_LOGICAL_ID, DEFAULT_RESOURCE_TYPE, DEFAULT_SERVICE_TOKEN, StackError
 from .state import EmulatorState
 
@@ -85,6 +92,17 @@ def _seed_hub(state: EmulatorState, body: dict) -> Any:
     return {"account": account, "region": region, "enable_default_standards": standards}
 
 
+def _seed_member_status(state: EmulatorState, body: dict) -> Any:
+    values = [body.get(key) for key in ("administrator", "region", "member", "status")]
+    if not all(isinstance(value, str) and value for value in values):
+        raise ControlError(400, "administrator, member, region and status must be strings")
+    try:
+        state.hubs.set_member_status(*values)
+    except SecurityHubError as error:
+        raise ControlError(404 if error.code == "ResourceNotFoundException" else 400, str(error)) from None
+    return dict(zip(("administrator", "region", "member", "status"), values))
+
+
 def _stack_call(call: Callable[[], Any]) -> Any:
     try:
         return call()
@@ -106,11 +124,12 @@ def _hold_stack(state: EmulatorState, body: dict) -> Any:
 
 
 def _set_stack(state: EmulatorState, body: dict) -> Any:
-    unknown = sorted(set(body) - {"stack_id", "status", "physical_ids"})
+    shown = ("physical_ids", "resource_statuses", "deleting", "properties", "parameters", "template_body")
+    unknown = sorted(set(body) - {"stack_id", "status", *shown})
     if unknown:
         raise ControlError(400, f"unknown keys: {', '.join(unknown)}")
     return _stack_call(lambda: state.stacks.set_status(body.get("stack_id"), body.get("status"),
-                                                       body.get("physical_ids")))
+                                                       **{key: body.get(key) for key in shown}))
 
 
 def _describe_stack(state: EmulatorState, body: dict) -> Any:
@@ -125,6 +144,7 @@ ROUTES: dict[tuple[str, str], Callable[[EmulatorState, dict], Any]] = {
     ("GET", "calls"): _calls,
     ("GET", "call_counts"): _call_counts,
     ("POST", "seed/hub"): _seed_hub,
+    ("POST", "seed/member-status"): _seed_member_status,
     ("POST", "stacks/hold"): _hold_stack,
     ("POST", "stacks/set"): _set_stack,
     ("POST", "stacks/describe"): _describe_stack,

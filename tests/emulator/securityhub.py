@@ -6,7 +6,15 @@ member in one region; both sides read it: the administrator's GetMembers, the me
 GetAdministratorAccount and ListInvitations (a pending invitation is a flag on it). Hence the two views
 cannot disagree.
 
-Statuses are those of the API (Created, Invited, Enabled, Removed, Resigned). Every operation except
+Statuses are those of the API (Security Hub API Reference, Member: MemberStatus). Created, Invited, Enabled,
+Removed (the administrator's DisassociateMembers) and Resigned (the member's DisassociateFromAdministratorAccount, or
+its DisableSecurityHub) follow from the calls. DeleteMembers takes the member off the list altogether: GetMembers then
+answers "no such resource found" (hashicorp/terraform-provider-aws pull request 34781), and ListMembers no longer
+lists it. The reference also lists Deleted ("the administrator account deleted the member account") and
+AccountSuspended ("an organization account was suspended from AWS") without saying which call or event shows them
+(a closed organization account was seen still listed Enabled: aws-samples/aws-security-hub-cross-account-controls-
+disabler pull request 9, and so it stays here); `set_member_status` (the control API) gives a member record either.
+Every operation except
 EnableSecurityHub needs the caller's hub to be enabled in that region, as in AWS (InvalidAccessException;
 DisableSecurityHub answers ResourceNotFoundException instead, as AWS does). Errors are raised as
 `SecurityHubError`, whose code is the API's exception name.
@@ -27,6 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 CREATED, INVITED, ENABLED, REMOVED, RESIGNED = "Created", "Invited", "Enabled", "Removed", "Resigned"
+DELETED, ACCOUNT_SUSPENDED = "Deleted", "AccountSuspended"
+# Every MemberStatus the API reference lists (Member).
+MEMBER_STATUSES = (CREATED, INVITED, ENABLED, REMOVED, RESIGNED, DELETED, ACCOUNT_SUSPENDED)
 # A relationship in one of these states still binds the member to the administrator.
 ACTIVE_STATUSES = (CREATED, INVITED, ENABLED)
 MAX_RESULTS_LIMIT = 50
@@ -488,6 +499,16 @@ class SecurityHubModel:
                                        f"Account {member} is an organization member: only its administrator "
                                        f"{association.administrator} can disassociate it")
             association.set_status(RESIGNED)
+
+    def set_member_status(self, admin: str, region: str, member: str, status: str) -> None:
+        """Test setup: the administrator's record of `member` shows `status`, one of `MEMBER_STATUSES` (Deleted and
+        AccountSuspended follow from no call here; see the module). A record not Enabled leaves the member free."""
+        if status not in MEMBER_STATUSES:
+            raise SecurityHubError("InvalidInputException", f"MemberStatus must be one of {', '.join(MEMBER_STATUSES)}")
+        with self._lock:
+            record = self._require_member(admin, region, member)
+            record.invitation_pending = False
+            record.set_status(status)
 
     def decline_invitations(self, member: str, region: str, admin_ids: list[str]) -> list[dict]:
         """DeclineInvitations and DeleteInvitations: the member drops invitations from these administrators;

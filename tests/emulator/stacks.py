@@ -35,6 +35,25 @@ stack (moto cloudformation/responses.py StackResourceDTO: ResourceType from the 
 
 A held custom resource has no physical id until one is set: CloudFormation knows none before the provider has
 answered the Create (User Guide, "Custom resource response objects": PhysicalResourceId).
+
+What CloudFormation shows besides the stack's status, as the provider's origin check reads it (the table of
+statuses and its sources: docs/origin-statuses.md):
+
+- the resource's own status (DescribeStackResource ResourceStatus): moto answers the stack's status for every
+  resource (moto cloudformation/responses.py StackResourceDTO). A held custom resource has its own:
+  CREATE_IN_PROGRESS while it is held; with `set_status`, the one CloudFormation shows for its resources in that
+  stack status (`RESOURCE_STATUS_OF`: UPDATE_IN_PROGRESS while the stack updates or rolls an update back,
+  DELETE_IN_PROGRESS while it is deleted or a creation rolls back, UPDATE_COMPLETE during a cleanup, where only
+  the replaced physical id is deleted, ...), or the one given (`resource_statuses`).
+- the stack's events (DescribeStackEvents, newest first): the stack's own event for each status it enters
+  (moto's), and for a custom resource each status it enters, with its physical id (empty while it is created:
+  real events show the first CREATE_IN_PROGRESS with PhysicalResourceId ""), and `deleting`: the
+  DELETE_IN_PROGRESS of a physical id a replacement left behind, during a cleanup, with the resource type that a
+  rollback cleanup's real events show for a `Custom::` resource, `AWS::CloudFormation::CustomResource`.
+- the template (GetTemplate) and parameters (DescribeStacks Parameters): `properties` sets a resource's
+  Properties in the stack's template (the harness sets the request's own: the stack's template holds what
+  CloudFormation sends), `parameters` the stack's parameter values, `template_body` the whole body as text
+  (e.g. YAML, which GetTemplate returns as it was given).
 """
 
 from __future__ import annotations
@@ -46,8 +65,9 @@ import uuid
 from typing import Any
 
 from moto.cloudformation import custom_model, parsing
+from moto.cloudformation import responses as cloudformation_responses
 from moto.cloudformation.custom_model import CustomModel
-from moto.cloudformation.models import Stack, cloudformation_backends
+from moto.cloudformation.models import Event, Stack, cloudformation_backends
 
 CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
 DEFAULT_LOGICAL_ID = "Member"
@@ -68,6 +88,36 @@ STACK_STATUSES = (
     "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_FAILED",
     "IMPORT_ROLLBACK_COMPLETE",
 )
+# API Reference, "StackResourceDetail": ResourceStatus.
+RESOURCE_STATUSES = (
+    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE",
+    "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE", "DELETE_SKIPPED",
+    "UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
+    "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
+    "IMPORT_IN_PROGRESS", "IMPORT_FAILED", "IMPORT_COMPLETE",
+)
+# The status of a stack's custom resources in each stack status, when the operation is on them (User Guide,
+# "Stack status codes"; docs/origin-statuses.md): an update and its rollback update them (the rollback sends an
+# Update: aws-cloudformation/custom-resource-helper issue 71), a deletion and a creation's rollback delete them,
+# and a cleanup deletes only what a replacement or a failed update left behind, the resource itself staying as
+# its update left it. Graded "assumed" for the exact resource status shown mid-operation (no real
+# DescribeStackResource output of it was found); "documented" for the statuses' meanings.
+RESOURCE_STATUS_OF = {
+    "CREATE_IN_PROGRESS": "CREATE_IN_PROGRESS", "CREATE_COMPLETE": "CREATE_COMPLETE",
+    "CREATE_FAILED": "CREATE_FAILED",
+    "UPDATE_IN_PROGRESS": "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+    "UPDATE_COMPLETE": "UPDATE_COMPLETE", "UPDATE_FAILED": "UPDATE_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_IN_PROGRESS",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE": "UPDATE_COMPLETE", "UPDATE_ROLLBACK_FAILED": "UPDATE_FAILED",
+    "DELETE_IN_PROGRESS": "DELETE_IN_PROGRESS", "DELETE_COMPLETE": "DELETE_COMPLETE",
+    "DELETE_FAILED": "DELETE_FAILED",
+    "ROLLBACK_IN_PROGRESS": "DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE": "DELETE_COMPLETE",
+    "ROLLBACK_FAILED": "DELETE_FAILED",
+}
+# The attribute of a held custom resource (a moto CustomModel) that holds its own status.
+HELD_STATUS = "held_resource_status"
 # arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/ID (a stack name: letters, digits, hyphens, 1-128, a letter
 # first; API Reference, CreateStack StackName).
 STACK_ARN = re.compile(r"arn:aws:cloudformation:([a-z0-9-]+):(\d{12}):stack/([A-Za-z][A-Za-z0-9-]{0,127})/([^/]+)")
@@ -196,6 +246,7 @@ class HeldStacks:
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
         stack.create_resources()
         _clear_physical_ids(stack, resources)
+        _being_created(stack, resources)
         if stack.status != "CREATE_IN_PROGRESS":
             raise StackError(f"the stack did not stay in progress ({stack.status})", 500)
 
@@ -214,36 +265,50 @@ class HeldStacks:
             stack.resource_map[logical_id]
         stack.template = json.dumps(stack.template_dict)
         _clear_physical_ids(stack, new)
+        _being_created(stack, new)
 
     # --- statuses ------------------------------------------------------------------------------------------
 
     def set_status(self, stack_id: str, status: str | None = None,
-                   physical_ids: dict[str, str | None] | None = None) -> dict:
-        """Set the stack's status and custom resources' physical ids; answers `describe(stack_id)`."""
+                   physical_ids: dict[str, str | None] | None = None,
+                   resource_statuses: dict[str, str] | None = None, deleting: dict[str, str] | None = None,
+                   properties: dict[str, dict] | None = None, parameters: dict[str, str] | None = None,
+                   template_body: str | None = None) -> dict:
+        """Set the stack's status and custom resources' physical ids, and what CloudFormation shows with them
+        (see the module's docstring); answers `describe(stack_id)`."""
+        _check_set(status, physical_ids, resource_statuses, deleting, properties, parameters, template_body)
+        stack, backend = self._stack(stack_id)
+        customs = {logical_id: _custom_of(stack, logical_id)
+                   for logical_id in {*(physical_ids or {}), *(resource_statuses or {}), *(deleting or {})}}
+        for logical_id, physical_id in (physical_ids or {}).items():
+            customs[logical_id].resource_name = physical_id
+        if properties:
+            _set_properties(stack, properties)
+        if parameters:
+            _set_parameters(stack, parameters)
+        if template_body is not None:
+            stack.template = template_body
+        if status is not None:
+            stack.status = status
+            stack._add_stack_event(status)
+            _move_deleted(backend, stack_id, status)
+        statuses = dict.fromkeys(_custom_ids(stack), RESOURCE_STATUS_OF.get(status)) if status else {}
+        statuses.update(resource_statuses or {})
+        for logical_id, resource_status in statuses.items():
+            if resource_status is not None:
+                _resource_enters(stack, logical_id, resource_status)
+        for logical_id, physical_id in (deleting or {}).items():
+            _add_resource_event(stack, logical_id, physical_id, CUSTOM_RESOURCE_TYPE, "DELETE_IN_PROGRESS")
+        return self.describe(stack_id)
+
+    @staticmethod
+    def _stack(stack_id: str) -> tuple[Stack, Any]:
         region, account, _ = parse_stack_id(stack_id)
-        if status is not None and status not in STACK_STATUSES:
-            raise StackError(f"status must be a stack status ({', '.join(STACK_STATUSES)})")
-        physical_ids = physical_ids or {}
-        if not isinstance(physical_ids, dict) or not all(
-                isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in physical_ids.items()):
-            raise StackError("physical_ids must map logical ids to strings (or null)")
         backend = cloudformation_backends[account][region]
         stack = backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
         if stack is None:
             raise StackError(f"no stack {stack_id}", 404)
-        for logical_id, physical_id in physical_ids.items():
-            resource = _resource_of(stack, logical_id)
-            if not isinstance(resource, CustomModel):
-                raise StackError(f"{logical_id} is not a custom resource of {stack_id}")
-            resource.resource_name = physical_id
-        if status is not None:
-            stack.status = status
-            stack._add_stack_event(status)
-            if status == "DELETE_COMPLETE" and stack_id in backend.stacks:
-                backend.deleted_stacks[stack_id] = backend.stacks.pop(stack_id)
-            elif status != "DELETE_COMPLETE" and stack_id in backend.deleted_stacks:
-                backend.stacks[stack_id] = backend.deleted_stacks.pop(stack_id)
-        return self.describe(stack_id)
+        return stack, backend
 
     def describe(self, stack_id: str) -> dict:
         """{stack_id, status, resources: {logical id: {type, physical_id}}, requests: {logical id: Create}}."""
@@ -252,13 +317,14 @@ class HeldStacks:
         stack = backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
         if stack is None:
             raise StackError(f"no stack {stack_id}", 404)
-        resources = {}
+        resources, statuses = {}, {}
         for logical_id in stack.template_dict.get("Resources", {}):
             resource = _resource_of(stack, logical_id)
             resources[logical_id] = {"type": getattr(resource, "cf_resource_type", None),
                                      "physical_id": getattr(resource, "physical_resource_id", None)}
+            statuses[logical_id] = getattr(resource, HELD_STATUS, None) or stack.status
         return {"stack_id": stack_id, "status": stack.status, "resources": resources,
-                "requests": self.requests(stack_id)}
+                "resource_statuses": statuses, "requests": self.requests(stack_id)}
 
 
 def _resource_of(stack: Stack, logical_id: str) -> Any:
@@ -274,6 +340,100 @@ def _clear_physical_ids(stack: Stack, resources: dict) -> None:
         resource = stack.resource_map[logical_id]
         if isinstance(resource, CustomModel):
             resource.resource_name = None
+
+
+def _custom_ids(stack: Stack) -> list[str]:
+    return [logical_id for logical_id in stack.template_dict.get("Resources", {})
+            if isinstance(_resource_of(stack, logical_id), CustomModel)]
+
+
+def _custom_of(stack: Stack, logical_id: str) -> CustomModel:
+    resource = _resource_of(stack, logical_id)
+    if not isinstance(resource, CustomModel):
+        raise StackError(f"{logical_id} is not a custom resource of {stack.stack_id}")
+    return resource
+
+
+def _being_created(stack: Stack, resources: dict) -> None:
+    """A custom resource just added waits for its Create: CREATE_IN_PROGRESS, its first event with no physical
+    id yet (as real events show it: aws/aws-cdk-cli issue 203, PhysicalResourceId '')."""
+    for logical_id in resources:
+        if isinstance(stack.resource_map[logical_id], CustomModel):
+            _resource_enters(stack, logical_id, "CREATE_IN_PROGRESS")
+
+
+def _resource_enters(stack: Stack, logical_id: str, status: str) -> None:
+    """The resource's own status, and its event (only when the status changes, as CloudFormation writes one
+    event per status a resource enters)."""
+    resource = _custom_of(stack, logical_id)
+    if getattr(resource, HELD_STATUS, None) == status:
+        return
+    setattr(resource, HELD_STATUS, status)
+    _add_resource_event(stack, logical_id, resource.resource_name or "", resource.cf_resource_type, status)
+
+
+def _add_resource_event(stack: Stack, logical_id: str, physical_id: str, resource_type: str, status: str) -> None:
+    """A resource's event as DescribeStackEvents answers it: LogicalResourceId, PhysicalResourceId,
+    ResourceType, ResourceStatus (API Reference, StackEvent)."""
+    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                              physical_resource_id=physical_id, resource_type=resource_type,
+                              resource_status=status, resource_status_reason=None, resource_properties=None))
+
+
+def _set_properties(stack: Stack, properties: dict[str, dict]) -> None:
+    """The resources' Properties in the stack's template, which GetTemplate answers."""
+    for logical_id, values in properties.items():
+        _resource_of(stack, logical_id)
+        stack.template_dict["Resources"][logical_id]["Properties"] = values
+    stack.template = json.dumps(stack.template_dict)
+
+
+def _set_parameters(stack: Stack, parameters: dict[str, str]) -> None:
+    """The stack's parameters: declared in its template, their values as DescribeStacks answers them (moto's
+    parameter list comes from the resource map's resolved parameters; "****" is a NoEcho value as shown)."""
+    declared = stack.template_dict.setdefault("Parameters", {})
+    for name, value in parameters.items():
+        declared.setdefault(name, {"Type": "String"})
+        stack.resource_map.resolved_parameters[name] = value
+    stack.template = json.dumps(stack.template_dict)
+
+
+def _move_deleted(backend: Any, stack_id: str, status: str) -> None:
+    """DELETE_COMPLETE moves the stack to the deleted stacks, which DescribeStacks answers by id only."""
+    if status == "DELETE_COMPLETE" and stack_id in backend.stacks:
+        backend.deleted_stacks[stack_id] = backend.stacks.pop(stack_id)
+    elif status != "DELETE_COMPLETE" and stack_id in backend.deleted_stacks:
+        backend.stacks[stack_id] = backend.deleted_stacks.pop(stack_id)
+
+
+def _check_set(status: Any, physical_ids: Any, resource_statuses: Any, deleting: Any, properties: Any,
+               parameters: Any, template_body: Any) -> None:
+    if status is not None and status not in STACK_STATUSES:
+        raise StackError(f"status must be a stack status ({', '.join(STACK_STATUSES)})")
+
+    def mapping(name: str, value: Any, valid: Any) -> None:
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and valid(v) for k, v in value.items())):
+            raise StackError(f"{name} must map logical ids (or names) to valid values")
+
+    mapping("physical_ids", physical_ids, lambda v: v is None or isinstance(v, str))
+    mapping("resource_statuses", resource_statuses, lambda v: v in RESOURCE_STATUSES)
+    mapping("deleting", deleting, lambda v: isinstance(v, str) and bool(v))
+    mapping("properties", properties, lambda v: isinstance(v, dict))
+    mapping("parameters", parameters, lambda v: isinstance(v, str))
+    if template_body is not None and not isinstance(template_body, str):
+        raise StackError("template_body must be a string")
+
+
+def _install_resource_status() -> None:
+    """DescribeStackResource(s) answer a held custom resource's own status (moto answers the stack's)."""
+    original = cloudformation_responses.StackResourceDTO.__init__
+
+    def __init__(self: Any, stack: Stack, resource: Any) -> None:
+        original(self, stack, resource)
+        self.resource_status = getattr(resource, HELD_STATUS, None) or self.resource_status
+
+    cloudformation_responses.StackResourceDTO.__init__ = __init__
 
 
 def _install_custom_resource_type() -> None:
@@ -302,3 +462,4 @@ def install(held: HeldStacks) -> None:
     """Patch moto (once per process, before the server app exists; after cloudformation.install)."""
     _install_custom_resource_type()
     _install_holding(held)
+    _install_resource_status()

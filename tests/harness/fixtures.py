@@ -30,9 +30,10 @@ from harness.runtime_api import Result, RuntimeApi
 # the harness allows, any would do, but the name keeps the URLs real).
 RESPONSE_BUCKET = "cloudformation-custom-resource-response-useast1"
 DEFAULT_TIMEOUT_S = 60.0
-# The stack's status while CloudFormation waits for the answer to each request type (README, "Who may ask for
-# what": the statuses CloudFormation shows while it waits for a custom resource).
+# The stack's status, and the resource's own, while CloudFormation waits for the answer to each request type
+# (docs/origin-statuses.md: the statuses CloudFormation shows while it waits for a custom resource).
 WAITING_STATUS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}
+RESOURCE_WAITING_STATUS = WAITING_STATUS
 STACK_ARN = re.compile(r"arn:aws:cloudformation:([a-z0-9-]+):(\d{12}):stack/[A-Za-z][A-Za-z0-9-]{0,127}/[^/\s]+")
 LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 CUSTOM_TYPE = re.compile(r"Custom::[A-Za-z0-9_@-]{1,60}|AWS::CloudFormation::CustomResource")
@@ -107,7 +108,9 @@ class Cfn:
         held on the emulator (in the StackId's account and region, under that StackId) holding the event's
         LogicalResourceId of its ResourceType, on first use of that (stack, logical id); then CREATE_IN_PROGRESS
         for a Create, and UPDATE_IN_PROGRESS or DELETE_IN_PROGRESS with the event's PhysicalResourceId as the
-        resource's for an Update or a Delete. Answers the StackId, or None for an event no stack could have
+        resource's for an Update or a Delete, the resource itself in the same status, and the event's
+        ResourceProperties as the resource's Properties in the stack's template (what CloudFormation sends is its
+        template's, after an update the new one's). Answers the StackId, or None for an event no stack could have
         sent (no stack ARN, a logical id CloudFormation does not allow, no custom type): it is sent as it is.
         """
         stack_id, logical_id = event.get("StackId"), event.get("LogicalResourceId")
@@ -121,18 +124,20 @@ class Cfn:
         region, account = arn.groups()
         physical_id = event.get("PhysicalResourceId")
         physical_ids = {logical_id: physical_id} if kind != "Create" and isinstance(physical_id, str) else {}
+        properties = event.get("ResourceProperties")
+        shown = {"physical_ids": physical_ids, "resource_statuses": {logical_id: RESOURCE_WAITING_STATUS[kind]},
+                 "properties": {logical_id: properties} if isinstance(properties, dict) else {}}
         with self._hold_lock:
             if (stack_id, logical_id) in self._held:
                 try:
-                    self.emulator.set_stack(stack_id, WAITING_STATUS[kind], physical_ids)
+                    self.emulator.stage_stack(stack_id, WAITING_STATUS[kind], **shown)
                     return stack_id
                 except EmulatorError as error:  # the emulator was reset since: hold it again
                     if " 404 " not in str(error):
                         raise
             self.emulator.hold_stack(account, region, logical_id, resource_type, stack_id=stack_id)
             self._held.add((stack_id, logical_id))
-            if kind != "Create":  # a freshly held stack is CREATE_IN_PROGRESS
-                self.emulator.set_stack(stack_id, WAITING_STATUS[kind], physical_ids)
+            self.emulator.stage_stack(stack_id, WAITING_STATUS[kind], **shown)
         return stack_id
 
     # -- the response URL ------------------------------------------------------------------------------------
@@ -177,15 +182,16 @@ class Cfn:
         return events.request(request_type, props, url, **kw), key
 
     def send(self, event: dict | str | bytes, *, key: str | None = None, deadline_s: float = 900,
-             timeout: float | None = None, sns: bool = False, hold: bool = True) -> CfnResponse:
-        """Invoke the binary with `event` (wrapped in SNS when `sns`), wait for its runtime answer (bounded) and
-        read back the response body PUT to `key` (derived from the event's ResponseURL when not given).
-        `hold`: first make the event's stack real and waiting for it (`hold`)."""
+             timeout: float | None = None, sns: bool | str = False, hold: bool = True) -> CfnResponse:
+        """Invoke the binary with `event` (wrapped in SNS when `sns`: True for the provider's topic, or the ARN
+        of the topic it came through), wait for its runtime answer (bounded) and read back the response body PUT
+        to `key` (derived from the event's ResponseURL when not given). `hold`: first make the event's stack real
+        and waiting for it (`hold`)."""
         if hold and isinstance(event, dict):
             self.hold(event)
         if key is None and isinstance(event, dict):
             key = self._key_of(event.get("ResponseURL", ""))
-        payload = events.sns_wrap(event) if sns else event
+        payload = (events.sns_wrap(event, sns) if isinstance(sns, str) else events.sns_wrap(event)) if sns else event
         rid = self.runtime_api.invoke(payload, deadline_s=deadline_s)
         result = self.runtime_api.wait_result(rid, timeout if timeout is not None else self.timeout)
         raw = self.read_response(key) if key else None
@@ -194,7 +200,7 @@ class Cfn:
                            deadline=self.runtime_api.invocation(rid).deadline)
 
     def request(self, request_type: str, props: dict | None = None, *, deadline_s: float = 900,
-                timeout: float | None = None, sns: bool = False, hold: bool = True, **kw) -> CfnResponse:
+                timeout: float | None = None, sns: bool | str = False, hold: bool = True, **kw) -> CfnResponse:
         event, key = self.event(request_type, props, **kw)
         return self.send(event, key=key, deadline_s=deadline_s, timeout=timeout, sns=sns, hold=hold)
 
