@@ -92,7 +92,7 @@ FAN_IN_REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2"]
 FAN_IN_RATE_PER_S = 2.0
 FAN_IN_BURST = 5
 # The administrator's side of one enrollment in one region at the least the API allows: CreateMembers,
-# InviteMembers, one GetMembers (the contract's "Throttling and scale"); the rate-limit bound counts these.
+# InviteMembers, one GetMembers (docs/design.md, "Throttling and scale"); the rate-limit bound counts these.
 FAN_IN_MIN_ADMIN_CALLS = 3
 FAN_IN_DEADLINE_S = 900  # Lambda's longest timeout: each invocation's deadline
 # The membership watch (`Rig.watch`): WATCH_MEMBERS members of FAN_IN_ADMIN in WATCH_REGIONS, WATCH_RESIGNED of them

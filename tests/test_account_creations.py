@@ -5,8 +5,8 @@ AWS Organizations runs only a few CreateAccount requests of an organization at o
 TooManyRequestsException while they are in progress (emulator/organizations.py, `create_account_concurrency`,
 where the behaviour is sourced; default 5). CloudFormation's own AWS::Organizations::Account makes templates
 chain accounts with DependsOn for it; a StackSet, or a template with several of these resources, does not. A
-throttled call is tried again for as long as a full pause still fits before the answer is due (README, "Choices
-where the contract is silent"), so every Create must succeed, each with its own account, none created twice.
+throttled call is tried again for as long as a full pause still fits before the answer is due (docs/design.md,
+"Throttling and scale"), so every Create must succeed, each with its own account, none created twice.
 
 Each creation stays IN_PROGRESS for DELAY_S, so the first LIMIT take the organization's slots and the rest are
 refused until one of those finished: about 2 x DELAY_S of creation at best, plus the enrollments. Scaled down:

@@ -1,4 +1,4 @@
-"""Who may ask for what (DESIGN.md, "Authorization — who may ask for what"; README, "Who may ask for what"),
+"""Who may ask for what (docs/design.md, "Authorization"; README, "Who may ask for what"),
 through the real `bootstrap` binary on the emulator.
 
 The stacks are real: the harness holds a stack in progress for every request (`Cfn`, `Emulator.hold_stack`), as

@@ -1,4 +1,4 @@
-"""Work past one Lambda invocation (DESIGN.md, "Long operations"), through the real binary.
+"""Work past one Lambda invocation (docs/design.md, "Long operations"), through the real binary.
 
 An account creation that outlasts the (test-shortened) Lambda timeout goes on in fresh invocations of the same
 function: the binary invokes itself asynchronously (Lambda Invoke API, `InvocationType` Event) through the

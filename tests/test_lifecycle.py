@@ -1,5 +1,5 @@
 """End-to-end tests of the enrollment engine: Create, Update and Delete of `Custom::SecurityHubMemberAccount`
-against the AWS emulator, through the real `bootstrap` binary (the contract: Properties, Attributes, Physical
+against the AWS emulator, through the real `bootstrap` binary (docs/design.md: Properties, Attributes, Physical
 resource id, Create, Update, Delete).
 
 Every test checks the emulator's state afterwards: the member's status as the administrator sees it in each

@@ -1,5 +1,5 @@
-"""The CloudFormation protocol guarantees, through the real `bootstrap` binary (README, "The CloudFormation
-protocol — guarantees"): each test asserts what a CloudFormation user would notice — the response PUT to the
+"""The CloudFormation protocol guarantees, through the real `bootstrap` binary (docs/design.md,
+"Protocol guarantees"): each test asserts what a CloudFormation user would notice — the response PUT to the
 ResponseURL, what the Lambda runtime was told, and what the process logged."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reliability under AWS trouble, load, partial failure, retried and overlapping invocations (the contract: Create,
+"""Reliability under AWS trouble, load, partial failure, retried and overlapping invocations (docs/design.md: Create,
 Delete, "The CloudFormation protocol — guarantees").
 
 Every test drives the real `bootstrap` binary through the Runtime API stand-in against the emulator with faults

@@ -9,7 +9,7 @@ stack is real: held on the emulator under the fixture's own StackId, in the Stac
 fixture's LogicalResourceId, in the status CloudFormation shows while it waits for that request (`stack_status`).
 Each fixture's `expect` is checked: the answer, and the emulator's state and call log afterwards.
 
-Part 2 — CloudFormation's own properties (DESIGN.md, "Properties", "Update", "Delete"), with the harness's event
+Part 2 — CloudFormation's own properties (docs/design.md, "Properties", "Update", "Delete"), with the harness's event
 builder (`harness.events`, which puts ServiceTimeout "1200" where CloudFormation puts it): Create, Update and
 Delete succeed with it; an Update changing only ServiceTimeout makes no mutating AWS call; a Delete whose
 properties carry an unknown property still leaves every region and answers SUCCESS.
@@ -186,7 +186,7 @@ def test_corpus_is_well_formed():
 # -- running a fixture -----------------------------------------------------------------------------------------------
 
 def stack_status(req: dict) -> str:
-    """The stack's status while CloudFormation waits for `req` (README, "Who may ask for what"): a Delete whose
+    """The stack's status while CloudFormation waits for `req` (docs/origin-statuses.md): a Delete whose
     physical id is not an account is the rollback of a failed Create."""
     if req["RequestType"] == "Delete" and not ACCOUNT_ID.match(req["PhysicalResourceId"]):
         return "ROLLBACK_IN_PROGRESS"

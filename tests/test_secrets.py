@@ -1,4 +1,4 @@
-"""No secret reaches the logs (the contract: "the ResponseURL and credentials are never logged").
+"""No secret reaches the logs (docs/design.md, "Protocol guarantees": "the ResponseURL and credentials are never logged").
 
 A full lifecycle — Create of a new account (so that AssumeRole into it happens), Update, Delete with
 CloseAccountOnDelete — plus a response PUT that fails and one that cannot be delivered at all, with every

@@ -1,5 +1,5 @@
 """Static checks of the CloudFormation templates: cfn-lint, checkov, least privilege, and the provider's contract
-(DESIGN.md, "Authorization — who may ask for what": the templates back it up)."""
+(docs/design.md, "Authorization": the templates back it up)."""
 
 import fcntl
 import json
@@ -215,7 +215,7 @@ def test_lambda_runtime_timeout_and_log_group():
     env = props["Environment"]["Variables"]
     assert env["MAX_CONCURRENT_REGIONS"] == {"Ref": "MaxConcurrentRegions"}
     assert env["RUST_LOG"] == "info"
-    # Authorization (DESIGN.md, "Configuration of the Lambda"): the administrators are required, the trusted
+    # Authorization (docs/design.md, "Configuration"): the administrators are required, the trusted
     # accounts default to this account, set explicitly.
     assert env["ADMINISTRATOR_ACCOUNT_IDS"] == {"Fn::Join": [",", {"Ref": "AdministratorAccountIds"}]}
     assert env["TRUSTED_ACCOUNT_IDS"] == {"Fn::If": [

@@ -428,7 +428,7 @@ describe('SecurityHubMemberAccountProvider', () => {
 });
 
 describe('SecurityHubMemberAccount', () => {
-  it('passes an existing account with every option, named as in the contract', () => {
+  it('passes an existing account with every option, named as in docs/design.md', () => {
     const stack = newStack();
     new SecurityHubMemberAccount(stack, 'M', {
       accountId: MEMBER,

@@ -1,4 +1,4 @@
-//! Who may ask for what (the contract's "Authorization"), decided from the request and the configuration
+//! Who may ask for what (docs/design.md, "Authorization"), decided from the request and the configuration
 //! alone, before any change.
 //!
 //! The provider runs in the management account and can assume powerful roles in every account, while any

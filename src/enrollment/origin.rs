@@ -1,4 +1,4 @@
-//! Whether a request comes from a CloudFormation operation that is really waiting for it (the contract's
+//! Whether a request comes from a CloudFormation operation that is really waiting for it (docs/design.md,
 //! "Origin"), and, for an untrusted request, whether what it asks for is its stack's template's.
 //!
 //! CloudFormation sends a custom resource's request while the stack operation waits for it: the stack is in an

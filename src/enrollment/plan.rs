@@ -1,6 +1,6 @@
 //! What an Update or a Delete must do, decided from the properties alone.
 //!
-//! Pure functions, so that the whole Update table of the contract is unit-tested without AWS; the
+//! Pure functions, so that the whole Update table of docs/design.md is unit-tested without AWS; the
 //! lifecycle carries the plan out.
 
 use serde_json::Value;

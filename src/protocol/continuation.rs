@@ -1,4 +1,4 @@
-//! Work past one Lambda invocation (the contract's "Long operations").
+//! Work past one Lambda invocation (docs/design.md, "Long operations").
 //!
 //! A Lambda invocation lasts at most 15 minutes, while CloudFormation waits for a custom resource's answer
 //! for its `ServiceTimeout` (up to an hour), and creating an account can take longer than one invocation.

@@ -7,7 +7,7 @@ replacement left behind, ...; AWS CloudFormation User Guide, "Stack status codes
 with its type and, once it has one, its physical id (AWS CloudFormation API Reference, DescribeStackResource:
 StackResourceDetail ResourceType, PhysicalResourceId, "The name or unique identifier that corresponds to a
 physical instance ID of a resource supported by CloudFormation"). The provider checks exactly that before it
-changes anything (DESIGN.md, "Authorization — who may ask for what", Origin).
+changes anything (docs/design.md, "Authorization", Origin).
 
 `hold(...)` makes such a stack with moto's own CloudFormation backend and engine: a real moto stack, from a
 tiny template holding the resource, created as CreateStack creates one (the stack registered, its

@@ -1,4 +1,4 @@
-//! The Update table of the contract (DESIGN.md "Update") and the Delete cases, row by row.
+//! The Update table of the contract (docs/design.md, "Update") and the Delete cases, row by row.
 use super::*;
 use serde_json::json;
 
