@@ -10,6 +10,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,10 +21,12 @@ use crate::ids::AccountId;
 use crate::retry::Pauses;
 
 mod errors;
+#[cfg(test)]
+pub(crate) mod fake;
 mod patience;
 pub(crate) use errors::failure_reason;
-pub use errors::is_already_our_member;
-pub use patience::{OnThrottle, Patience};
+pub(crate) use errors::is_already_our_member;
+pub(crate) use patience::{OnThrottle, Patience};
 
 const SESSION_PREFIX: &str = "securityhub-member-account";
 /// IAM's limit on a role session name (STS API Reference, AssumeRole: RoleSessionName, `[\w+=,.@-]{2,64}`).
@@ -47,18 +50,18 @@ const ROLE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(1), cap:
 /// A failed AWS call, with what the caller needs to decide and to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{operation}: {message}")]
-pub struct AwsError {
-    pub operation: &'static str,
-    pub code: Option<String>,
-    pub message: String,
+pub(crate) struct AwsError {
+    pub(crate) operation: &'static str,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
 }
 
 impl AwsError {
-    pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(operation: &'static str, message: impl Into<String>) -> Self {
         Self { operation, code: None, message: message.into() }
     }
 
-    pub fn is(&self, code: &str) -> bool {
+    pub(crate) fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
 
@@ -79,7 +82,7 @@ impl AwsError {
 }
 
 /// Names the operation of a failed SDK call: `client.op().send().await.op("Op")?`.
-pub trait Operation<T> {
+pub(crate) trait Operation<T> {
     fn op(self, operation: &'static str) -> Result<T, AwsError>;
 }
 
@@ -99,15 +102,18 @@ pub struct Aws {
     base: OnceCell<SdkConfig>,
     own_account: OnceCell<AccountId>,
     patience: Arc<Patience>,
+    /// Added to every client of every session: none in the Lambda, SDK fakes in tests ([`Aws::with_base`]).
+    interceptors: Arc<[SharedInterceptor]>,
 }
 
 /// Credentials acting as one account, and the clients made from them: each with the retry partition of its
 /// service, account and region, and the request's patience with throttling.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub(crate) struct Session {
     config: SdkConfig,
     account: AccountId,
     patience: Arc<Patience>,
+    interceptors: Arc<[SharedInterceptor]>,
 }
 
 /// A client of `$sdk` for `$session` in `$region`.
@@ -115,39 +121,37 @@ macro_rules! client {
     ($sdk:ident, $session:expr, $region:expr) => {{
         let (session, region): (&Session, String) = ($session, $region);
         let partition = patience::partition(stringify!($sdk), session.account.as_str(), &region);
-        let config = $sdk::config::Builder::from(&session.config)
+        let mut config = $sdk::config::Builder::from(&session.config)
             .region(Region::new(region))
             .retry_partition(partition)
-            .interceptor(session.patience.interceptor())
-            .build();
-        $sdk::Client::from_conf(config)
+            .interceptor(session.patience.interceptor());
+        for interceptor in session.interceptors.iter() {
+            config.push_interceptor(interceptor.clone());
+        }
+        $sdk::Client::from_conf(config.build())
     }};
 }
 
 impl Session {
-    pub fn account(&self) -> &AccountId {
-        &self.account
-    }
-
-    pub fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
+    pub(crate) fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
         client!(aws_sdk_securityhub, self, region.to_owned())
     }
 
-    pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+    pub(crate) fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
         client!(aws_sdk_cloudformation, self, region.to_owned())
     }
 
-    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+    pub(crate) fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
         client!(aws_sdk_lambda, self, region.to_owned())
     }
 
     /// Organizations, Account and STS: each through the session's own region's endpoint (the SDK sends the
     /// global ones to their partition's single endpoint).
-    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+    pub(crate) fn organizations(&self) -> aws_sdk_organizations::Client {
         client!(aws_sdk_organizations, self, self.home_region())
     }
 
-    pub fn account_management(&self) -> aws_sdk_account::Client {
+    pub(crate) fn account_management(&self) -> aws_sdk_account::Client {
         client!(aws_sdk_account, self, self.home_region())
     }
 
@@ -156,7 +160,7 @@ impl Session {
     }
 
     /// `aws`, `aws-cn` or `aws-us-gov`: the partition the session works in.
-    pub fn partition(&self) -> &'static str {
+    pub(crate) fn partition(&self) -> &'static str {
         partition(&self.home_region())
     }
 
@@ -166,30 +170,49 @@ impl Session {
 }
 
 impl Aws {
+    /// The provider's own AWS access; nothing is loaded until the first call needs it.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// AWS access from a ready base configuration and a known own account, with `interceptors` on every client
+    /// of every session: how tests reach the orchestrators with SDK fakes (an `aws_smithy_mocks` HTTP client in
+    /// `base`, its `MockResponseInterceptor` here).
+    #[cfg(test)]
+    pub(crate) fn with_base(base: SdkConfig, own_account: AccountId, interceptors: Vec<SharedInterceptor>) -> Self {
+        Self {
+            base: OnceCell::new_with(Some(base)),
+            own_account: OnceCell::new_with(Some(own_account)),
+            patience: Arc::default(),
+            interceptors: interceptors.into(),
+        }
+    }
+
     /// The throttling patience of the request being served.
-    pub fn patience(&self) -> &Patience {
+    pub(crate) fn patience(&self) -> &Patience {
         &self.patience
     }
 
     /// The provider's own credentials, as a session of its own account.
-    pub async fn own(&self) -> Result<Session, AwsError> {
+    pub(crate) async fn own(&self) -> Result<Session, AwsError> {
         let account = self.own_account().await?.clone();
-        Ok(Session { config: self.base().await.clone(), account, patience: Arc::clone(&self.patience) })
+        Ok(Session {
+            config: self.base().await.clone(),
+            account,
+            patience: Arc::clone(&self.patience),
+            interceptors: Arc::clone(&self.interceptors),
+        })
     }
 
     /// The base configuration from the Lambda environment. Loaded lazily so that a cold start
     /// reaches the Runtime API without reading credentials first.
-    pub async fn base(&self) -> &SdkConfig {
+    pub(crate) async fn base(&self) -> &SdkConfig {
         self.base.get_or_init(load_base).await
     }
 
     /// Learns the provider's account from the invoked function's ARN
     /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`), sparing a GetCallerIdentity round trip.
-    pub fn learn_own_account(&self, function_arn: &str) {
+    pub(crate) fn learn_own_account(&self, function_arn: &str) {
         if let Some(account) = function_arn.split(':').nth(4).and_then(AccountId::parse) {
             // Already known is fine: it is the same account for the life of the process.
             let _ = self.own_account.set(account);
@@ -197,7 +220,7 @@ impl Aws {
     }
 
     /// The account the provider runs in: from the function ARN, else STS GetCallerIdentity, once.
-    pub async fn own_account(&self) -> Result<&AccountId, AwsError> {
+    pub(crate) async fn own_account(&self) -> Result<&AccountId, AwsError> {
         self.own_account
             .get_or_try_init(|| async {
                 let sts = aws_sdk_sts::Client::new(self.base().await);
@@ -213,7 +236,7 @@ impl Aws {
     /// A configuration acting as `account`: the provider's own credentials when it is the provider's
     /// account, else `role_name` assumed through the regional STS endpoint. AccessDenied is retried for
     /// up to `patience`, since a new account's role takes a while to become assumable.
-    pub async fn session(
+    pub(crate) async fn session(
         &self,
         account: &AccountId,
         role_name: &str,
@@ -294,7 +317,7 @@ fn credentials_of(answer: &AssumeRoleOutput, role_arn: &str) -> Result<Credentia
 }
 
 /// `call`, tried again while the account refuses it as not ready yet ([`AwsError::is_not_ready`]).
-pub async fn when_ready<T, F, Fut>(call: F) -> Result<T, AwsError>
+pub(crate) async fn when_ready<T, F, Fut>(call: F) -> Result<T, AwsError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, AwsError>>,
@@ -320,7 +343,7 @@ where
 /// with AWS CloudTrail": the assumed role's session name is in `userIdentity.arn`), while a request's RequestId
 /// is whatever its sender wrote: only a UUID, as CloudFormation's RequestIds are, is kept as it is; anything else
 /// becomes a short hash of it, which the provider's log line for the request (it names the RequestId) ties back.
-pub fn session_name(request_id: &str) -> String {
+pub(crate) fn session_name(request_id: &str) -> String {
     let id = if is_uuid(request_id) { request_id.to_ascii_lowercase() } else { format!("h{:016x}", fnv1a(request_id)) };
     // 26 + 1 + 36 characters at most: within IAM's 64 (STS API Reference, AssumeRole: RoleSessionName).
     format!("{SESSION_PREFIX}-{id}").chars().take(SESSION_NAME_CHARS).collect()
@@ -343,7 +366,7 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 /// `aws`, `aws-cn` or `aws-us-gov`: the partition of a region.
-pub fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

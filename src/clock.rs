@@ -8,13 +8,13 @@ use tokio::time::Instant;
 const FARTHEST_DEADLINE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Milliseconds since the Unix epoch; a time before the epoch counts as the epoch.
-pub fn epoch_millis(time: SystemTime) -> u128 {
+pub(crate) fn epoch_millis(time: SystemTime) -> u128 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis())
 }
 
 /// The tokio instant of a deadline in milliseconds since the epoch, as the Runtime API gives it
 /// (`Lambda-Runtime-Deadline-Ms`). A deadline already past is now.
-pub fn instant_of_epoch_millis(deadline_ms: u64) -> Instant {
+pub(crate) fn instant_of_epoch_millis(deadline_ms: u64) -> Instant {
     let left_ms = u128::from(deadline_ms).saturating_sub(epoch_millis(SystemTime::now()));
     let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(u64::MAX)).min(FARTHEST_DEADLINE);
     Instant::now() + left

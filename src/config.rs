@@ -8,50 +8,53 @@ use crate::ids::AccountId;
 /// Regions worked on at once per request when `MAX_CONCURRENT_REGIONS` is unset: every region of a
 /// partition at once. Security Hub's rate limits are per account and region, so regions do not
 /// compete; a smaller bound runs regions in waves, each adding the whole per-region chain.
-pub const DEFAULT_MAX_CONCURRENT_REGIONS: usize = 64;
+pub(crate) const DEFAULT_MAX_CONCURRENT_REGIONS: usize = 64;
 /// The resource type this provider serves when `RESOURCE_TYPES` is unset.
-pub const DEFAULT_RESOURCE_TYPE: &str = "Custom::SecurityHubMemberAccount";
+pub(crate) const DEFAULT_RESOURCE_TYPE: &str = "Custom::SecurityHubMemberAccount";
 /// The generic custom resource type (CloudFormation User Guide, "AWS::CloudFormation::CustomResource").
-pub const GENERIC_CUSTOM_RESOURCE_TYPE: &str = "AWS::CloudFormation::CustomResource";
+pub(crate) const GENERIC_CUSTOM_RESOURCE_TYPE: &str = "AWS::CloudFormation::CustomResource";
 
+/// The provider's configuration: its Lambda environment variables, each checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Also accept http(s) response URLs on 127.0.0.1, ::1 and localhost (local emulation only).
-    pub allow_loopback_response_url: bool,
-    pub max_concurrent_regions: NonZeroUsize,
+    pub(crate) allow_loopback_response_url: bool,
+    pub(crate) max_concurrent_regions: NonZeroUsize,
     /// `ADMINISTRATOR_ACCOUNT_IDS`: the administrators this provider may enroll into; empty refuses all.
-    pub administrators: BTreeSet<AccountId>,
+    pub(crate) administrators: BTreeSet<AccountId>,
     /// `TRUSTED_ACCOUNT_IDS`: accounts whose stacks may act on any account; `None` means the provider's own.
-    pub trusted_accounts: Option<BTreeSet<AccountId>>,
+    pub(crate) trusted_accounts: Option<BTreeSet<AccountId>>,
     /// `TRUSTED_TOPIC_ARNS`: SNS topics whose notifications count as direct invocations (a trusted account's own
     /// topic, whose policy names exact principals); empty by default: every SNS request is untrusted.
-    pub trusted_topics: BTreeSet<String>,
+    pub(crate) trusted_topics: BTreeSet<String>,
     /// `RESOURCE_TYPES`: the resource types whose requests this provider serves.
-    pub resource_types: BTreeSet<String>,
+    pub(crate) resource_types: BTreeSet<String>,
     /// `ALLOW_UNVERIFIED_HARMFUL_PROPERTIES`: an untrusted request may ask for what widens harm when the stack's
     /// template cannot show whether it asks for it too (a YAML template, an intrinsic other than Ref). A value the
     /// template shows otherwise is refused all the same.
-    pub allow_unverified_harmful_properties: bool,
+    pub(crate) allow_unverified_harmful_properties: bool,
     /// `WATCH_HEALING`: the membership watch joins this provider's members that left again (docs/watch.md); off,
     /// it only reports them.
-    pub watch_healing: bool,
+    pub(crate) watch_healing: bool,
 }
 
+/// An environment variable with a value the provider cannot use: every request is then answered FAILED naming it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {variable}: expected {expected}, got {value:?}")]
 pub struct ConfigError {
-    pub variable: &'static str,
-    pub expected: &'static str,
-    pub value: String,
+    pub(crate) variable: &'static str,
+    pub(crate) expected: &'static str,
+    pub(crate) value: String,
 }
 
 impl Config {
+    /// Reads the configuration from the process's environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let max_concurrent_regions = match lookup("MAX_CONCURRENT_REGIONS") {
             None => NonZeroUsize::new(DEFAULT_MAX_CONCURRENT_REGIONS).unwrap_or(NonZeroUsize::MIN),
             Some(value) => value

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::properties::{Properties, KNOWN};
 use crate::protocol::event::{self, EventError};
-use crate::protocol::response::{self, Echo, Outcome, MAX_BODY_BYTES};
+use crate::protocol::response::{self, Answer, Echo, MAX_BODY_BYTES};
 use crate::protocol::response_url;
 
 /// Any JSON value, nested a few levels, with strings that include control characters and unicode.
@@ -79,7 +79,7 @@ proptest! {
         let reason = reason.repeat(repeat);
         let echo = Echo { stack_id: "s".into(), request_id: "r".into(), logical_resource_id: "l".into() };
 let stream: String = stream.chars().take(200).collect();
-        let body = response::render(&Outcome::failed("failed-create-r", reason), &echo, &stream)
+        let body = response::render(&Answer::failed("failed-create-r", reason), &echo, &stream)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
         let parsed: Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -4,14 +4,14 @@ use std::fmt;
 
 /// A 12-digit AWS account id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(String);
+pub(crate) struct AccountId(String);
 
 impl AccountId {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())).then(|| Self(text.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -25,13 +25,13 @@ impl fmt::Display for AccountId {
 /// A CloudFormation stack ARN, `arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/GUID`: the
 /// account and region a request claims to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackArn {
-    pub region: String,
-    pub account: AccountId,
+pub(crate) struct StackArn {
+    pub(crate) region: String,
+    pub(crate) account: AccountId,
 }
 
 impl StackArn {
-    pub fn parse(arn: &str) -> Option<Self> {
+    pub(crate) fn parse(arn: &str) -> Option<Self> {
         let mut parts = arn.splitn(6, ':');
         let (prefix, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
         let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
@@ -44,7 +44,7 @@ impl StackArn {
 }
 
 /// Region names as AWS forms them: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`.
-pub fn is_region(name: &str) -> bool {
+pub(crate) fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     let Some((number, words)) = parts.split_last() else {
         return false;
@@ -57,7 +57,7 @@ pub fn is_region(name: &str) -> bool {
 }
 
 /// The shape AWS Organizations accepts for an account's email address.
-pub fn is_email(email: &str) -> bool {
+pub(crate) fn is_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -69,7 +69,7 @@ pub fn is_email(email: &str) -> bool {
         && domain.split('.').all(|label| !label.is_empty())
 }
 
-pub fn is_parent_id(parent: &str) -> bool {
+pub(crate) fn is_parent_id(parent: &str) -> bool {
     let lower_alnum = |part: &str, min: usize, max: usize| {
         (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     };

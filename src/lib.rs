@@ -1,3 +1,4 @@
+#![warn(unreachable_pub, missing_docs)]
 //! A CloudFormation custom-resource provider that makes an AWS account a Security Hub member of an
 //! administrator account in every region: `Custom::SecurityHubMemberAccount`.
 //!
@@ -15,16 +16,23 @@
 //! - Below both: [`properties`] (validated input, CloudFormation's reserved properties), [`aws`] (SDK
 //!   sessions and errors), [`ids`] (identifier shapes), [`config`] and [`logging`].
 
-pub mod aws;
-pub mod clock;
-pub mod config;
-pub mod enrollment;
-pub mod ids;
-pub mod logging;
-pub mod properties;
-pub mod protocol;
-pub mod retry;
-pub mod watch;
+mod aws;
+mod clock;
+mod config;
+mod enrollment;
+mod ids;
+mod logging;
+mod properties;
+mod protocol;
+mod retry;
+mod watch;
 
 #[cfg(test)]
 mod fuzz;
+
+// What the Lambda entry point (`src/main.rs`) needs, and nothing else.
+pub use aws::Aws;
+pub use config::{Config, ConfigError};
+pub use logging::init as init_logging;
+pub use protocol::delivery::client as response_client;
+pub use protocol::handler::{HandlerError, Provider};

@@ -15,7 +15,7 @@ use tokio::time::{sleep_until, Instant};
 
 /// How long to wait between one try and the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pauses {
+pub(crate) enum Pauses {
     /// Capped exponential backoff with full jitter, for tries that failed: after the n-th try, a pause
     /// drawn uniformly between zero and `min(cap, base × 2ⁿ⁻¹)`. Callers that failed together (a StackSet
     /// enrolling an OU's accounts at once, two runs of one request) then spread over the whole window
@@ -32,7 +32,7 @@ pub enum Pauses {
 
 /// When to stop trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
+pub(crate) enum Limit {
     /// At most this many tries, the first one included.
     Attempts(u32),
     /// No try starts at or after this instant.
@@ -41,24 +41,24 @@ pub enum Limit {
 
 /// A schedule of pauses and a limit; made by [`Pauses::attempts`] or [`Pauses::until`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
+pub(crate) struct Retry {
     pauses: Pauses,
     limit: Limit,
 }
 
 impl Pauses {
     /// At most `attempts` tries on this schedule.
-    pub const fn attempts(self, attempts: u32) -> Retry {
+    pub(crate) const fn attempts(self, attempts: u32) -> Retry {
         Retry { pauses: self, limit: Limit::Attempts(attempts) }
     }
 
     /// Tries on this schedule that start before `deadline`.
-    pub const fn until(self, deadline: Instant) -> Retry {
+    pub(crate) const fn until(self, deadline: Instant) -> Retry {
         Retry { pauses: self, limit: Limit::Deadline(deadline) }
     }
 
     /// The pause after the `attempt`-th try (1 for the first); drawn anew on every call for a backoff.
-    pub fn after(&self, attempt: u32) -> Duration {
+    pub(crate) fn after(&self, attempt: u32) -> Duration {
         match *self {
             Pauses::Backoff { base, cap } => full_jitter(backoff_ceiling(base, cap, attempt)),
             Pauses::Cadence { first, every } => {
@@ -75,7 +75,7 @@ impl Pauses {
 impl Retry {
     /// Calls `operation` (with the try's number, 1 for the first) until it succeeds, it fails with an
     /// error for which `worth_another_try` says no, or the limit is reached; returns the last error.
-    pub async fn run<T, E, Operation, Attempt>(
+    pub(crate) async fn run<T, E, Operation, Attempt>(
         &self,
         mut operation: Operation,
         mut worth_another_try: impl FnMut(&E) -> bool,

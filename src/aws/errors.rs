@@ -10,38 +10,38 @@ use super::AwsError;
 
 /// Error codes, as the services send them (`__type` / `x-amzn-ErrorType` / `<Code>`).
 pub(crate) mod code {
-    pub const ACCESS_DENIED: &str = "AccessDenied";
-    pub const ACCESS_DENIED_EXCEPTION: &str = "AccessDeniedException";
-    pub const ACCOUNT_ALREADY_CLOSED: &str = "AccountAlreadyClosedException";
-    pub const BAD_REQUEST: &str = "BadRequestException";
-    pub const CONCURRENT_MODIFICATION: &str = "ConcurrentModificationException";
-    pub const CONFLICT: &str = "ConflictException";
-    pub const CONSTRAINT_VIOLATION: &str = "ConstraintViolationException";
-    pub const DUPLICATE_ACCOUNT: &str = "DuplicateAccountException";
-    pub const INTERNAL: &str = "InternalException";
-    pub const INVALID_ACCESS: &str = "InvalidAccessException";
-    pub const INVALID_INPUT: &str = "InvalidInputException";
-    pub const LIMIT_EXCEEDED: &str = "LimitExceededException";
-    pub const OPT_IN_REQUIRED: &str = "OptInRequired";
-    pub const RESOURCE_CONFLICT: &str = "ResourceConflictException";
-    pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
-    pub const SUBSCRIPTION_REQUIRED: &str = "SubscriptionRequiredException";
-    pub const VALIDATION_ERROR: &str = "ValidationError";
-    pub const TOO_MANY_REQUESTS: &str = "TooManyRequestsException";
-    pub const THROTTLING: &str = "Throttling";
-    pub const THROTTLING_EXCEPTION: &str = "ThrottlingException";
-    pub const TARGET_NOT_FOUND: &str = "TargetNotFoundException";
-    pub const ACCOUNT_NOT_FOUND: &str = "AccountNotFoundException";
-    pub const ORGANIZATIONS_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
+    pub(crate) const ACCESS_DENIED: &str = "AccessDenied";
+    pub(crate) const ACCESS_DENIED_EXCEPTION: &str = "AccessDeniedException";
+    pub(crate) const ACCOUNT_ALREADY_CLOSED: &str = "AccountAlreadyClosedException";
+    pub(crate) const BAD_REQUEST: &str = "BadRequestException";
+    pub(crate) const CONCURRENT_MODIFICATION: &str = "ConcurrentModificationException";
+    pub(crate) const CONFLICT: &str = "ConflictException";
+    pub(crate) const CONSTRAINT_VIOLATION: &str = "ConstraintViolationException";
+    pub(crate) const DUPLICATE_ACCOUNT: &str = "DuplicateAccountException";
+    pub(crate) const INTERNAL: &str = "InternalException";
+    pub(crate) const INVALID_ACCESS: &str = "InvalidAccessException";
+    pub(crate) const INVALID_INPUT: &str = "InvalidInputException";
+    pub(crate) const LIMIT_EXCEEDED: &str = "LimitExceededException";
+    pub(crate) const OPT_IN_REQUIRED: &str = "OptInRequired";
+    pub(crate) const RESOURCE_CONFLICT: &str = "ResourceConflictException";
+    pub(crate) const RESOURCE_NOT_FOUND: &str = "ResourceNotFoundException";
+    pub(crate) const SUBSCRIPTION_REQUIRED: &str = "SubscriptionRequiredException";
+    pub(crate) const VALIDATION_ERROR: &str = "ValidationError";
+    pub(crate) const TOO_MANY_REQUESTS: &str = "TooManyRequestsException";
+    pub(crate) const THROTTLING: &str = "Throttling";
+    pub(crate) const THROTTLING_EXCEPTION: &str = "ThrottlingException";
+    pub(crate) const TARGET_NOT_FOUND: &str = "TargetNotFoundException";
+    pub(crate) const ACCOUNT_NOT_FOUND: &str = "AccountNotFoundException";
+    pub(crate) const ORGANIZATIONS_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 }
 
 /// Organizations' CreateAccountStatus FailureReason values the provider reacts to (Organizations API
 /// Reference, CreateAccountStatus).
 pub(crate) mod failure_reason {
     /// "The account could not be created because another account with that email address already exists."
-    pub const EMAIL_ALREADY_EXISTS: &str = "EMAIL_ALREADY_EXISTS";
+    pub(crate) const EMAIL_ALREADY_EXISTS: &str = "EMAIL_ALREADY_EXISTS";
     /// "You already submitted a request with the same information."
-    pub const CONCURRENT_ACCOUNT_MODIFICATION: &str = "CONCURRENT_ACCOUNT_MODIFICATION";
+    pub(crate) const CONCURRENT_ACCOUNT_MODIFICATION: &str = "CONCURRENT_ACCOUNT_MODIFICATION";
 }
 
 /// The CreateMembers `UnprocessedAccounts` ProcessingResult of an account that is already a member of the
@@ -73,13 +73,13 @@ impl AwsError {
     }
 
     /// Any AccessDenied, whatever denied it (an SCP, a missing IAM permission, a role that does not trust us).
-    pub fn is_access_denied(&self) -> bool {
+    pub(crate) fn is_access_denied(&self) -> bool {
         self.is(code::ACCESS_DENIED_EXCEPTION) || self.is(code::ACCESS_DENIED)
     }
 
     /// Refused by a service control policy's explicit deny (a region-deny SCP, as Control Tower sets): only that
     /// wording, so that a missing permission or a wrong role is a failure, never a region to leave out.
-    pub fn is_scp_denied(&self) -> bool {
+    pub(crate) fn is_scp_denied(&self) -> bool {
         self.is_access_denied() && self.says(SCP_DENY)
     }
 
@@ -87,42 +87,42 @@ impl AwsError {
     /// subscribed to AWS Security Hub" for most calls, ResourceNotFoundException "Account is not subscribed to
     /// Security Hub" for DisableSecurityHub (both observed; see the ledger). Any other InvalidAccessException (a
     /// permission the account lacks) is not "no hub".
-    pub fn is_no_hub(&self) -> bool {
+    pub(crate) fn is_no_hub(&self) -> bool {
         (self.is(code::INVALID_ACCESS) || self.is(code::RESOURCE_NOT_FOUND)) && self.says(NOT_SUBSCRIBED)
     }
 
     /// Security Hub DescribeHub: no hub, or none of that ARN (ResourceNotFoundException).
-    pub fn is_no_hub_described(&self) -> bool {
+    pub(crate) fn is_no_hub_described(&self) -> bool {
         self.is_no_hub() || self.is(code::RESOURCE_NOT_FOUND)
     }
 
     /// HTTP 400 BadRequestException with no message, as ListInvitations was seen to answer while several calls
     /// ran at once (hashicorp/terraform-provider-aws issue 30867): worth looking again.
-    pub fn is_transient_bad_request(&self) -> bool {
+    pub(crate) fn is_transient_bad_request(&self) -> bool {
         self.is(code::BAD_REQUEST) && (self.message.is_empty() || self.message == code::BAD_REQUEST)
     }
 
     /// Security Hub: the asked account is not a member (or the invitation is gone). ResourceNotFoundException;
     /// HTTP 400 BadRequestException, or AccessDeniedException, "no such resource found", as terraform's
     /// `findMembers` treats them all.
-    pub fn is_not_a_member(&self) -> bool {
+    pub(crate) fn is_not_a_member(&self) -> bool {
         self.is(code::RESOURCE_NOT_FOUND)
             || ((self.is(code::BAD_REQUEST) || self.is_access_denied()) && self.says(NO_SUCH_RESOURCE))
     }
 
     /// Security Hub, when a membership is being taken away: already gone. Not a member, not associated
     /// (InvalidInputException: an organization member's own DisassociateFromAdministratorAccount), or no hub.
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         self.is_not_a_member() || self.is_no_hub() || self.is(code::INVALID_INPUT)
     }
 
     /// EnableSecurityHub of a hub that is enabled already.
-    pub fn is_already_enabled(&self) -> bool {
+    pub(crate) fn is_already_enabled(&self) -> bool {
         self.is(code::RESOURCE_CONFLICT)
     }
 
     /// A centrally configured account's own EnableSecurityHub or DisableSecurityHub.
-    pub fn is_central_configuration(&self) -> bool {
+    pub(crate) fn is_central_configuration(&self) -> bool {
         self.is_access_denied() && self.says(CENTRAL_CONFIGURATION)
     }
 
@@ -130,62 +130,62 @@ impl AwsError {
     /// service" (SubscriptionRequiredException, OptInRequired), for minutes after CreateAccount SUCCEEDED
     /// (awslabs/aws-deployment-framework issues 215, 283, 519; Organizations API Reference, CreateAccount:
     /// "You might need to wait a few minutes").
-    pub fn is_not_ready(&self) -> bool {
+    pub(crate) fn is_not_ready(&self) -> bool {
         self.is(code::SUBSCRIPTION_REQUIRED) || self.is(code::OPT_IN_REQUIRED)
     }
 
     /// A refusal, after which nothing has changed: not a server fault (which may have done the work) nor
     /// throttling that outlasted the retries.
-    pub fn is_refusal(&self) -> bool {
+    pub(crate) fn is_refusal(&self) -> bool {
         self.code.is_some() && !self.is(code::INTERNAL) && !self.is(code::LIMIT_EXCEEDED)
     }
 
     /// Security Hub AcceptAdministratorInvitation: the invitation vanished or was replaced.
-    pub fn is_stale_invitation(&self) -> bool {
+    pub(crate) fn is_stale_invitation(&self) -> bool {
         self.is(code::INVALID_INPUT) || self.is(code::RESOURCE_NOT_FOUND)
     }
 
     /// CloudFormation: the stack or the resource does not exist.
-    pub fn is_missing_stack(&self) -> bool {
+    pub(crate) fn is_missing_stack(&self) -> bool {
         self.is(code::VALIDATION_ERROR) && self.message.contains("does not exist")
     }
 
     /// Organizations CreateAccount refused while another change to the organization is under way.
-    pub fn is_concurrent_modification(&self) -> bool {
+    pub(crate) fn is_concurrent_modification(&self) -> bool {
         self.is(code::CONCURRENT_MODIFICATION)
     }
 
     /// Organizations MoveAccount: the account is there already.
-    pub fn is_already_in_parent(&self) -> bool {
+    pub(crate) fn is_already_in_parent(&self) -> bool {
         self.is(code::DUPLICATE_ACCOUNT)
     }
 
     /// Organizations CloseAccount: "You attempted to close an account that is already closed."
     /// (AccountAlreadyClosedException, observed: hashicorp/terraform-provider-aws issue 46627).
-    pub fn is_already_closed(&self) -> bool {
+    pub(crate) fn is_already_closed(&self) -> bool {
         self.is(code::ACCOUNT_ALREADY_CLOSED)
     }
 
     /// Organizations: "The request failed because it conflicts with the current state of the specified
     /// resource." (ConflictException; CloseAccount of an account that is closing already, among others).
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         self.is(code::CONFLICT)
     }
 
     /// Organizations CloseAccount refused for the 30-day quota (CLOSE_ACCOUNT_QUOTA_EXCEEDED: "You have exceeded
     /// close account quota for the past 30 days.").
-    pub fn is_close_quota(&self) -> bool {
+    pub(crate) fn is_close_quota(&self) -> bool {
         self.is(code::CONSTRAINT_VIOLATION) && CLOSE_QUOTA.iter().any(|words| self.message.contains(words))
     }
 
     /// Organizations CloseAccount refused for closures under way at once (CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED:
     /// "You attempted to exceed the number of accounts that you can close at a time.").
-    pub fn is_close_requests_limit(&self) -> bool {
+    pub(crate) fn is_close_requests_limit(&self) -> bool {
         self.is(code::CONSTRAINT_VIOLATION) && CLOSE_REQUESTS_LIMIT.iter().any(|words| self.message.contains(words))
     }
 
     /// STS AssumeRole refused: the role is missing, does not trust the provider, or is not there yet.
-    pub fn is_role_refused(&self) -> bool {
+    pub(crate) fn is_role_refused(&self) -> bool {
         self.is(code::ACCESS_DENIED)
     }
 
@@ -193,7 +193,7 @@ impl AwsError {
     /// Reference, each operation's errors), Organizations' `TooManyRequestsException` (Organizations API Reference,
     /// Common errors), STS's and other Query services' `Throttling`, `ThrottlingException` of the JSON ones. What
     /// the membership watch stops at, where a request waits instead ([`super::patience`]).
-    pub fn is_throttled(&self) -> bool {
+    pub(crate) fn is_throttled(&self) -> bool {
         [code::LIMIT_EXCEEDED, code::TOO_MANY_REQUESTS, code::THROTTLING, code::THROTTLING_EXCEPTION]
             .iter()
             .any(|throttling| self.is(throttling))
@@ -205,7 +205,7 @@ impl AwsError {
     /// (`AWSOrganizationsNotInUseException`: "Your account isn't a member of an organization") (Organizations API
     /// Reference, TagResource and ListTagsForResource, Errors). Such an account cannot carry the membership watch's
     /// mark.
-    pub fn is_outside_organization(&self) -> bool {
+    pub(crate) fn is_outside_organization(&self) -> bool {
         [code::TARGET_NOT_FOUND, code::ACCOUNT_NOT_FOUND, code::ORGANIZATIONS_NOT_IN_USE]
             .iter()
             .any(|outside| self.is(outside))
@@ -214,7 +214,7 @@ impl AwsError {
 
 /// A CreateMembers `UnprocessedAccounts` reason that means the account is a member of this administrator
 /// already (Created, Invited or Enabled): not a failure.
-pub fn is_already_our_member(processing_result: &str) -> bool {
+pub(crate) fn is_already_our_member(processing_result: &str) -> bool {
     processing_result.to_ascii_lowercase().contains(ALREADY_OUR_MEMBER)
 }
 

@@ -38,13 +38,13 @@ use tokio::time::Instant;
 /// Tries of a call that fails with a retryable error other than throttling (5xx, a dropped connection): as
 /// many as the SDK's standard mode was given before, so that a fifth of attempts failing loses about one call
 /// in ten million (0.2¹⁰), while a 500 that persists still ends within a minute.
-pub const OTHER_ATTEMPTS: u32 = 10;
+pub(crate) const OTHER_ATTEMPTS: u32 = 10;
 /// Tries of a throttled call when no answer time is known (outside a request).
 const THROTTLED_ATTEMPTS_WITHOUT_DEADLINE: u32 = 10;
 
 /// What a throttled call does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OnThrottle {
+pub(crate) enum OnThrottle {
     /// Tried again while a full pause fits before the answer is due: a request.
     #[default]
     Wait,
@@ -54,7 +54,7 @@ pub enum OnThrottle {
 
 /// The time one request has, and how often its calls were throttled.
 #[derive(Debug, Default)]
-pub struct Patience {
+pub(crate) struct Patience {
     answer_by: Mutex<Option<Instant>>,
     give_up: AtomicBool,
     throttled: AtomicU32,
@@ -62,12 +62,12 @@ pub struct Patience {
 
 impl Patience {
     /// A new request: its calls may wait until `answer_by`; the throttled count starts again.
-    pub fn begin(&self, answer_by: Instant) {
+    pub(crate) fn begin(&self, answer_by: Instant) {
         self.begin_with(answer_by, OnThrottle::Wait);
     }
 
     /// New work that must be done by `answer_by` and treats throttling as `on_throttle` says.
-    pub fn begin_with(&self, answer_by: Instant, on_throttle: OnThrottle) {
+    pub(crate) fn begin_with(&self, answer_by: Instant, on_throttle: OnThrottle) {
         if let Ok(mut deadline) = self.answer_by.lock() {
             *deadline = Some(answer_by);
         }
@@ -84,7 +84,7 @@ impl Patience {
     }
 
     /// Throttled answers since the request began.
-    pub fn throttled(&self) -> u32 {
+    pub(crate) fn throttled(&self) -> u32 {
         self.throttled.load(Ordering::Relaxed)
     }
 
@@ -94,14 +94,14 @@ impl Patience {
     }
 
     /// The interceptor that applies this patience to a client's calls.
-    pub fn interceptor(self: &Arc<Self>) -> PatienceInterceptor {
+    pub(crate) fn interceptor(self: &Arc<Self>) -> PatienceInterceptor {
         PatienceInterceptor(Arc::clone(self))
     }
 }
 
 /// How many attempts the SDK may make of a call whose `attempts`-th attempt just failed with a retryable
 /// error of `kind`, given the time left before the answer, the longest backoff pause, and what throttling does.
-pub fn attempts_allowed(
+pub(crate) fn attempts_allowed(
     kind: ErrorKind,
     attempts: u32,
     time_left: Option<Duration>,
@@ -120,7 +120,7 @@ pub fn attempts_allowed(
 
 /// Sets the attempt limit of the SDK's retry strategy after every failed attempt (see the module).
 #[derive(Debug)]
-pub struct PatienceInterceptor(Arc<Patience>);
+pub(crate) struct PatienceInterceptor(Arc<Patience>);
 
 impl Intercept for PatienceInterceptor {
     fn name(&self) -> &'static str {
@@ -153,7 +153,7 @@ impl Intercept for PatienceInterceptor {
 
 /// The retry partition of one service in one account and region, the same for every client of the process:
 /// its adaptive rate limiter is shared, and its retry quota is unlimited (the deadline bounds the retries).
-pub fn partition(service: &str, account: &str, region: &str) -> RetryPartition {
+pub(crate) fn partition(service: &str, account: &str, region: &str) -> RetryPartition {
     static PARTITIONS: OnceLock<Mutex<HashMap<String, RetryPartition>>> = OnceLock::new();
     let name = format!("{service}/{account}/{region}");
     let make = || {

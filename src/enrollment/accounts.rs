@@ -14,8 +14,8 @@ use crate::ids::AccountId;
 use crate::properties::NewAccount;
 use crate::retry::Pauses;
 
-pub const STACK_TAG: &str = "securityhub-member-account:stack-id";
-pub const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
+pub(crate) const STACK_TAG: &str = "securityhub-member-account:stack-id";
+pub(crate) const LOGICAL_ID_TAG: &str = "securityhub-member-account:logical-id";
 
 /// Creation is polled soon after it starts, then every 1.5 s (from one poll's start to the next), so
 /// that a finished creation is noticed within two seconds, the poll's own round trip included.
@@ -38,7 +38,7 @@ const CLOSE_ATTEMPTS: u32 = 6;
 const CLOSE_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_secs(5), cap: Duration::from_secs(30) };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccountError {
+pub(crate) enum AccountError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error(
@@ -58,26 +58,26 @@ pub enum AccountError {
 
 /// The resource that owns a created account, as recorded in the account's tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub stack_id: String,
-    pub logical_id: String,
+pub(crate) struct Owner {
+    pub(crate) stack_id: String,
+    pub(crate) logical_id: String,
 }
 
 /// Told the CreateAccount request id as soon as one is known: the request's own, or an earlier run's.
-pub type Started<'a> = &'a (dyn Fn(&str) + Send + Sync);
+pub(crate) type Started<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
 /// One resource's account creation: where, what, for whom, and who is told its request id.
-pub struct Creation<'a> {
-    pub org: &'a Client,
-    pub new: &'a NewAccount,
+pub(crate) struct Creation<'a> {
+    pub(crate) org: &'a Client,
+    pub(crate) new: &'a NewAccount,
     /// The role Organizations makes in the new account.
-    pub role_name: &'a str,
-    pub owner: &'a Owner,
-    pub started: Started<'a>,
+    pub(crate) role_name: &'a str,
+    pub(crate) owner: &'a Owner,
+    pub(crate) started: Started<'a>,
 }
 
 /// The account for `creation`: this resource's earlier account if a previous run made it, else a new one.
-pub async fn create_or_find(creation: &Creation<'_>) -> Result<AccountId, AccountError> {
+pub(crate) async fn create_or_find(creation: &Creation<'_>) -> Result<AccountId, AccountError> {
     if let Some(account) = find_own(creation).await? {
         return Ok(account);
     }
@@ -173,7 +173,7 @@ fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
 }
 
 /// Polls the creation until it ends, on the cadence of [`CREATION_POLLS`], for up to [`CREATION_PATIENCE`].
-pub async fn wait_for_creation(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
+pub(crate) async fn wait_for_creation(org: &Client, request_id: &str) -> Result<AccountId, AccountError> {
     let polls = CREATION_POLLS.until(Instant::now() + CREATION_PATIENCE);
     polls.run(|_| creation_outcome(org, request_id), |error| *error == AccountError::CreationSlow).await
 }
@@ -227,7 +227,7 @@ async fn creation_in_progress(org: &Client, name: &str) -> Result<Option<String>
 }
 
 /// Whether `account` carries the creation tags of `owner`.
-pub async fn is_owned_by(org: &Client, account: &AccountId, owner: &Owner) -> Result<bool, AwsError> {
+pub(crate) async fn is_owned_by(org: &Client, account: &AccountId, owner: &Owner) -> Result<bool, AwsError> {
     let mut pages = org.list_tags_for_resource().resource_id(account.as_str()).into_paginator().send();
     let (mut stack, mut logical) = (false, false);
     while let Some(page) = pages.next().await {
@@ -240,7 +240,7 @@ pub async fn is_owned_by(org: &Client, account: &AccountId, owner: &Owner) -> Re
 }
 
 /// Moves the account under `parent_id` unless it is there already.
-pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Result<(), AwsError> {
+pub(crate) async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Result<(), AwsError> {
     let parents = org.list_parents().child_id(account.as_str()).send().await.op("ListParents")?;
     let current = parents.parents().first().and_then(|parent| parent.id()).unwrap_or_default().to_owned();
     if current == parent_id {
@@ -262,13 +262,13 @@ pub async fn move_to(org: &Client, account: &AccountId, parent_id: &str) -> Resu
 
 /// What Organizations says of an account: how it joined, its email, whether it is closing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Described {
-    pub created: bool,
-    pub email: String,
-    pub closing: bool,
+pub(crate) struct Described {
+    pub(crate) created: bool,
+    pub(crate) email: String,
+    pub(crate) closing: bool,
 }
 
-pub async fn describe(org: &Client, account: &AccountId) -> Result<Described, AwsError> {
+pub(crate) async fn describe(org: &Client, account: &AccountId) -> Result<Described, AwsError> {
     let answer = org.describe_account().account_id(account.as_str()).send().await.op("DescribeAccount")?;
     let account = answer.account().ok_or_else(|| AwsError::new("DescribeAccount", "answered no account"))?;
     Ok(Described {
@@ -281,7 +281,7 @@ pub async fn describe(org: &Client, account: &AccountId) -> Result<Described, Aw
 /// Whether an account may be closed by the Delete of the resource that asks: it carries the resource's creation
 /// tags, it joined the organization by creation (tags alone can be written by whoever may tag accounts, a
 /// delegated administrator of Organizations included), and its email is the one the resource created it with.
-pub fn may_close(owned: bool, described: &Described, email: Option<&str>) -> Result<(), &'static str> {
+pub(crate) fn may_close(owned: bool, described: &Described, email: Option<&str>) -> Result<(), &'static str> {
     if !owned {
         return Err("the account does not carry this resource's creation tags");
     }
@@ -297,7 +297,7 @@ pub fn may_close(owned: bool, described: &Described, email: Option<&str>) -> Res
 /// Closes the account. CloseAccount is asynchronous (the account is PENDING_CLOSURE, then SUSPENDED): one
 /// already closed or closing is done. A refusal for the number of closures under way at once is tried again;
 /// the 30-day quota is [`AccountError::CloseQuota`], whose Reason says what to do.
-pub async fn close(org: &Client, account: &AccountId) -> Result<(), AccountError> {
+pub(crate) async fn close(org: &Client, account: &AccountId) -> Result<(), AccountError> {
     let attempt = |_| close_once(org, account);
     let closed = CLOSE_PAUSES.attempts(CLOSE_ATTEMPTS).run(attempt, |error| error.is_close_requests_limit()).await;
     match closed {

@@ -19,7 +19,7 @@ use crate::properties::{AccountSpec, OnDelete, Properties};
 
 /// How a request reached the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Channel {
+pub(crate) enum Channel {
     /// Invoked directly (CloudFormation with a Lambda ServiceToken, or the provider's own continuation).
     Direct,
     /// Through SNS: `Records[0].Sns.TopicArn` of the notification (Lambda Developer Guide, "Invoking Lambda
@@ -39,27 +39,27 @@ impl fmt::Display for Channel {
 
 /// The operator's configuration, as the decision needs it.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy<'a> {
-    pub administrators: &'a BTreeSet<AccountId>,
-    pub trusted: &'a BTreeSet<AccountId>,
-    pub trusted_topics: &'a BTreeSet<String>,
+pub(crate) struct Policy<'a> {
+    pub(crate) administrators: &'a BTreeSet<AccountId>,
+    pub(crate) trusted: &'a BTreeSet<AccountId>,
+    pub(crate) trusted_topics: &'a BTreeSet<String>,
 }
 
 /// What a request would act with: the account of its stack and how the request came, every set of properties
 /// it carries (Create's, Update's new and old, Delete's), and the account its physical id names.
 #[derive(Debug, Clone)]
-pub struct Claim<'a> {
-    pub requester: &'a AccountId,
-    pub channel: &'a Channel,
-    pub properties: Vec<&'a Properties>,
-    pub physical_account: Option<&'a AccountId>,
+pub(crate) struct Scope<'a> {
+    pub(crate) requester: &'a AccountId,
+    pub(crate) channel: &'a Channel,
+    pub(crate) properties: Vec<&'a Properties>,
+    pub(crate) physical_account: Option<&'a AccountId>,
 }
 
 /// Who asks, as a refusal names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requester {
-    pub account: AccountId,
-    pub channel: Channel,
+pub(crate) struct Requester {
+    pub(crate) account: AccountId,
+    pub(crate) channel: Channel,
 }
 
 impl fmt::Display for Requester {
@@ -72,7 +72,7 @@ impl fmt::Display for Requester {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("StackId: not a CloudFormation stack ARN (arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/ID)")]
     StackId,
     #[error("ADMINISTRATOR_ACCOUNT_IDS is not set: this provider enrolls into no administrator until its operator lists them")]
@@ -90,7 +90,7 @@ pub enum Refusal {
 /// What an untrusted request must have from its stack's template, since it would widen what the provider does:
 /// a hub disabled, an account closed, a member taken from an administrator, regions left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Harm {
+pub(crate) enum Harm {
     /// `OnDelete: DisableSecurityHub` of a Delete, or of an Update that leaves regions.
     DisableSecurityHub,
     /// `CloseAccountOnDelete: true` of a Delete.
@@ -103,14 +103,14 @@ pub enum Harm {
 
 /// The request type, as [`harms`] needs it: an Update's old properties when they could be read.
 #[derive(Debug, Clone, Copy)]
-pub enum Asked<'a> {
+pub(crate) enum Asked<'a> {
     Create,
     Update { old: Option<&'a Properties> },
     Delete,
 }
 
 /// Whether the request's stack account is trusted for a request that came through `channel`.
-pub fn is_trusted(policy: Policy<'_>, requester: &AccountId, channel: &Channel) -> bool {
+pub(crate) fn is_trusted(policy: Policy<'_>, requester: &AccountId, channel: &Channel) -> bool {
     let channel_trusted = match channel {
         Channel::Direct => true,
         Channel::Sns { topic_arn: Some(topic) } => policy.trusted_topics.contains(topic),
@@ -120,7 +120,7 @@ pub fn is_trusted(policy: Policy<'_>, requester: &AccountId, channel: &Channel) 
 }
 
 /// Ok when `claim` may go ahead under `policy`; else the first reason it may not.
-pub fn authorize(policy: Policy<'_>, claim: &Claim<'_>) -> Result<(), Refusal> {
+pub(crate) fn authorize(policy: Policy<'_>, claim: &Scope<'_>) -> Result<(), Refusal> {
     if policy.administrators.is_empty() {
         return Err(Refusal::NoAdministrators);
     }
@@ -160,7 +160,7 @@ fn own_account_only(requester: &Requester, properties: &Properties) -> Result<()
 
 /// What `properties` (the request's, an Update's new ones) would do beyond joining: each harm the request
 /// carries, in order. A Create harms nothing yet (a later Delete carries CloudFormation's own properties).
-pub fn harms(asked: Asked<'_>, properties: &Properties) -> Vec<Harm> {
+pub(crate) fn harms(asked: Asked<'_>, properties: &Properties) -> Vec<Harm> {
     let mut harms = Vec::new();
     match asked {
         Asked::Create => {}

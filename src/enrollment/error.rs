@@ -7,12 +7,12 @@ use super::authorization::Refusal;
 use super::fanout::RegionFailures;
 use super::origin::OriginRefusal;
 use super::plan::PlanError;
-use super::regions::RegionsError;
+use super::regions::RegionChoiceError;
 use crate::aws::AwsError;
 use crate::properties::PropertiesError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LifecycleError {
+pub(crate) enum LifecycleError {
     #[error("refused: {0}")]
     Refused(#[from] Refusal),
     #[error("refused: {0}")]
@@ -28,7 +28,7 @@ pub enum LifecycleError {
     #[error("{side} account: {error}")]
     Session { side: Side, error: AwsError },
     #[error(transparent)]
-    Regions(#[from] RegionsError),
+    RegionChoice(#[from] RegionChoiceError),
     #[error(transparent)]
     InRegions(#[from] RegionFailures),
     #[error(transparent)]
@@ -43,19 +43,19 @@ pub enum LifecycleError {
 
 impl LifecycleError {
     /// A request the provider may not carry out, as opposed to one that failed on the way.
-    pub fn is_refusal(&self) -> bool {
+    pub(crate) fn is_refusal(&self) -> bool {
         matches!(self, LifecycleError::Refused(_) | LifecycleError::NotFromCloudFormation(_))
     }
 
     /// Nothing is to be answered: CloudFormation no longer waits for the request.
-    pub fn is_not_awaited(&self) -> bool {
+    pub(crate) fn is_not_awaited(&self) -> bool {
         matches!(self, LifecycleError::NotAwaited(_))
     }
 }
 
 /// Whose session could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     Administrator,
     PreviousAdministrator,
     Member,

@@ -7,7 +7,11 @@ use std::future::Future;
 use super::membership::RegionError;
 
 /// Runs `work` for each region, at most `concurrency` at a time; results come back sorted by region.
-pub async fn each_region<T, E, F, Fut>(regions: &[String], concurrency: usize, work: F) -> Vec<(String, Result<T, E>)>
+pub(crate) async fn each_region<T, E, F, Fut>(
+    regions: &[String],
+    concurrency: usize,
+    work: F,
+) -> Vec<(String, Result<T, E>)>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -26,10 +30,10 @@ where
 
 /// Regions where a membership change failed, each with why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct RegionFailures {
-    pub verb: &'static str,
-    pub total: usize,
-    pub failed: Vec<(String, RegionError)>,
+pub(crate) struct RegionFailures {
+    pub(crate) verb: &'static str,
+    pub(crate) total: usize,
+    pub(crate) failed: Vec<(String, RegionError)>,
 }
 
 impl fmt::Display for RegionFailures {
@@ -40,7 +44,7 @@ impl fmt::Display for RegionFailures {
 }
 
 /// The regions that succeeded (logging each region's end), or every failed region and why.
-pub fn summarize(
+pub(crate) fn summarize(
     verb: &'static str,
     results: Vec<(String, Result<(), RegionError>)>,
 ) -> Result<Vec<String>, RegionFailures> {
@@ -66,7 +70,7 @@ pub fn summarize(
 }
 
 /// The first failure (by region), else every region's answer.
-pub fn all_or_first_error<T, E>(results: Vec<(String, Result<T, E>)>) -> Result<Vec<(String, T)>, E> {
+pub(crate) fn all_or_first_error<T, E>(results: Vec<(String, Result<T, E>)>) -> Result<Vec<(String, T)>, E> {
     results.into_iter().map(|(region, result)| result.map(|value| (region, value))).collect()
 }
 

@@ -18,23 +18,23 @@ use super::origin::Seen;
 
 /// Counts the regions of one join that have got past accepting, so that the fence's read comes after all.
 #[derive(Debug)]
-pub struct Joined {
+pub(crate) struct Joined {
     passed: Semaphore,
     regions: u32,
 }
 
 impl Joined {
-    pub fn new(regions: usize) -> Self {
+    pub(crate) fn new(regions: usize) -> Self {
         Self { passed: Semaphore::new(0), regions: u32::try_from(regions).unwrap_or(u32::MAX) }
     }
 
     /// One region's signal: fired once that region has accepted, or when it ends whatever happened.
-    pub fn signal(&self) -> Signal<'_> {
+    pub(crate) fn signal(&self) -> Signal<'_> {
         Signal(Some(&self.passed))
     }
 
     /// Waits until every region's signal has fired.
-    pub async fn all(&self) {
+    pub(crate) async fn all(&self) {
         if let Ok(permits) = self.passed.acquire_many(self.regions).await {
             permits.forget();
         }
@@ -43,15 +43,15 @@ impl Joined {
 
 /// Fired at most once; a signal dropped unfired fires then.
 #[derive(Debug)]
-pub struct Signal<'a>(Option<&'a Semaphore>);
+pub(crate) struct Signal<'a>(Option<&'a Semaphore>);
 
 impl Signal<'_> {
     /// A signal that counts for nothing (a join without a fence).
-    pub const fn none() -> Self {
+    pub(crate) const fn none() -> Self {
         Signal(None)
     }
 
-    pub fn fire(&mut self) {
+    pub(crate) fn fire(&mut self) {
         if let Some(passed) = self.0.take() {
             passed.add_permits(1);
         }
@@ -67,7 +67,7 @@ impl Drop for Signal<'_> {
 /// Whether what CloudFormation shows now means that a Delete of the resource may have begun: the stack is
 /// gone or being deleted or rolled back (CloudFormation User Guide, "Stack status codes"), or it no longer
 /// holds the resource.
-pub fn deletion_begun(seen: &Seen) -> bool {
+pub(crate) fn deletion_begun(seen: &Seen) -> bool {
     match &seen.stack_status {
         None => true,
         Some(status) => status.contains("DELETE") || status.contains("ROLLBACK") || seen.resource.is_none(),

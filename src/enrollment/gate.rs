@@ -1,4 +1,4 @@
-//! The checks every request passes before any change: [`authorization`] (what it may ask for, from the
+//! The checks every request passes before any change: [`authorization`] (what it may work for, from the
 //! request, its channel and the configuration alone) and [`origin`] (that CloudFormation really is running
 //! the operation it claims, and, for an untrusted request, that its harmful properties are its template's).
 
@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::authorization::{self, Asked, Claim, Policy, Refusal};
+use super::authorization::{self, Asked, Policy, Refusal, Scope};
 use super::fence;
 use super::origin::template::{self, Binding};
-use super::origin::{self, Bound, Claimed};
-use super::{Action, Ask, LifecycleError};
+use super::origin::{self, Bound, Expectation};
+use super::{Action, LifecycleError, Work};
 use crate::aws::{Aws, Session};
 use crate::config::Config;
 use crate::ids::{AccountId, StackArn};
@@ -18,19 +18,19 @@ use crate::properties::Properties;
 
 /// What the checks of one request need: the operator's lists and the request's claims.
 #[derive(Debug, Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     administrators: BTreeSet<AccountId>,
     trusted: BTreeSet<AccountId>,
     trusted_topics: BTreeSet<String>,
     resource_types: BTreeSet<String>,
     allow_unverified: bool,
     stack: Option<StackArn>,
-    ask: Ask,
+    work: Work,
 }
 
 impl Gate {
     /// `own_account`: the provider's, trusted when `TRUSTED_ACCOUNT_IDS` is unset.
-    pub fn new(config: &Config, own_account: Option<&AccountId>, ask: &Ask) -> Self {
+    pub(crate) fn new(config: &Config, own_account: Option<&AccountId>, work: &Work) -> Self {
         let trusted = match &config.trusted_accounts {
             Some(trusted) => trusted.clone(),
             None => own_account.into_iter().cloned().collect(),
@@ -41,21 +41,21 @@ impl Gate {
             trusted_topics: config.trusted_topics.clone(),
             resource_types: config.resource_types.clone(),
             allow_unverified: config.allow_unverified_harmful_properties,
-            stack: StackArn::parse(&ask.stack_id),
-            ask: ask.clone(),
+            stack: StackArn::parse(&work.stack_id),
+            work: work.clone(),
         }
     }
 
     /// Whether the request may act with `properties` (all it carries) on `physical_account`.
-    pub fn authorize(
+    pub(crate) fn authorize(
         &self,
         properties: &[&Properties],
         physical_account: Option<&AccountId>,
     ) -> Result<(), LifecycleError> {
         let stack = self.stack()?;
-        let claim = Claim {
+        let claim = Scope {
             requester: &stack.account,
-            channel: &self.ask.channel,
+            channel: &self.work.channel,
             properties: properties.to_vec(),
             physical_account,
         };
@@ -64,24 +64,29 @@ impl Gate {
 
     /// Reads the stack in its own account and region: with the provider's credentials when the stack is in
     /// the provider's account, else through `role_name` there, under the request's `session_name`.
-    pub async fn verify_origin(&self, aws: &Aws, role_name: &str, session_name: &str) -> Result<(), LifecycleError> {
+    pub(crate) async fn verify_origin(
+        &self,
+        aws: &Aws,
+        role_name: &str,
+        session_name: &str,
+    ) -> Result<(), LifecycleError> {
         let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
         let bound = Bound { bindings: self.bindings(), allow_unverified: self.allow_unverified };
-        match origin::verify(&session, stack, &self.claimed(), &bound).await? {
+        match origin::verify(&session, stack, &self.expected(), &bound).await? {
             Ok(()) => Ok(()),
             // A continuation's duplicate (Lambda delivers asynchronous events at least once) that arrives
             // after another run answered finds the stack moved on: answering again could only contradict.
-            Err(refusal) if self.ask.continued => Err(LifecycleError::NotAwaited(refusal)),
+            Err(refusal) if self.work.continued => Err(LifecycleError::NotAwaited(refusal)),
             Err(refusal) => Err(refusal.into()),
         }
     }
 
     /// Whether CloudFormation has begun deleting the resource since the origin check (see [`fence`]). A stack
     /// that cannot be read counts as not deleting: the fence narrows a race, it must not fail a Create.
-    pub async fn deletion_begun(&self, aws: &Aws, role_name: &str, session_name: &str) -> bool {
+    pub(crate) async fn deletion_begun(&self, aws: &Aws, role_name: &str, session_name: &str) -> bool {
         let seen = async {
             let (session, stack) = self.stack_session(aws, role_name, session_name).await?;
-            Ok::<_, LifecycleError>(origin::read(&session, stack, &self.claimed()).await?)
+            Ok::<_, LifecycleError>(origin::read(&session, stack, &self.expected()).await?)
         };
         match seen.await {
             Ok(seen) => fence::deletion_begun(&seen),
@@ -97,11 +102,11 @@ impl Gate {
         let trusted = self
             .stack
             .as_ref()
-            .is_some_and(|stack| authorization::is_trusted(self.policy(), &stack.account, &self.ask.channel));
+            .is_some_and(|stack| authorization::is_trusted(self.policy(), &stack.account, &self.work.channel));
         if trusted {
             return Vec::new();
         }
-        bindings_of(&self.ask.action, &self.ask.properties)
+        bindings_of(&self.work.action, &self.work.properties)
     }
 
     fn policy(&self) -> Policy<'_> {
@@ -120,12 +125,12 @@ impl Gate {
         Ok((session, stack))
     }
 
-    fn claimed(&self) -> Claimed<'_> {
-        Claimed {
-            stack_id: &self.ask.stack_id,
-            logical_id: &self.ask.logical_id,
-            resource_type: &self.ask.resource_type,
-            action: &self.ask.action,
+    fn expected(&self) -> Expectation<'_> {
+        Expectation {
+            stack_id: &self.work.stack_id,
+            logical_id: &self.work.logical_id,
+            resource_type: &self.work.resource_type,
+            action: &self.work.action,
             resource_types: &self.resource_types,
         }
     }
@@ -162,8 +167,8 @@ mod tests {
     const PROVIDER: &str = "123456789012";
     const MEMBER: &str = "111122223333";
 
-    fn ask(stack_account: &str, channel: Channel, action: Action, properties: Value) -> Ask {
-        Ask {
+    fn work(stack_account: &str, channel: Channel, action: Action, properties: Value) -> Work {
+        Work {
             action,
             properties,
             stack_id: format!("arn:aws:cloudformation:us-east-1:{stack_account}:stack/s/guid"),
@@ -175,9 +180,9 @@ mod tests {
         }
     }
 
-    fn gate(ask: &Ask) -> Gate {
+    fn gate(work: &Work) -> Gate {
         let config = Config::from_lookup(|name| (name == "ADMINISTRATOR_ACCOUNT_IDS").then(|| PROVIDER.to_owned()));
-        Gate::new(&config.expect("valid"), AccountId::parse(PROVIDER).as_ref(), ask)
+        Gate::new(&config.expect("valid"), AccountId::parse(PROVIDER).as_ref(), work)
     }
 
     fn disabling() -> Value {
@@ -189,14 +194,14 @@ mod tests {
         let delete = || Action::Delete { physical_id: MEMBER.into() };
         let sns = Channel::Sns { topic_arn: Some("arn:aws:sns:us-east-1:123456789012:t".into()) };
         // The provider's own stack invoking directly: trusted, not bound.
-        assert_eq!(gate(&ask(PROVIDER, Channel::Direct, delete(), disabling())).bindings(), []);
+        assert_eq!(gate(&work(PROVIDER, Channel::Direct, delete(), disabling())).bindings(), []);
         // The same stack named through SNS: bound.
-        let bound = gate(&ask(PROVIDER, sns.clone(), delete(), disabling())).bindings();
+        let bound = gate(&work(PROVIDER, sns.clone(), delete(), disabling())).bindings();
         assert_eq!(bound.iter().map(|binding| binding.property).collect::<Vec<_>>(), ["OnDelete"]);
         // A member account's own stack: untrusted either way.
-        assert_eq!(gate(&ask(MEMBER, Channel::Direct, delete(), disabling())).bindings().len(), 1);
+        assert_eq!(gate(&work(MEMBER, Channel::Direct, delete(), disabling())).bindings().len(), 1);
         let harmless = json!({"AdministratorAccountId": PROVIDER, "AccountId": MEMBER});
-        assert_eq!(gate(&ask(MEMBER, sns, delete(), harmless)).bindings(), []);
+        assert_eq!(gate(&work(MEMBER, sns, delete(), harmless)).bindings(), []);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::aws::{Aws, AwsError, Operation};
 use crate::ids::{is_region, AccountId, StackArn};
 
 /// Every mark's keys start so; the administrator's id and the field follow.
-pub const KEY_PREFIX: &str = "securityhub-member-account:member-of:";
+pub(crate) const KEY_PREFIX: &str = "securityhub-member-account:member-of:";
 const STACK_ID: &str = "stack-id";
 const LOGICAL_ID: &str = "logical-id";
 const REGIONS: &str = "regions";
@@ -44,21 +44,21 @@ const MAX_LOGICAL_ID_CHARS: usize = 255;
 const MARK_PATIENCE: Duration = Duration::from_secs(20);
 
 /// An account's tags, by key.
-pub type Tags = BTreeMap<String, String>;
+pub(crate) type Tags = BTreeMap<String, String>;
 
 /// What a resource's mark says, for one administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
-    pub administrator: AccountId,
-    pub owner: Owner,
+pub(crate) struct Mark {
+    pub(crate) administrator: AccountId,
+    pub(crate) owner: Owner,
     /// Sorted, without duplicates.
-    pub regions: Vec<String>,
-    pub member_role_name: String,
-    pub enable_default_standards: bool,
+    pub(crate) regions: Vec<String>,
+    pub(crate) member_role_name: String,
+    pub(crate) enable_default_standards: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MarkError {
+pub(crate) enum MarkError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("{0} is longer than an Organizations tag value may be ({MAX_VALUE_CHARS} characters)")]
@@ -67,14 +67,14 @@ pub enum MarkError {
 
 /// The tags to set and the keys to take off, to make an account's tags carry one mark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub set: Tags,
-    pub remove: Vec<String>,
+pub(crate) struct Changes {
+    pub(crate) set: Tags,
+    pub(crate) remove: Vec<String>,
 }
 
 impl Mark {
     /// The mark as tags.
-    pub fn tags(&self) -> Result<Tags, MarkError> {
+    pub(crate) fn tags(&self) -> Result<Tags, MarkError> {
         let key = |field: &str| format!("{}{field}", prefix(&self.administrator));
         let fit = |value: &str, what| {
             if value.chars().count() > MAX_VALUE_CHARS {
@@ -100,7 +100,7 @@ impl Mark {
         Ok(tags)
     }
 
-    pub fn is_owned_by(&self, owner: &Owner) -> bool {
+    pub(crate) fn is_owned_by(&self, owner: &Owner) -> bool {
         &self.owner == owner
     }
 }
@@ -140,7 +140,7 @@ fn region_chunks(regions: &[String]) -> Vec<String> {
 
 /// Every readable mark among `tags`, one per administrator. An unreadable one (a value cut or changed by hand) is
 /// logged and left out: the watch then does not count that account as this provider's.
-pub fn marks_in(tags: &Tags) -> Vec<Mark> {
+pub(crate) fn marks_in(tags: &Tags) -> Vec<Mark> {
     let administrators: std::collections::BTreeSet<&str> =
         tags.keys().filter_map(|key| key.strip_prefix(KEY_PREFIX)).filter_map(|rest| rest.split(':').next()).collect();
     administrators
@@ -221,7 +221,7 @@ fn is_logical_id(id: &str) -> bool {
 /// What to set and take off so that `existing` carries `mark`: its tags where they differ, its own keys it no
 /// longer has (a `regions-2` no longer needed), and the marks of this very resource under other administrators
 /// (an Update that moved the account to `mark`'s administrator left the old one).
-pub fn changes(existing: &Tags, mark: &Mark) -> Result<Changes, MarkError> {
+pub(crate) fn changes(existing: &Tags, mark: &Mark) -> Result<Changes, MarkError> {
     let wanted = mark.tags()?;
     let own_prefix = prefix(&mark.administrator);
     let moved_from: Vec<Mark> = marks_in(existing)
@@ -239,7 +239,7 @@ pub fn changes(existing: &Tags, mark: &Mark) -> Result<Changes, MarkError> {
 
 /// The keys of `administrator`'s mark among `existing`, when it is `owner`'s: what its Delete takes off. A mark
 /// another resource wrote since (the account enrolled again by another stack) stays.
-pub fn removal(existing: &Tags, administrator: &AccountId, owner: &Owner) -> Vec<String> {
+pub(crate) fn removal(existing: &Tags, administrator: &AccountId, owner: &Owner) -> Vec<String> {
     let prefix = prefix(administrator);
     let owned = marks_in(existing).iter().any(|mark| &mark.administrator == administrator && mark.is_owned_by(owner));
     if !owned {
@@ -249,7 +249,7 @@ pub fn removal(existing: &Tags, administrator: &AccountId, owner: &Owner) -> Vec
 }
 
 /// The account's tags (ListTagsForResource, every page).
-pub async fn read(org: &Client, account: &AccountId) -> Result<Tags, AwsError> {
+pub(crate) async fn read(org: &Client, account: &AccountId) -> Result<Tags, AwsError> {
     let mut pages = org.list_tags_for_resource().resource_id(account.as_str()).into_paginator().send();
     let mut tags = Tags::new();
     while let Some(page) = pages.next().await {
@@ -260,7 +260,7 @@ pub async fn read(org: &Client, account: &AccountId) -> Result<Tags, AwsError> {
 }
 
 /// Makes the account's tags carry `mark` (and no other mark of the same resource).
-pub async fn write(org: &Client, account: &AccountId, mark: &Mark) -> Result<(), MarkError> {
+pub(crate) async fn write(org: &Client, account: &AccountId, mark: &Mark) -> Result<(), MarkError> {
     let changes = changes(&read(org, account).await?, mark)?;
     if !changes.set.is_empty() {
         let tags = changes.set.iter().map(|(key, value)| tag(key, value)).collect::<Result<Vec<_>, _>>()?;
@@ -271,7 +271,7 @@ pub async fn write(org: &Client, account: &AccountId, mark: &Mark) -> Result<(),
 }
 
 /// Takes `administrator`'s mark off the account, if it is `owner`'s.
-pub async fn remove(
+pub(crate) async fn remove(
     org: &Client,
     account: &AccountId,
     administrator: &AccountId,
@@ -296,7 +296,7 @@ fn tag(key: &str, value: &str) -> Result<Tag, AwsError> {
 /// After a Create or an Update that enrolled the account: writes its mark. Never fails the request (the
 /// membership stands either way); a mark not written is logged, and the watch does not see the account until a
 /// later Create or Update writes it.
-pub async fn remember(aws: &Aws, account: &AccountId, mark: &Mark) {
+pub(crate) async fn remember(aws: &Aws, account: &AccountId, mark: &Mark) {
     let written = async { write(&aws.own().await?.organizations(), account, mark).await };
     match tokio::time::timeout(MARK_PATIENCE, written).await {
         Ok(Ok(())) => tracing::info!(account = %account, "membership watch mark written"),
@@ -309,7 +309,7 @@ pub async fn remember(aws: &Aws, account: &AccountId, mark: &Mark) {
 
 /// After a Delete that ended the membership: takes the resource's mark off. A mark left behind is harmless: the
 /// watch finds the resource gone from its stack and takes it off itself.
-pub async fn forget(aws: &Aws, account: &AccountId, administrator: &AccountId, owner: &Owner) {
+pub(crate) async fn forget(aws: &Aws, account: &AccountId, administrator: &AccountId, owner: &Owner) {
     let removed = async { remove(&aws.own().await?.organizations(), account, administrator, owner).await };
     match tokio::time::timeout(MARK_PATIENCE, removed).await {
         Ok(Ok(())) => {}

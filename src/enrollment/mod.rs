@@ -5,48 +5,48 @@
 
 use serde_json::Value;
 
-pub mod accounts;
-pub mod authorization;
+pub(crate) mod accounts;
+pub(crate) mod authorization;
 mod error;
-pub mod fanout;
-pub mod fence;
+pub(crate) mod fanout;
+pub(crate) mod fence;
 mod gate;
-pub mod lifecycle;
-pub mod mark;
-pub mod membership;
-pub mod origin;
-pub mod plan;
-pub mod regions;
+pub(crate) mod lifecycle;
+pub(crate) mod mark;
+pub(crate) mod membership;
+pub(crate) mod origin;
+pub(crate) mod plan;
+pub(crate) mod regions;
 
-pub use authorization::Channel;
-pub use error::{LifecycleError, Side};
+pub(crate) use authorization::Channel;
+pub(crate) use error::{LifecycleError, Side};
 
 /// One request, as the work needs it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ask {
-    pub action: Action,
-    pub properties: Value,
-    pub stack_id: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    pub request_id: String,
+pub(crate) struct Work {
+    pub(crate) action: Action,
+    pub(crate) properties: Value,
+    pub(crate) stack_id: String,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
+    pub(crate) request_id: String,
     /// A continuation of a request an earlier invocation began (see the protocol's continuations): when
     /// CloudFormation no longer waits for it, it is dropped unanswered instead of refused.
-    pub continued: bool,
+    pub(crate) continued: bool,
     /// How the request reached the provider: trust follows the channel, not the StackId it names.
-    pub channel: Channel,
+    pub(crate) channel: Channel,
 }
 
 /// What CloudFormation asks for, with the fields the work needs besides the properties.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Update { physical_id: String, old_properties: Value },
     Delete { physical_id: String },
 }
 
 impl Action {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Action::Create => "Create",
             Action::Update { .. } => "Update",

@@ -10,7 +10,7 @@ use crate::properties::{AccountSpec, NewAccount, OnDelete, Properties, Propertie
 
 /// The account an enrollment is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Existing(AccountId),
     /// Created through Organizations first (or found again, when an earlier run created it).
     Create(NewAccount),
@@ -26,7 +26,7 @@ impl From<&AccountSpec> for Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpdatePlan {
+pub(crate) enum UpdatePlan {
     /// Another account than the physical id: enroll it and answer its id; CloudFormation then deletes
     /// the old one with the old properties.
     Replace(Target),
@@ -38,7 +38,7 @@ pub enum UpdatePlan {
 
 /// What an Update of the same account leaves before it joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Leave {
+pub(crate) enum Leave {
     /// The administrator changed: leave the previous one (membership only) in its regions, `None`
     /// meaning wherever it has a hub.
     PreviousAdministrator { administrator: AccountId, role_name: String, regions: Option<Vec<String>> },
@@ -50,7 +50,7 @@ pub enum Leave {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(
         "AccountName and Email are fixed when the account is created; to enroll another account, give AccountId, or replace the resource"
     )]
@@ -58,7 +58,7 @@ pub enum PlanError {
 }
 
 /// The Update of the resource with `physical_id` from `old` (`None`: unreadable) to `new`.
-pub fn update(old: Option<&Properties>, new: &Properties, physical_id: &str) -> Result<UpdatePlan, PlanError> {
+pub(crate) fn update(old: Option<&Properties>, new: &Properties, physical_id: &str) -> Result<UpdatePlan, PlanError> {
     if let (Some(AccountSpec::New(before)), AccountSpec::New(after)) = (old.map(|old| &old.account), &new.account) {
         if before.name != after.name || before.email != after.email {
             return Err(PlanError::FixedAtCreation);
@@ -100,7 +100,7 @@ fn in_place(old: &Properties, new: &Properties, member: AccountId) -> UpdatePlan
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeletePlan {
+pub(crate) enum DeletePlan {
     /// Nothing to undo, and no AWS call: the reason goes to the log.
     Nothing(&'static str),
     /// Leave the administrator in `properties.regions` (or wherever it has a hub).
@@ -109,7 +109,7 @@ pub enum DeletePlan {
 
 /// The Delete of the resource with `physical_id`. Unknown properties are ignored (and returned, to be
 /// logged); the ones it needs must be valid, since a Delete cannot guess the administrator.
-pub fn delete(physical_id: &str, properties: &Value) -> Result<DeletePlan, PropertiesError> {
+pub(crate) fn delete(physical_id: &str, properties: &Value) -> Result<DeletePlan, PropertiesError> {
     let Some(member) = AccountId::parse(physical_id) else {
         return Ok(DeletePlan::Nothing("physical id is not an account: nothing was enrolled"));
     };

@@ -15,7 +15,7 @@ use crate::ids::AccountId;
 const LIST_REGIONS_PAGE: i32 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegionsError {
+pub(crate) enum RegionChoiceError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("Regions: not enabled in the {account} account: {}", .regions.join(", "))]
@@ -34,7 +34,7 @@ pub enum RegionsError {
 /// (no AccountId, so no trusted access is needed), ENABLED or ENABLED_BY_DEFAULT (Account Management API
 /// reference, "ListRegions"). The Account service is global: the SDK sends it to the partition's one
 /// endpoint, whatever the session's region.
-pub async fn enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
+pub(crate) async fn enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
     if let Some(regions) = without_opt_in(session.partition()) {
         return Ok(regions.iter().map(|region| region.to_string()).collect());
     }
@@ -74,17 +74,17 @@ async fn list_enabled(session: &Session) -> Result<BTreeSet<String>, AwsError> {
 /// What the administrator's side knows of regions: the ones enabled for it, and of the candidates
 /// (`Regions`, or all enabled ones), those where its Security Hub is enabled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AdministratorView {
-    pub enabled: BTreeSet<String>,
-    pub with_hub: BTreeSet<String>,
+pub(crate) struct AdministratorView {
+    pub(crate) enabled: BTreeSet<String>,
+    pub(crate) with_hub: BTreeSet<String>,
     /// Of the candidates, those where the administrator's calls are refused with AccessDenied: a region-deny
     /// service control policy (as Control Tower sets), which ListRegions does not show.
-    pub denied: BTreeSet<String>,
+    pub(crate) denied: BTreeSet<String>,
 }
 
 /// Reads the administrator's view: DescribeHub only where the administrator has the region enabled, so
 /// that a listed name that is no region never becomes a call to an endpoint that does not exist.
-pub async fn administrator_view(
+pub(crate) async fn administrator_view(
     admin: &Session,
     wanted: Option<&[String]>,
     concurrency: usize,
@@ -107,11 +107,11 @@ pub async fn administrator_view(
 /// The candidate regions of an enrollment: `wanted` once checked to be enabled in both accounts, or every
 /// region enabled in both. Whether the administrator has a hub in each is told by its CreateMembers there
 /// ([`after_adding`]).
-pub fn decide(
+pub(crate) fn decide(
     admin_enabled: &BTreeSet<String>,
     member_enabled: &BTreeSet<String>,
     wanted: Option<&[String]>,
-) -> Result<Vec<String>, RegionsError> {
+) -> Result<Vec<String>, RegionChoiceError> {
     match wanted {
         Some(wanted) => {
             missing("administrator", wanted, admin_enabled)?;
@@ -121,7 +121,7 @@ pub fn decide(
         None => {
             let found: Vec<String> = admin_enabled.intersection(member_enabled).cloned().collect();
             if found.is_empty() {
-                return Err(RegionsError::NoneDiscovered);
+                return Err(RegionChoiceError::NoneDiscovered);
             }
             Ok(found)
         }
@@ -130,17 +130,20 @@ pub fn decide(
 
 /// The candidate regions after the administrator's CreateMembers in each.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Added {
+pub(crate) struct Added {
     /// Where the member was added: the join goes on there.
-    pub joinable: Vec<String>,
+    pub(crate) joinable: Vec<String>,
     /// Where CreateMembers failed for another reason: reported with the join's failures.
-    pub failed: Vec<(String, RegionError)>,
+    pub(crate) failed: Vec<(String, RegionError)>,
 }
 
 /// Sorts the answers of CreateMembers. Listed regions where the administrator has no hub, or is refused
 /// AccessDenied (a region-deny SCP), are an error naming them; discovered ones are left out (the denied ones
-/// with a warning), and none left is [`RegionsError::NoneDiscovered`].
-pub fn after_adding(listed: bool, added: Vec<(String, Result<(), RegionError>)>) -> Result<Added, RegionsError> {
+/// with a warning), and none left is [`RegionChoiceError::NoneDiscovered`].
+pub(crate) fn after_adding(
+    listed: bool,
+    added: Vec<(String, Result<(), RegionError>)>,
+) -> Result<Added, RegionChoiceError> {
     let (mut without_hub, mut denied, mut sorted) = (Vec::new(), Vec::new(), Added::default());
     for (region, result) in added {
         match result {
@@ -151,27 +154,30 @@ pub fn after_adding(listed: bool, added: Vec<(String, Result<(), RegionError>)>)
         }
     }
     if listed && !denied.is_empty() {
-        return Err(RegionsError::Denied(denied));
+        return Err(RegionChoiceError::Denied(denied));
     }
     if listed && !without_hub.is_empty() {
-        return Err(RegionsError::NoAdministratorHub(without_hub));
+        return Err(RegionChoiceError::NoAdministratorHub(without_hub));
     }
     if !denied.is_empty() {
         tracing::warn!(regions = %denied.join(", "), "AccessDenied in these regions (a region-deny SCP?): left out");
     }
     if sorted.joinable.is_empty() && sorted.failed.is_empty() {
-        return Err(RegionsError::NoneDiscovered);
+        return Err(RegionChoiceError::NoneDiscovered);
     }
     Ok(sorted)
 }
 
 /// One region's join, as the fan-out answers it.
-pub type Joined = (String, Result<(), RegionError>);
+pub(crate) type Joined = (String, Result<(), RegionError>);
 
 /// The join's answers, without the regions a service control policy denies the member (its own first call there
 /// was refused): those are an error naming them when listed; discovered, they are left out with a warning and
 /// returned, for the administrator to take its member back there.
-pub fn after_joining(listed: bool, joined: Vec<Joined>) -> Result<(Vec<Joined>, Vec<String>), RegionsError> {
+pub(crate) fn after_joining(
+    listed: bool,
+    joined: Vec<Joined>,
+) -> Result<(Vec<Joined>, Vec<String>), RegionChoiceError> {
     let (denied, joined): (Vec<_>, Vec<_>) =
         joined.into_iter().partition(|(_, result)| matches!(result, Err(RegionError::MemberDenied)));
     let denied: Vec<String> = denied.into_iter().map(|(region, _)| region).collect();
@@ -179,24 +185,24 @@ pub fn after_joining(listed: bool, joined: Vec<Joined>) -> Result<(Vec<Joined>, 
         return Ok((joined, denied));
     }
     if listed {
-        return Err(RegionsError::MemberDenied(denied));
+        return Err(RegionChoiceError::MemberDenied(denied));
     }
     tracing::warn!(regions = %denied.join(", "), "the member is denied these regions by a service control policy: left out");
     if joined.is_empty() {
-        return Err(RegionsError::NoneDiscovered);
+        return Err(RegionChoiceError::NoneDiscovered);
     }
     Ok((joined, denied))
 }
 
 /// The regions a Delete cleans when none were listed: wherever the administrator's hub is enabled (regions
 /// where it is refused AccessDenied are left out, with a warning).
-pub async fn administrator_hubs(admin: &Session, concurrency: usize) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn administrator_hubs(admin: &Session, concurrency: usize) -> Result<Vec<String>, AwsError> {
     Ok(administrator_view(admin, None, concurrency).await?.with_hub.into_iter().collect())
 }
 
 /// Of listed regions, those the administrator may act in: a Delete cannot leave a region an SCP denies, and
 /// says so in the log rather than fail.
-pub async fn administrator_may_act(
+pub(crate) async fn administrator_may_act(
     admin: &Session,
     listed: &[String],
     concurrency: usize,
@@ -206,7 +212,7 @@ pub async fn administrator_may_act(
 }
 
 /// Of `regions`, those where the administrator of `session` sees `member` as Enabled.
-pub async fn where_member_enabled(
+pub(crate) async fn where_member_enabled(
     session: &Session,
     member: &AccountId,
     regions: Vec<String>,
@@ -221,12 +227,12 @@ pub async fn where_member_enabled(
     Ok(statuses.into_iter().filter(|(_, enabled)| *enabled).map(|(region, _)| region).collect())
 }
 
-fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>) -> Result<(), RegionsError> {
+fn missing(account: &'static str, wanted: &[String], enabled: &BTreeSet<String>) -> Result<(), RegionChoiceError> {
     let regions: Vec<String> = wanted.iter().filter(|region| !enabled.contains(*region)).cloned().collect();
     if regions.is_empty() {
         Ok(())
     } else {
-        Err(RegionsError::NotEnabled { account, regions })
+        Err(RegionChoiceError::NotEnabled { account, regions })
     }
 }
 
@@ -278,7 +284,7 @@ mod tests {
         let admin = set(&["eu-west-1", "us-east-1", "us-west-2"]);
         let member = set(&["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]);
         assert_eq!(decide(&admin, &member, None).unwrap(), ["eu-west-1", "us-east-1", "us-west-2"]);
-        assert_eq!(decide(&admin, &set(&["ap-south-1"]), None), Err(RegionsError::NoneDiscovered));
+        assert_eq!(decide(&admin, &set(&["ap-south-1"]), None), Err(RegionChoiceError::NoneDiscovered));
     }
 
     #[test]
@@ -304,7 +310,7 @@ mod tests {
     #[test]
     fn listed_regions_without_a_hub_or_denied_are_an_error_naming_them() {
         let error = after_adding(true, answers()).unwrap_err();
-        assert_eq!(error, RegionsError::Denied(names(&["eu-west-1"])));
+        assert_eq!(error, RegionChoiceError::Denied(names(&["eu-west-1"])));
         assert!(error.to_string().starts_with("Regions: the administrator account is refused AccessDenied"));
         let without_denial = answers().into_iter().filter(|(region, _)| region != "eu-west-1").collect();
         let error = after_adding(true, without_denial).unwrap_err();
@@ -329,7 +335,7 @@ mod tests {
         assert_eq!(denied, ["eu-west-1"]);
         assert_eq!(kept.iter().map(|(region, _)| region.as_str()).collect::<Vec<_>>(), ["us-east-1", "us-west-2"]);
         let only_denied = vec![("eu-west-1".to_owned(), Err(RegionError::MemberDenied))];
-        assert_eq!(after_joining(false, only_denied), Err(RegionsError::NoneDiscovered));
+        assert_eq!(after_joining(false, only_denied), Err(RegionChoiceError::NoneDiscovered));
     }
 
     #[test]
@@ -338,6 +344,6 @@ mod tests {
         assert_eq!(added.joinable, ["us-east-1"]);
         assert_eq!(added.failed, [("ap-south-1".to_owned(), RegionError::NotTaken("no".to_owned()))]);
         let none = vec![("eu-west-1".to_owned(), Err(RegionError::NoAdministratorHub))];
-        assert_eq!(after_adding(false, none), Err(RegionsError::NoneDiscovered));
+        assert_eq!(after_adding(false, none), Err(RegionChoiceError::NoneDiscovered));
     }
 }

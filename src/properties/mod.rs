@@ -6,13 +6,13 @@
 use serde_json::{Map, Value};
 use std::fmt;
 
-pub use crate::ids::AccountId;
+pub(crate) use crate::ids::AccountId;
 use crate::ids::{is_email, is_parent_id, is_region};
 
-pub mod reserved;
+pub(crate) mod reserved;
 
 /// Role that AWS Organizations creates in new accounts, and the usual cross-account role.
-pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+pub(crate) const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 
 /// More names than any AWS partition has regions: a longer list is a mistake, not a wish.
 const MAX_REGIONS: usize = 64;
@@ -22,7 +22,7 @@ const QUOTE_LIMIT: usize = 64;
 
 /// What `OnDelete` asks Delete to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnDelete {
+pub(crate) enum OnDelete {
     Disassociate,
     DisableSecurityHub,
     Retain,
@@ -30,37 +30,37 @@ pub enum OnDelete {
 
 /// An account that this resource creates through AWS Organizations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAccount {
-    pub name: String,
-    pub email: String,
-    pub parent_id: Option<String>,
+pub(crate) struct NewAccount {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) parent_id: Option<String>,
 }
 
 /// Which account the resource enrolls.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccountSpec {
+pub(crate) enum AccountSpec {
     Existing(AccountId),
     New(NewAccount),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Properties {
-    pub administrator_account_id: AccountId,
-    pub account: AccountSpec,
+pub(crate) struct Properties {
+    pub(crate) administrator_account_id: AccountId,
+    pub(crate) account: AccountSpec,
     /// Sorted and without duplicates; `None` means "discover".
-    pub regions: Option<Vec<String>>,
-    pub member_role_name: String,
-    pub administrator_role_name: String,
-    pub enable_default_standards: bool,
-    pub on_delete: OnDelete,
-    pub close_account_on_delete: bool,
+    pub(crate) regions: Option<Vec<String>>,
+    pub(crate) member_role_name: String,
+    pub(crate) administrator_role_name: String,
+    pub(crate) enable_default_standards: bool,
+    pub(crate) on_delete: OnDelete,
+    pub(crate) close_account_on_delete: bool,
 }
 
 /// One problem with one property.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub problem: String,
+pub(crate) struct FieldError {
+    pub(crate) field: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for FieldError {
@@ -72,7 +72,7 @@ impl fmt::Display for FieldError {
 /// Every problem found in a set of properties.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid properties: {}", join(.0))]
-pub struct PropertiesError(pub Vec<FieldError>);
+pub(crate) struct PropertiesError(pub(crate) Vec<FieldError>);
 
 fn join(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
@@ -105,13 +105,13 @@ enum Unknown {
 impl Properties {
     /// Parses `ResourceProperties` (or `OldResourceProperties`) of a Create or Update: a property the
     /// resource does not know is an error that names it.
-    pub fn parse(value: &Value) -> Result<Self, PropertiesError> {
+    pub(crate) fn parse(value: &Value) -> Result<Self, PropertiesError> {
         Self::read(value, Unknown::Refuse).map(|(properties, _)| properties)
     }
 
     /// Parses the properties of a Delete, or the previous properties of an Update: unknown properties are
     /// ignored and returned, so that the caller can log them.
-    pub fn parse_ignoring_unknown(value: &Value) -> Result<(Self, Vec<String>), PropertiesError> {
+    pub(crate) fn parse_ignoring_unknown(value: &Value) -> Result<(Self, Vec<String>), PropertiesError> {
         Self::read(value, Unknown::Ignore)
     }
 
@@ -140,7 +140,7 @@ impl Properties {
         }
     }
 
-    pub fn creates_account(&self) -> bool {
+    pub(crate) fn creates_account(&self) -> bool {
         matches!(self.account, AccountSpec::New(_))
     }
 }

@@ -11,16 +11,16 @@ use std::time::Duration;
 
 use super::FieldError;
 
-pub const SERVICE_TOKEN: &str = "ServiceToken";
-pub const SERVICE_TIMEOUT: &str = "ServiceTimeout";
-pub const RESERVED: [&str; 2] = [SERVICE_TOKEN, SERVICE_TIMEOUT];
+pub(crate) const SERVICE_TOKEN: &str = "ServiceToken";
+pub(crate) const SERVICE_TIMEOUT: &str = "ServiceTimeout";
+pub(crate) const RESERVED: [&str; 2] = [SERVICE_TOKEN, SERVICE_TIMEOUT];
 
 /// How long CloudFormation waits when the template does not set `ServiceTimeout`.
-pub const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 const MAX_SERVICE_TIMEOUT_S: u64 = 3600;
 
 /// The `ServiceTimeout` of a request: from `ResourceProperties`, else the event's top level, else 3600 s.
-pub fn service_timeout(event: &Value) -> Result<Duration, FieldError> {
+pub(crate) fn service_timeout(event: &Value) -> Result<Duration, FieldError> {
     let in_properties = event.get("ResourceProperties").and_then(|properties| properties.get(SERVICE_TIMEOUT));
     match in_properties.or_else(|| event.get(SERVICE_TIMEOUT)) {
         None | Some(Value::Null) => Ok(DEFAULT_SERVICE_TIMEOUT),

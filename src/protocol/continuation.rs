@@ -20,36 +20,36 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The top-level key of a continuation's payload; the CloudFormation request is under [`REQUEST_KEY`].
-pub const ENVELOPE_KEY: &str = "SecurityHubMemberAccountContinuation";
-pub const REQUEST_KEY: &str = "Request";
+pub(crate) const ENVELOPE_KEY: &str = "SecurityHubMemberAccountContinuation";
+pub(crate) const REQUEST_KEY: &str = "Request";
 /// A backstop on hand-offs. CloudFormation's longest ServiceTimeout (3,600 s) needs 4 with the
 /// templates' 900 s Lambda timeout. Lambda's recursive-loop detection stops a chain of about 16
 /// invocations of one event (Lambda Developer Guide, "Recursive loop detection"), so the chain stays shorter.
-pub const MAX_HOPS: u32 = 12;
+pub(crate) const MAX_HOPS: u32 = 12;
 /// A hand-off is worth it only if the continuation has at least this long to work before it must answer.
 const MIN_CONTINUATION: Duration = Duration::from_secs(2);
 
 /// When a request first reached the provider, and how many invocations before this one worked on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Arrival {
+pub(crate) struct Arrival {
     /// Milliseconds since the Unix epoch.
-    pub first_arrival_ms: u64,
-    pub hop: u32,
+    pub(crate) first_arrival_ms: u64,
+    pub(crate) hop: u32,
 }
 
 impl Arrival {
     /// A request arriving now for the first time.
-    pub fn first(now_ms: u64) -> Self {
+    pub(crate) fn first(now_ms: u64) -> Self {
         Self { first_arrival_ms: now_ms, hop: 0 }
     }
 
-    pub fn is_continuation(&self) -> bool {
+    pub(crate) fn is_continuation(&self) -> bool {
         self.hop > 0
     }
 
     /// When CloudFormation stops waiting: `service_timeout` after the first arrival, in epoch milliseconds.
-    pub fn cloudformation_deadline_ms(&self, service_timeout: Duration) -> u64 {
+    pub(crate) fn cloudformation_deadline_ms(&self, service_timeout: Duration) -> u64 {
         let timeout_ms = u64::try_from(service_timeout.as_millis()).unwrap_or(u64::MAX);
         self.first_arrival_ms.saturating_add(timeout_ms)
     }
@@ -57,7 +57,7 @@ impl Arrival {
 
 /// Splits a payload into the request and its arrival: a continuation's envelope is opened, anything else
 /// is a request arriving now. A claimed arrival later than now counts as now.
-pub fn open(payload: Value, now_ms: u64) -> (Value, Arrival) {
+pub(crate) fn open(payload: Value, now_ms: u64) -> (Value, Arrival) {
     let Value::Object(mut fields) = payload else { return (payload, Arrival::first(now_ms)) };
     let envelope =
         fields.get(ENVELOPE_KEY).cloned().and_then(|envelope| serde_json::from_value::<Arrival>(envelope).ok());
@@ -76,20 +76,20 @@ pub fn open(payload: Value, now_ms: u64) -> (Value, Arrival) {
 }
 
 /// The payload that hands `request` on to the next invocation.
-pub fn envelope(request: &Value, arrival: &Arrival) -> Value {
+pub(crate) fn envelope(request: &Value, arrival: &Arrival) -> Value {
     let next = Arrival { hop: arrival.hop.saturating_add(1), ..*arrival };
     serde_json::json!({ ENVELOPE_KEY: next, REQUEST_KEY: request })
 }
 
 /// When the work must stop, and what happens if it has not finished by then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub answer_by: Instant,
-    pub then: OnTimeout,
+pub(crate) struct Cutoff {
+    pub(crate) answer_by: Instant,
+    pub(crate) then: OnTimeout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnTimeout {
+pub(crate) enum OnTimeout {
     /// Hand the request to a fresh invocation: CloudFormation waits long enough for it.
     HandOff,
     /// Answer FAILED, this deadline being the one that stops the work.
@@ -97,7 +97,7 @@ pub enum OnTimeout {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
+pub(crate) enum Bound {
     /// This invocation's, with no hand-off worth making (none left, or too little time after it).
     Lambda,
     /// CloudFormation's: it stops waiting `ServiceTimeout` after the request first arrived.
@@ -106,14 +106,14 @@ pub enum Bound {
 
 /// The decision: work until this invocation must stop or CloudFormation must have its answer, whichever
 /// comes first; hand off only when the Lambda deadline comes first with time to spare after it.
-pub fn limit(lambda_answer_by: Instant, cloudformation_answer_by: Instant, arrival: &Arrival) -> Limit {
+pub(crate) fn cutoff(lambda_answer_by: Instant, cloudformation_answer_by: Instant, arrival: &Arrival) -> Cutoff {
     let spare = cloudformation_answer_by.saturating_duration_since(lambda_answer_by);
     if spare >= MIN_CONTINUATION && arrival.hop < MAX_HOPS {
-        Limit { answer_by: lambda_answer_by, then: OnTimeout::HandOff }
+        Cutoff { answer_by: lambda_answer_by, then: OnTimeout::HandOff }
     } else if cloudformation_answer_by <= lambda_answer_by {
-        Limit { answer_by: cloudformation_answer_by, then: OnTimeout::Fail(Bound::ServiceTimeout) }
+        Cutoff { answer_by: cloudformation_answer_by, then: OnTimeout::Fail(Bound::ServiceTimeout) }
     } else {
-        Limit { answer_by: lambda_answer_by, then: OnTimeout::Fail(Bound::Lambda) }
+        Cutoff { answer_by: lambda_answer_by, then: OnTimeout::Fail(Bound::Lambda) }
     }
 }
 
@@ -184,15 +184,15 @@ mod tests {
         let now = Instant::now();
         let first = Arrival::first(NOW_MS);
         let lambda = now + Duration::from_secs(890);
-        let long = limit(lambda, now + Duration::from_secs(3590), &first);
-        assert_eq!(long, Limit { answer_by: lambda, then: OnTimeout::HandOff });
+        let long = cutoff(lambda, now + Duration::from_secs(3590), &first);
+        assert_eq!(long, Cutoff { answer_by: lambda, then: OnTimeout::HandOff });
         let cloudformation = now + Duration::from_secs(300);
-        let short = limit(lambda, cloudformation, &first);
-        let fail = |bound| Limit { answer_by: cloudformation, then: OnTimeout::Fail(bound) };
+        let short = cutoff(lambda, cloudformation, &first);
+        let fail = |bound| Cutoff { answer_by: cloudformation, then: OnTimeout::Fail(bound) };
         assert_eq!(short, fail(Bound::ServiceTimeout), "answers before CloudFormation gives up");
-        let barely = limit(lambda, lambda + Duration::from_secs(1), &first);
-        assert_eq!(barely, Limit { answer_by: lambda, then: OnTimeout::Fail(Bound::Lambda) }, "no hand-off for 1 s");
+        let barely = cutoff(lambda, lambda + Duration::from_secs(1), &first);
+        assert_eq!(barely, Cutoff { answer_by: lambda, then: OnTimeout::Fail(Bound::Lambda) }, "no hand-off for 1 s");
         let last = Arrival { hop: MAX_HOPS, ..first };
-        assert_eq!(limit(lambda, now + Duration::from_secs(3590), &last).then, OnTimeout::Fail(Bound::Lambda));
+        assert_eq!(cutoff(lambda, now + Duration::from_secs(3590), &last).then, OnTimeout::Fail(Bound::Lambda));
     }
 }

@@ -11,7 +11,7 @@ use crate::retry::Pauses;
 const PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(3) };
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
+pub(crate) enum DeliveryError {
     #[error("the response endpoint refused the response with HTTP {0}")]
     Rejected(StatusCode),
     #[error("no response could be delivered before the deadline ({attempts} attempts; last: {last})")]
@@ -30,7 +30,7 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
 ///
 /// The body goes with an empty Content-Type, as CloudFormation's own helpers send it: the presigned
 /// URL was signed without one.
-pub async fn deliver(
+pub(crate) async fn deliver(
     client: &reqwest::Client,
     url: &Url,
     body: Vec<u8>,

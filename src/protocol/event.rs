@@ -5,25 +5,25 @@ use serde_json::Value;
 use std::time::Duration;
 
 use super::response::Echo;
-pub use crate::enrollment::{Action, Channel};
+pub(crate) use crate::enrollment::{Action, Channel};
 use crate::properties::reserved;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    pub action: Action,
-    pub response_url: String,
-    pub echo: Echo,
-    pub properties: Value,
+pub(crate) struct Request {
+    pub(crate) action: Action,
+    pub(crate) response_url: String,
+    pub(crate) echo: Echo,
+    pub(crate) properties: Value,
     /// How long CloudFormation waits for the answer (its `ServiceTimeout`).
-    pub service_timeout: Duration,
-    pub resource_type: String,
+    pub(crate) service_timeout: Duration,
+    pub(crate) resource_type: String,
     /// Direct, or through SNS (with the notification's topic).
-    pub channel: Channel,
+    pub(crate) channel: Channel,
 }
 
 impl Request {
     /// What a refusal's log line names: the values the request claims, unchecked.
-    pub fn claims(&self) -> Claims {
+    pub(crate) fn claims(&self) -> Claims {
         let property = |name: &str| self.properties.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
         let account_id = match (&self.action, property("AccountId")) {
             (Action::Update { physical_id, .. } | Action::Delete { physical_id }, claimed) if claimed.is_empty() => {
@@ -42,24 +42,24 @@ impl Request {
 
 /// The claimed identity of a request, for the one error line every refusal writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Claims {
-    pub stack_id: String,
-    pub request_type: &'static str,
-    pub account_id: String,
-    pub administrator_account_id: String,
+pub(crate) struct Claims {
+    pub(crate) stack_id: String,
+    pub(crate) request_type: &'static str,
+    pub(crate) account_id: String,
+    pub(crate) administrator_account_id: String,
 }
 
 /// A request that is malformed but still says where to answer: it gets a FAILED response.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Malformed {
-    pub response_url: String,
-    pub echo: Echo,
-    pub physical_id: Option<String>,
-    pub problem: String,
+pub(crate) struct Malformed {
+    pub(crate) response_url: String,
+    pub(crate) echo: Echo,
+    pub(crate) physical_id: Option<String>,
+    pub(crate) problem: String,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum EventError {
+pub(crate) enum EventError {
     /// Answerable with FAILED at the URL it names.
     #[error("malformed request: {}", .0.problem)]
     Malformed(Box<Malformed>),
@@ -69,7 +69,7 @@ pub enum EventError {
 }
 
 /// Parses an event payload, unwrapping SNS delivery first.
-pub fn parse(payload: Value) -> Result<Request, EventError> {
+pub(crate) fn parse(payload: Value) -> Result<Request, EventError> {
     let (payload, channel) = unwrap_sns(payload)?;
     check_echo_sizes(&payload).map_err(EventError::Unanswerable)?;
     check_envelope(&payload).map_err(|problem| malformed(&payload, problem))?;

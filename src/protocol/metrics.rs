@@ -12,14 +12,14 @@ use std::io::Write;
 use std::time::Duration;
 
 /// The metrics' CloudWatch namespace.
-pub const NAMESPACE: &str = "SecurityHubMemberAccount";
+pub(crate) const NAMESPACE: &str = "SecurityHubMemberAccount";
 /// The most characters of an id the line carries: CloudFormation's longest (StackId, PhysicalResourceId) is
 /// 1,024, and a malformed event's may be longer; the line must stay one small log event.
 const MAX_ID_CHARS: usize = 1024;
 
 /// How a request ended, as the metrics line says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// A SUCCESS answer was delivered.
     Success,
     /// A FAILED answer was delivered.
@@ -31,7 +31,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Status::Success => "SUCCESS",
             Status::Failed => "FAILED",
@@ -44,24 +44,24 @@ impl Status {
 /// What one request measured. The ids are properties of the line (searchable, not dimensions); the
 /// ResponseURL is never among them, since its query string is a credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestMetrics<'a> {
+pub(crate) struct RequestMetrics<'a> {
     /// `Create`, `Update`, `Delete`, or `Malformed` / `Unanswerable` for an event that is not a request:
     /// a small set, so a dimension.
-    pub request_type: &'a str,
-    pub status: Status,
-    pub request_id: &'a str,
-    pub stack_id: &'a str,
-    pub logical_resource_id: &'a str,
-    pub duration: Duration,
+    pub(crate) request_type: &'a str,
+    pub(crate) status: Status,
+    pub(crate) request_id: &'a str,
+    pub(crate) stack_id: &'a str,
+    pub(crate) logical_resource_id: &'a str,
+    pub(crate) duration: Duration,
     /// The regions of the answer's `Regions` attribute.
-    pub regions: usize,
+    pub(crate) regions: usize,
     /// The regions named in a failure of the per-region work.
-    pub failed_regions: usize,
-    pub throttled_calls: u32,
+    pub(crate) failed_regions: usize,
+    pub(crate) throttled_calls: u32,
 }
 
 /// The metrics line: one JSON object, no newline.
-pub fn line(metrics: &RequestMetrics<'_>, timestamp_ms: u128) -> String {
+pub(crate) fn line(metrics: &RequestMetrics<'_>, timestamp_ms: u128) -> String {
     let failed = u32::from(matches!(metrics.status, Status::Failed | Status::NotAnswered));
     // Milliseconds as a float keep sub-millisecond requests (a refusal) from reading as 0.
     let duration_ms = metrics.duration.as_micros() as f64 / 1000.0;
@@ -99,13 +99,13 @@ fn clip(id: &str) -> &str {
 }
 
 /// The number of regions in a `Regions` attribute (sorted, comma-separated; empty when none).
-pub fn regions_in(attribute: Option<&str>) -> usize {
+pub(crate) fn regions_in(attribute: Option<&str>) -> usize {
     attribute.map_or(0, |regions| regions.split(',').filter(|region| !region.is_empty()).count())
 }
 
 /// Writes the line to stdout, where Lambda sends it to CloudWatch Logs as one event. A failed write is only
 /// logged: the metrics must never fail the request.
-pub fn emit(metrics: &RequestMetrics<'_>, timestamp_ms: u128) {
+pub(crate) fn emit(metrics: &RequestMetrics<'_>, timestamp_ms: u128) {
     let line = line(metrics, timestamp_ms);
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {

@@ -1,9 +1,9 @@
 //! The CloudFormation protocol: the event in, exactly one response out.
 
-pub mod continuation;
-pub mod delivery;
-pub mod event;
-pub mod handler;
-pub mod metrics;
-pub mod response;
-pub mod response_url;
+pub(crate) mod continuation;
+pub(crate) mod delivery;
+pub(crate) mod event;
+pub(crate) mod handler;
+pub(crate) mod metrics;
+pub(crate) mod response;
+pub(crate) mod response_url;

@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use url::Host;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RefusedUrl {
+pub(crate) enum RefusedUrl {
     #[error("ResponseURL is not a valid URL")]
     Malformed,
     #[error("ResponseURL must not carry user credentials")]
@@ -24,7 +24,7 @@ pub enum RefusedUrl {
 }
 
 /// Checks a ResponseURL against the allowlist and returns it parsed.
-pub fn check(raw: &str, allow_loopback: bool) -> Result<Url, RefusedUrl> {
+pub(crate) fn check(raw: &str, allow_loopback: bool) -> Result<Url, RefusedUrl> {
     let url = Url::parse(raw).map_err(|_| RefusedUrl::Malformed)?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(RefusedUrl::UserInfo);
@@ -43,7 +43,7 @@ pub fn check(raw: &str, allow_loopback: bool) -> Result<Url, RefusedUrl> {
 }
 
 /// The part of a URL that is safe to log: never the query, which holds the presigned signature.
-pub fn loggable(url: &Url) -> String {
+pub(crate) fn loggable(url: &Url) -> String {
     format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path())
 }
 

@@ -10,7 +10,7 @@ use crate::ids::AccountId;
 
 /// One region of an administrator, as ListMembers answered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Listed {
+pub(crate) enum Listed {
     /// Every page was read: each member account with its MemberStatus.
     Members(BTreeMap<AccountId, String>),
     /// The administrator has no hub here (InvalidAccessException "not subscribed"): no members.
@@ -26,14 +26,14 @@ pub enum Listed {
 
 impl Listed {
     /// Read to its end: what is not listed is not a member.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         matches!(self, Listed::Members(_) | Listed::NoHub | Listed::Denied)
     }
 }
 
 /// An account as AWS Organizations lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
+pub(crate) enum Standing {
     Active,
     /// `SUSPENDED` or `PENDING_CLOSURE` (Organizations API Reference, Account: Status and State): closed, or
     /// being closed. Security Hub was seen to go on listing such a member as Enabled
@@ -44,7 +44,7 @@ pub enum Standing {
 
 /// How a member of this provider's stands with its administrator in one region, when not Enabled.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
+pub(crate) enum Status {
     /// "the member account disassociated themselves from the administrator account" (Security Hub API Reference,
     /// Member: MemberStatus), or disabled its hub.
     Resigned,
@@ -67,7 +67,7 @@ pub enum Status {
 impl Status {
     /// The status in `region` of an account whose Organizations standing is `standing`, listed as `listed` (`None`:
     /// not listed); `None` when it is Enabled.
-    pub fn of(listed: Option<&str>, standing: Option<Standing>) -> Option<Status> {
+    pub(crate) fn of(listed: Option<&str>, standing: Option<Standing>) -> Option<Status> {
         if standing == Some(Standing::Suspended) {
             return Some(Status::AccountSuspended);
         }
@@ -89,7 +89,7 @@ impl Status {
     }
 
     /// As the report and the metrics name it.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Status::Resigned => "Resigned",
             Status::Removed => "Removed",
@@ -104,38 +104,38 @@ impl Status {
 
     /// Whether healing joins the member again: not a suspended or closed account (it cannot answer), nor a status
     /// the watch does not know.
-    pub fn heals(&self) -> bool {
+    pub(crate) fn heals(&self) -> bool {
         !matches!(self, Status::AccountSuspended | Status::Other(_))
     }
 }
 
 /// One region a member of this provider's left.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Departure {
-    pub region: String,
-    pub status: Status,
+pub(crate) struct Departure {
+    pub(crate) region: String,
+    pub(crate) status: Status,
 }
 
 /// A member of this provider's (its mark for this administrator) that is no longer Enabled somewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Departed {
-    pub account: AccountId,
-    pub mark: Mark,
-    pub departures: Vec<Departure>,
+pub(crate) struct Departed {
+    pub(crate) account: AccountId,
+    pub(crate) mark: Mark,
+    pub(crate) departures: Vec<Departure>,
 }
 
 /// What one administrator's listings show, beside its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listings {
-    pub administrator: AccountId,
-    pub regions: BTreeMap<String, Listed>,
+pub(crate) struct Listings {
+    pub(crate) administrator: AccountId,
+    pub(crate) regions: BTreeMap<String, Listed>,
 }
 
 /// The accounts whose marks are worth reading: those of the organization that some administrator does not list
 /// as Enabled in a region it listed to the end, and those Organizations shows closed or closing. An account
 /// Enabled everywhere costs nothing more; each other one, one ListTagsForResource (for every administrator at
 /// once). Accounts outside the organization cannot carry a mark and are not read.
-pub fn candidates(listings: &[Listings], standing: &BTreeMap<AccountId, Standing>) -> BTreeSet<AccountId> {
+pub(crate) fn candidates(listings: &[Listings], standing: &BTreeMap<AccountId, Standing>) -> BTreeSet<AccountId> {
     let enabled_everywhere = |account: &AccountId| {
         listings.iter().filter(|admin| &admin.administrator != account).all(|admin| {
             admin.regions.values().all(|listed| match listed {
@@ -154,7 +154,7 @@ pub fn candidates(listings: &[Listings], standing: &BTreeMap<AccountId, Standing
 /// Regions of the administrator's marks where it has no hub any more (or that are no longer enabled for it): its
 /// members there are gone with it, which the watch says once, not member by member. Nothing when the
 /// administrator's regions could not be read at all.
-pub fn hubs_gone(listings: &Listings, marks: &BTreeMap<AccountId, Vec<Mark>>) -> BTreeSet<String> {
+pub(crate) fn hubs_gone(listings: &Listings, marks: &BTreeMap<AccountId, Vec<Mark>>) -> BTreeSet<String> {
     if listings.regions.is_empty() {
         return BTreeSet::new();
     }
@@ -171,7 +171,7 @@ pub fn hubs_gone(listings: &Listings, marks: &BTreeMap<AccountId, Vec<Mark>>) ->
 /// The members marked for this administrator that are not Enabled in a region of their mark that was listed to the
 /// end. Regions not read to the end (throttled, out of time, failed) say nothing this run, nor do regions where the
 /// administrator has no hub or is denied.
-pub fn departed(
+pub(crate) fn departed(
     listings: &Listings,
     standing: &BTreeMap<AccountId, Standing>,
     marks: &BTreeMap<AccountId, Vec<Mark>>,

@@ -14,20 +14,20 @@ use serde_json::Value;
 use crate::properties::DEFAULT_ROLE_NAME;
 
 /// The top-level key of a watch event.
-pub const KEY: &str = "SecurityHubMemberAccountWatch";
+pub(crate) const KEY: &str = "SecurityHubMemberAccountWatch";
 const ADMINISTRATOR_ROLE_NAME: &str = "AdministratorRoleName";
 
 /// What a watch run is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchEvent {
+pub(crate) struct WatchEvent {
     /// The role assumed in each administrator account to list its members (not when the administrator is the
     /// provider's own account): the provider template's `AdministratorRoleName`.
-    pub administrator_role_name: String,
+    pub(crate) administrator_role_name: String,
 }
 
 /// `Some` when the payload is a watch event (exactly one top-level member, [`KEY`]): the event, or why it is
 /// not a valid one. `None` for anything else, SNS notifications included.
-pub fn open(payload: &Value) -> Option<Result<WatchEvent, String>> {
+pub(crate) fn open(payload: &Value) -> Option<Result<WatchEvent, String>> {
     let fields = payload.as_object()?;
     let body = fields.get(KEY)?;
     if fields.len() != 1 {

@@ -20,7 +20,7 @@ use crate::enrollment::membership::{self, Enrollment, RegionError};
 const ADMINISTRATOR_CALLS_PER_JOIN: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HealError {
+pub(crate) enum HealError {
     #[error("member role not assumed: {0}")]
     Session(AwsError),
     #[error(transparent)]
@@ -30,18 +30,18 @@ pub enum HealError {
 }
 
 /// What a healing run needs besides the member: the administrator's session and the pace of each of its regions.
-pub struct Healer<'a> {
-    pub aws: &'a Aws,
-    pub administrator: &'a Session,
+pub(crate) struct Healer<'a> {
+    pub(crate) aws: &'a Aws,
+    pub(crate) administrator: &'a Session,
     /// The pace of each of the administrator's regions, shared with its listing.
-    pub paces: &'a BTreeMap<String, Pace>,
-    pub session_name: &'a str,
-    pub answer_by: Instant,
+    pub(crate) paces: &'a BTreeMap<String, Pace>,
+    pub(crate) session_name: &'a str,
+    pub(crate) answer_by: Instant,
 }
 
 /// Joins the member again in every region of `departures` (those whose status heals), one region at a time at the
 /// administrator's pace; answers each region's outcome.
-pub async fn heal(
+pub(crate) async fn heal(
     healer: &Healer<'_>,
     departed: &Departed,
     departures: &[&Departure],

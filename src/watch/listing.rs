@@ -17,7 +17,7 @@ use crate::ids::AccountId;
 const PAGE: i32 = 50;
 
 /// The region's members, and how many ListMembers calls that took.
-pub async fn list(admin: &Client, pace: &Pace) -> (Listed, u32) {
+pub(crate) async fn list(admin: &Client, pace: &Pace) -> (Listed, u32) {
     let mut members = BTreeMap::new();
     let mut token: Option<String> = None;
     let mut calls = 0;

@@ -30,14 +30,14 @@ use crate::config::{Config, ConfigError};
 use crate::enrollment::{fanout, mark, regions};
 use crate::ids::AccountId;
 
-pub mod decide;
-pub mod event;
-pub mod heal;
-pub mod listing;
-pub mod organization;
-pub mod owner;
-pub mod pace;
-pub mod report;
+pub(crate) mod decide;
+pub(crate) mod event;
+pub(crate) mod heal;
+pub(crate) mod listing;
+pub(crate) mod organization;
+pub(crate) mod owner;
+pub(crate) mod pace;
+pub(crate) mod report;
 
 use decide::{Departed, Listed, Listings, Standing};
 use event::WatchEvent;
@@ -51,16 +51,16 @@ const MAX_MARGIN: Duration = Duration::from_secs(10);
 
 /// The invocation a run belongs to.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     /// Lambda's request id: the run's log lines and the role session names carry it (CloudTrail in each account
     /// then ties what the watch did to its run).
-    pub request_id: String,
-    pub deadline: Instant,
+    pub(crate) request_id: String,
+    pub(crate) deadline: Instant,
 }
 
 /// Serves one watch event: the run in its own task (a panic is logged, never retried by Lambda), then its log
 /// line and metrics line. Nothing goes back to the runtime but success: the next scheduled run starts over.
-pub async fn serve(
+pub(crate) async fn serve(
     opened: Result<WatchEvent, String>,
     config: Result<Config, ConfigError>,
     aws: Arc<Aws>,

@@ -16,7 +16,7 @@ use crate::ids::AccountId;
 const ACCOUNTS_PAGE: i32 = 20;
 
 /// Every account of the organization and whether it is closed or closing (ListAccounts, every page, paced).
-pub async fn accounts(org: &Client, pace: &Pace) -> Result<BTreeMap<AccountId, Standing>, AwsError> {
+pub(crate) async fn accounts(org: &Client, pace: &Pace) -> Result<BTreeMap<AccountId, Standing>, AwsError> {
     let mut accounts = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -59,17 +59,22 @@ fn standing(state: Option<&AccountState>, status: Option<&AccountStatus>) -> Sta
 
 /// The marks read, and what could not be read this run.
 #[derive(Debug, Default)]
-pub struct Marks {
-    pub read: BTreeMap<AccountId, Vec<Mark>>,
+pub(crate) struct MarksRead {
+    pub(crate) read: BTreeMap<AccountId, Vec<Mark>>,
     /// Candidates left unread: Organizations throttled the watch, or the run had to end.
-    pub unread: usize,
+    pub(crate) unread: usize,
 }
 
 /// The marks of `candidates`, one ListTagsForResource each at the watch's pace, until the first throttled answer
 /// or `answer_by`; the rest wait for the next run. Each run starts at a random one: a run that cannot read them all
 /// leaves others for the next one, instead of the same tail every time (the watch keeps no state between runs).
-pub async fn marks(org: &Client, candidates: &BTreeSet<AccountId>, pace: &Pace, answer_by: Instant) -> Marks {
-    let mut found = Marks::default();
+pub(crate) async fn marks(
+    org: &Client,
+    candidates: &BTreeSet<AccountId>,
+    pace: &Pace,
+    answer_by: Instant,
+) -> MarksRead {
+    let mut found = MarksRead::default();
     let start = fastrand::usize(..candidates.len().max(1));
     let rotated = candidates.iter().cycle().skip(start).take(candidates.len());
     for (done, account) in rotated.enumerate() {

@@ -13,23 +13,23 @@ use crate::ids::{AccountId, StackArn};
 
 /// What CloudFormation shows of a resource's stack.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// `None`: no such stack.
-    pub stack_status: Option<String>,
+    pub(crate) stack_status: Option<String>,
     /// `None`: the stack holds no such logical id.
-    pub resource: Option<SeenResource>,
+    pub(crate) resource: Option<SeenResource>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SeenResource {
-    pub resource_type: String,
-    pub physical_id: Option<String>,
-    pub status: String,
+pub(crate) struct SeenResource {
+    pub(crate) resource_type: String,
+    pub(crate) physical_id: Option<String>,
+    pub(crate) status: String,
 }
 
 /// What the mark's resource is to the member now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ownership {
+pub(crate) enum Ownership {
     /// The stack is at rest and its resource holds the member: report it, and heal it when asked.
     Held,
     /// The stack is in an operation (an update or a delete of this very resource may be why the member left):
@@ -44,7 +44,7 @@ pub enum Ownership {
 
 impl Ownership {
     /// A word for the report.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Ownership::Held => "held",
             Ownership::Busy(_) => "busy",
@@ -65,7 +65,7 @@ const GONE: [&str; 2] = ["DELETE_COMPLETE", "ROLLBACK_COMPLETE"];
 const CONFIRM_PATIENCE: Duration = Duration::from_secs(20);
 
 /// The decision, from what CloudFormation showed.
-pub fn judge(seen: &Seen, mark: &Mark, member: &AccountId, resource_types: &BTreeSet<String>) -> Ownership {
+pub(crate) fn judge(seen: &Seen, mark: &Mark, member: &AccountId, resource_types: &BTreeSet<String>) -> Ownership {
     let logical_id = &mark.owner.logical_id;
     let Some(stack_status) = seen.stack_status.as_deref() else {
         return Ownership::Gone("its stack no longer exists".to_owned());
@@ -94,7 +94,7 @@ pub fn judge(seen: &Seen, mark: &Mark, member: &AccountId, resource_types: &BTre
 
 /// Reads the mark's stack in its own account (the provider's credentials there, else the mark's member role, as
 /// the origin check does) and judges it.
-pub async fn confirm(
+pub(crate) async fn confirm(
     aws: &Aws,
     mark: &Mark,
     member: &AccountId,

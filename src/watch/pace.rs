@@ -13,24 +13,24 @@ use tokio::sync::Mutex;
 use tokio::time::{sleep_until, Instant};
 
 /// The interval between two watch calls to one administrator's Security Hub in one region.
-pub const SECURITY_HUB_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const SECURITY_HUB_EVERY: Duration = Duration::from_millis(500);
 /// The interval between two watch calls to Organizations.
-pub const ORGANIZATIONS_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const ORGANIZATIONS_EVERY: Duration = Duration::from_millis(500);
 
 /// Calls spaced at least `every` apart, whoever makes them.
 #[derive(Debug)]
-pub struct Pace {
+pub(crate) struct Pace {
     every: Duration,
     next: Mutex<Option<Instant>>,
 }
 
 impl Pace {
-    pub fn new(every: Duration) -> Self {
+    pub(crate) fn new(every: Duration) -> Self {
         Self { every, next: Mutex::new(None) }
     }
 
     /// Waits for the turn of `calls` calls (a step that makes several, as joining a region does, takes them all).
-    pub async fn take(&self, calls: u32) {
+    pub(crate) async fn take(&self, calls: u32) {
         let start = {
             let mut next = self.next.lock().await;
             let now = Instant::now();

@@ -18,59 +18,59 @@ use super::owner::Ownership;
 use crate::ids::AccountId;
 
 /// The requests' namespace: one place for the provider's metrics.
-pub const NAMESPACE: &str = "SecurityHubMemberAccount";
+pub(crate) const NAMESPACE: &str = "SecurityHubMemberAccount";
 /// The `RequestType` dimension's value of a watch run.
-pub const REQUEST_TYPE: &str = "Watch";
+pub(crate) const REQUEST_TYPE: &str = "Watch";
 /// The statuses counted each under its own metric; any other goes to `OtherStatus`.
 const COUNTED: [&str; 5] = ["Resigned", "Removed", "Deleted", "AccountSuspended", "Missing"];
 const OTHER_STATUS: &str = "OtherStatus";
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub administrators: usize,
+pub(crate) struct Summary {
+    pub(crate) administrators: usize,
     /// Administrator regions listed to the end (no hub, or denied, included).
-    pub regions_read: usize,
+    pub(crate) regions_read: usize,
     /// Administrator regions not listed to the end: throttled, failed, out of time, or the administrator not reached.
-    pub regions_unread: usize,
-    pub list_members_calls: u32,
+    pub(crate) regions_unread: usize,
+    pub(crate) list_members_calls: u32,
     /// Accounts whose marks were worth reading and were read, or were not (throttled, out of time).
-    pub marks_read: usize,
-    pub marks_unread: usize,
+    pub(crate) marks_read: usize,
+    pub(crate) marks_unread: usize,
     /// Members reported, by status.
-    pub departed: BTreeMap<String, u32>,
+    pub(crate) departed: BTreeMap<String, u32>,
     /// Members not Enabled whose stack is in an operation: looked at next run.
-    pub busy: u32,
+    pub(crate) busy: u32,
     /// Marks of resources CloudFormation no longer holds, taken off.
-    pub stale_marks: u32,
-    pub healed: u32,
-    pub heal_failed: u32,
-    pub throttled_calls: u32,
-    pub duration: Duration,
-    pub healing: bool,
+    pub(crate) stale_marks: u32,
+    pub(crate) healed: u32,
+    pub(crate) heal_failed: u32,
+    pub(crate) throttled_calls: u32,
+    pub(crate) duration: Duration,
+    pub(crate) healing: bool,
     /// Ended before it could read anything (the event, the configuration, Organizations).
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
     /// Ended at its deadline with members still to confirm or heal.
-    pub out_of_time: bool,
+    pub(crate) out_of_time: bool,
 }
 
 impl Summary {
-    pub fn failed(problem: impl Into<String>) -> Self {
+    pub(crate) fn failed(problem: impl Into<String>) -> Self {
         Self { failure: Some(problem.into()), ..Self::default() }
     }
 
     /// Counts one reported member.
-    pub fn count(&mut self, status: &Status) {
+    pub(crate) fn count(&mut self, status: &Status) {
         let name = if COUNTED.contains(&status.name()) { status.name() } else { OTHER_STATUS };
         *self.departed.entry(name.to_owned()).or_default() += 1;
     }
 
-    pub fn departed_members(&self) -> u32 {
+    pub(crate) fn departed_members(&self) -> u32 {
         self.departed.values().sum()
     }
 
     /// `COMPLETE`: everything was read; `PARTIAL`: some regions or marks wait for the next run; `FAILED`.
-    pub fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> &'static str {
         if self.failure.is_some() {
             "FAILED"
         } else if self.regions_unread > 0 || self.marks_unread > 0 || self.out_of_time {
@@ -82,7 +82,7 @@ impl Summary {
 }
 
 /// The metrics line: one JSON object, no newline.
-pub fn line(summary: &Summary, request_id: &str, timestamp_ms: u128) -> String {
+pub(crate) fn line(summary: &Summary, request_id: &str, timestamp_ms: u128) -> String {
     let mut metrics = vec![
         ("DepartedMembers", summary.departed_members(), "Count"),
         ("Healed", summary.healed, "Count"),
@@ -126,7 +126,7 @@ pub fn line(summary: &Summary, request_id: &str, timestamp_ms: u128) -> String {
 }
 
 /// Writes the run's log line and its metrics line (stdout; a failed write is only logged).
-pub fn finish(summary: &Summary, request_id: &str, timestamp_ms: u128) {
+pub(crate) fn finish(summary: &Summary, request_id: &str, timestamp_ms: u128) {
     tracing::info!(
         status = summary.status(),
         departed = summary.departed_members(),
@@ -146,7 +146,7 @@ pub fn finish(summary: &Summary, request_id: &str, timestamp_ms: u128) {
 }
 
 /// The line of one member of this provider's that is no longer Enabled.
-pub fn departure(administrator: &AccountId, departed: &Departed, departure: &Departure, ownership: &Ownership) {
+pub(crate) fn departure(administrator: &AccountId, departed: &Departed, departure: &Departure, ownership: &Ownership) {
     let why = match ownership {
         Ownership::Unconfirmed(why) | Ownership::Busy(why) | Ownership::Gone(why) => why.as_str(),
         Ownership::Held => "",

@@ -33,7 +33,7 @@ fn decide_via(
     let (administrators, trusted, topics) = (set(&[ADMIN]), set(&[PROVIDER]), BTreeSet::from([OWN_TOPIC.to_owned()]));
     let (requester, physical) = (id(requester), physical.map(id));
     let claim =
-        Claim { requester: &requester, channel, properties: properties.to_vec(), physical_account: physical.as_ref() };
+        Scope { requester: &requester, channel, properties: properties.to_vec(), physical_account: physical.as_ref() };
     authorize(Policy { administrators: &administrators, trusted: &trusted, trusted_topics: &topics }, &claim)
 }
 
@@ -46,7 +46,7 @@ fn no_allowlist_refuses_everything_and_names_the_variable() {
     let member = props(json!({"AdministratorAccountId": ADMIN, "AccountId": MEMBER}));
     let (none, trusted, topics, requester) = (BTreeSet::new(), set(&[PROVIDER]), BTreeSet::new(), id(PROVIDER));
     let claim =
-        Claim { requester: &requester, channel: &Channel::Direct, properties: vec![&member], physical_account: None };
+        Scope { requester: &requester, channel: &Channel::Direct, properties: vec![&member], physical_account: None };
     let policy = Policy { administrators: &none, trusted: &trusted, trusted_topics: &topics };
     let refusal = authorize(policy, &claim).unwrap_err();
     assert_eq!(refusal, Refusal::NoAdministrators);

@@ -31,7 +31,7 @@ const JOIN_PAUSES: Pauses = Pauses::Backoff { base: Duration::from_millis(250), 
 /// fine: CreateMembers leaves an existing member as it is. Organization members under the organization's
 /// administrator become Enabled members by this call alone, with no invitation (Security Hub User Guide,
 /// "Managing administrator and member accounts with AWS Organizations").
-pub async fn add(admin: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
+pub(crate) async fn add(admin: &Client, enrollment: &Enrollment) -> Result<(), RegionError> {
     let details =
         AccountDetails::builder().account_id(enrollment.member.as_str()).set_email(enrollment.email.clone()).build();
     let created = match admin.create_members().account_details(details).send().await.op("CreateMembers") {
@@ -56,7 +56,7 @@ pub async fn add(admin: &Client, enrollment: &Enrollment) -> Result<(), RegionEr
 
 /// Undoes [`add`] where it can have made the only change: a member still `Created` (never invited, never
 /// associated) is deleted; any other member is left as it is.
-pub async fn withdraw_if_only_created(admin: &Client, member: &AccountId) -> Result<(), AwsError> {
+pub(crate) async fn withdraw_if_only_created(admin: &Client, member: &AccountId) -> Result<(), AwsError> {
     if member_status(admin, member.as_str()).await?.as_deref() == Some(CREATED) {
         tolerate_gone(admin.delete_members().account_ids(member.as_str()).send().await.op("DeleteMembers"))?;
     }
@@ -69,7 +69,7 @@ pub async fn withdraw_if_only_created(admin: &Client, member: &AccountId) -> Res
 /// Lambda may run the same request twice at once; the two runs then invite and accept over each other.
 /// So the join converges rather than runs once: a lost invitation is looked for again, and a region
 /// whose member turns out Enabled is done whatever error a step met on the way.
-pub async fn join(
+pub(crate) async fn join(
     admin: &Client,
     member: &Client,
     enrollment: &Enrollment,

@@ -31,7 +31,7 @@ enum Standing {
 /// Idempotent: "not a member", "not associated" and a hub that is not enabled all count as done. Without a
 /// member client (its role cannot be assumed) only the administrator's side is done. The member is never taken
 /// from a newer administrator, nor its hub disabled there.
-pub async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
+pub(crate) async fn leave(admin: &Client, member: Option<&Client>, departure: &Departure) -> Result<(), RegionError> {
     let member_side = async {
         match member {
             Some(member) => resign(member, departure).await.map(Some),

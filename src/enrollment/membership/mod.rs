@@ -16,15 +16,15 @@ use crate::ids::AccountId;
 mod join;
 mod leave;
 
-pub use join::{add, join, withdraw_if_only_created};
-pub use leave::leave;
+pub(crate) use join::{add, join, withdraw_if_only_created};
+pub(crate) use leave::leave;
 
 const ENABLED: &str = "Enabled";
 const ASSOCIATED: &str = "Associated";
 const CREATED: &str = "Created";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegionError {
+pub(crate) enum RegionError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("the account is a member of administrator {0}; it is left there (disassociate it there first)")]
@@ -63,7 +63,7 @@ pub enum RegionError {
 
 /// The member's own change to its hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HubChange {
+pub(crate) enum HubChange {
     Enable,
     Disable,
 }
@@ -88,31 +88,31 @@ impl std::fmt::Display for HubChange {
 
 /// One account joining one administrator in one region.
 #[derive(Debug, Clone)]
-pub struct Enrollment {
-    pub administrator: AccountId,
-    pub member: AccountId,
-    pub email: Option<String>,
-    pub enable_default_standards: bool,
+pub(crate) struct Enrollment {
+    pub(crate) administrator: AccountId,
+    pub(crate) member: AccountId,
+    pub(crate) email: Option<String>,
+    pub(crate) enable_default_standards: bool,
 }
 
 /// One account leaving one administrator in one region.
 #[derive(Debug, Clone)]
-pub struct Departure {
-    pub administrator: AccountId,
-    pub member: AccountId,
-    pub disable_hub: bool,
+pub(crate) struct Departure {
+    pub(crate) administrator: AccountId,
+    pub(crate) member: AccountId,
+    pub(crate) disable_hub: bool,
 }
 
 /// `Enabled`, or `Associated`, its name until Security Hub renamed it on 23 November 2020 (AWS Support's answer
 /// quoted in hashicorp/terraform-provider-aws, which keeps the constant; the AWS CLI's older examples show
 /// `ASSOCIATED`): an answer from a region or an endpoint that still says it is the same state.
-pub fn is_enabled_status(status: &str) -> bool {
+pub(crate) fn is_enabled_status(status: &str) -> bool {
     status.eq_ignore_ascii_case(ENABLED) || status.eq_ignore_ascii_case(ASSOCIATED)
 }
 
 /// The member's status as the administrator sees it, `None` when it is not a member: an empty answer, the
 /// account in UnprocessedAccounts, or one of the errors that mean "not a member" ([`AwsError::is_not_a_member`]).
-pub async fn member_status(admin: &Client, member: &str) -> Result<Option<String>, AwsError> {
+pub(crate) async fn member_status(admin: &Client, member: &str) -> Result<Option<String>, AwsError> {
     let answer = match admin.get_members().account_ids(member).send().await.op("GetMembers") {
         Err(error) if error.is_not_a_member() => return Ok(None),
         other => other?,

@@ -16,11 +16,11 @@
 
 /// One stack event, as the check needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SeenEvent {
-    pub logical_id: String,
-    pub physical_id: String,
-    pub resource_type: String,
-    pub status: String,
+pub(crate) struct SeenEvent {
+    pub(crate) logical_id: String,
+    pub(crate) physical_id: String,
+    pub(crate) resource_type: String,
+    pub(crate) status: String,
 }
 
 const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
@@ -35,7 +35,7 @@ impl SeenEvent {
 
 /// Whether `events` (newest first) show CloudFormation deleting `physical_id` of `logical_id` right now, in the
 /// current phase of the stack's operation.
-pub fn delete_in_progress(events: &[SeenEvent], stack_id: &str, logical_id: &str, physical_id: &str) -> bool {
+pub(crate) fn delete_in_progress(events: &[SeenEvent], stack_id: &str, logical_id: &str, physical_id: &str) -> bool {
     for event in events {
         if event.starts_a_phase(stack_id) {
             return false;

@@ -25,14 +25,14 @@ use crate::enrollment::Action;
 
 /// The request types, as the table has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Create,
     Update,
     Delete,
 }
 
 impl Kind {
-    pub fn of(action: &Action) -> Self {
+    pub(crate) fn of(action: &Action) -> Self {
         match action {
             Action::Create => Kind::Create,
             Action::Update { .. } => Kind::Update,
@@ -67,18 +67,18 @@ fn table(kind: Kind) -> &'static [(&'static str, &'static [&'static str])] {
 }
 
 /// Whether the stack is in any operation that sends requests at all (REVIEW_IN_PROGRESS sends none).
-pub fn in_progress(stack_status: &str) -> bool {
+pub(crate) fn in_progress(stack_status: &str) -> bool {
     stack_status.ends_with("_IN_PROGRESS") && stack_status != "REVIEW_IN_PROGRESS"
 }
 
 /// Whether CloudFormation, showing `stack_status` and the resource `resource_status`, waits for a `kind` request.
-pub fn awaits(kind: Kind, stack_status: &str, resource_status: &str) -> bool {
+pub(crate) fn awaits(kind: Kind, stack_status: &str, resource_status: &str) -> bool {
     table(kind).iter().any(|(stack, resources)| *stack == stack_status && resources.contains(&resource_status))
 }
 
 /// Whether a stack in `stack_status` may be deleting a physical id that is no longer its resource's (the
 /// resource a replacement left behind, or the replacement a rolled-back update made).
-pub fn cleaning_up(stack_status: &str) -> bool {
+pub(crate) fn cleaning_up(stack_status: &str) -> bool {
     matches!(stack_status, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" | "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 }
 

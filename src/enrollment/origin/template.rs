@@ -25,14 +25,14 @@ use crate::properties::Properties;
 
 /// One property an untrusted request carries that its stack's template must have as well.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub property: &'static str,
-    pub expected: Expected,
+pub(crate) struct Binding {
+    pub(crate) property: &'static str,
+    pub(crate) expected: Expected,
 }
 
 /// The request's value of a [`Binding`], as the properties parser reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expected {
+pub(crate) enum Expected {
     Text(String),
     True,
     /// Sorted and without duplicates; `None`: discovered (no `Regions`).
@@ -41,16 +41,16 @@ pub enum Expected {
 
 /// What the template shows besides itself: the stack's parameters and pseudo parameters.
 #[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub logical_id: &'a str,
-    pub parameters: &'a BTreeMap<String, String>,
-    pub account: &'a str,
-    pub region: &'a str,
-    pub partition: &'a str,
+pub(crate) struct Context<'a> {
+    pub(crate) logical_id: &'a str,
+    pub(crate) parameters: &'a BTreeMap<String, String>,
+    pub(crate) account: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) partition: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Unbound {
+pub(crate) enum Unbound {
     #[error("{property}: the stack's template has {template} here, not what the request asks for; an untrusted request may widen what the provider does only as its stack's template says")]
     Mismatch { property: &'static str, template: String },
     #[error("{property}: cannot be checked against the stack's template ({why}); an untrusted request may ask for it only when its template shows it, or when the operator sets ALLOW_UNVERIFIED_HARMFUL_PROPERTIES=true")]
@@ -58,7 +58,7 @@ pub enum Unbound {
 }
 
 impl Unbound {
-    pub fn is_unverifiable(&self) -> bool {
+    pub(crate) fn is_unverifiable(&self) -> bool {
         matches!(self, Unbound::Unverifiable { .. })
     }
 }
@@ -68,7 +68,7 @@ const MASKED: &str = "****";
 const SHOWN_CHARS: usize = 100;
 
 /// The bindings of `harms`, with the values of `properties` (the request's, an Update's new ones).
-pub fn bindings(harms: &[Harm], properties: &Properties) -> Vec<Binding> {
+pub(crate) fn bindings(harms: &[Harm], properties: &Properties) -> Vec<Binding> {
     let binding = |harm: &Harm| match harm {
         Harm::DisableSecurityHub => {
             Binding { property: "OnDelete", expected: Expected::Text("DisableSecurityHub".to_owned()) }
@@ -86,7 +86,7 @@ pub fn bindings(harms: &[Harm], properties: &Properties) -> Vec<Binding> {
 }
 
 /// Ok when the template `body` holds every binding's value for the context's resource.
-pub fn check(body: &str, context: Context<'_>, bindings: &[Binding]) -> Result<(), Unbound> {
+pub(crate) fn check(body: &str, context: Context<'_>, bindings: &[Binding]) -> Result<(), Unbound> {
     let Some(first) = bindings.first() else { return Ok(()) };
     let unverifiable = |why: String| Unbound::Unverifiable { property: first.property, why };
     let template: Value = serde_json::from_str(body)

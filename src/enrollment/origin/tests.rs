@@ -11,8 +11,8 @@ fn types() -> BTreeSet<String> {
     BTreeSet::from([TYPE.to_owned()])
 }
 
-fn claimed<'a>(action: &'a Action, types: &'a BTreeSet<String>) -> Claimed<'a> {
-    Claimed { stack_id: STACK, logical_id: "Member", resource_type: TYPE, action, resource_types: types }
+fn expected<'a>(action: &'a Action, types: &'a BTreeSet<String>) -> Expectation<'a> {
+    Expectation { stack_id: STACK, logical_id: "Member", resource_type: TYPE, action, resource_types: types }
 }
 
 fn seen(stack: &str, resource: &str, physical_id: Option<&str>) -> Seen {
@@ -34,7 +34,7 @@ fn delete(physical_id: &str) -> Action {
 
 fn decide(action: &Action, seen: &Seen) -> Result<Awaited, OriginRefusal> {
     let types = types();
-    check(&claimed(action, &types), seen)
+    check(&expected(action, &types), seen)
 }
 
 #[test]
@@ -109,18 +109,18 @@ fn a_stack_or_resource_that_is_not_there_or_of_another_type() {
 fn only_the_configured_types_are_served() {
     let action = Action::Create;
     let types = types();
-    let other = Claimed { resource_type: "Custom::Other", ..claimed(&action, &types) };
+    let other = Expectation { resource_type: "Custom::Other", ..expected(&action, &types) };
     let refused = check(&other, &seen("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", None)).unwrap_err();
     assert!(matches!(refused, OriginRefusal::NotServed { .. }), "{refused}");
     assert!(refused.to_string().contains("RESOURCE_TYPES: Custom::SecurityHubMemberAccount"), "{refused}");
     let generic_types = BTreeSet::from([TYPE.to_owned(), GENERIC_CUSTOM_RESOURCE_TYPE.to_owned()]);
-    let generic = Claimed { resource_type: GENERIC_CUSTOM_RESOURCE_TYPE, ..claimed(&action, &generic_types) };
+    let generic = Expectation { resource_type: GENERIC_CUSTOM_RESOURCE_TYPE, ..expected(&action, &generic_types) };
     let mut held = seen("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", None);
     if let Some(resource) = held.resource.as_mut() {
         resource.resource_type = GENERIC_CUSTOM_RESOURCE_TYPE.into();
     }
     assert_eq!(check(&generic, &held), Ok(Awaited::Yes));
-    assert!(matches!(check(&claimed(&action, &types), &held), Err(OriginRefusal::OtherType { .. })));
+    assert!(matches!(check(&expected(&action, &types), &held), Err(OriginRefusal::OtherType { .. })));
 }
 
 #[test]
