@@ -38,9 +38,13 @@ test: lint unit package
 	$(MAKE) integration PACKAGE_TESTS=required
 	$(MAKE) cdk-test
 
-lint:
+# Rust (rustfmt, clippy), the Python of tests/ and scripts/ (ruff.toml) and the CDK construct library's types.
+lint: venv cdk-example/node_modules/.package-lock.json
 	cargo fmt --check
 	cargo clippy --all-targets --locked -- -D warnings
+	$(PYTHON) -m ruff check tests scripts
+	$(PYTHON) -m ruff format --check tests scripts
+	cd cdk-example && npx tsc --noEmit -p .
 
 unit: build
 	cargo test --all-targets --locked

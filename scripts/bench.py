@@ -36,15 +36,16 @@ The binary: --binary, else BOOTSTRAP_BINARY, else target/release/bootstrap, else
 Each measured Create runs in a fresh provider process (a cold Lambda: its first request loads credentials and
 asks STS who it is) with a fresh member account, so no run inherits another's state. Its stack is real: held in
 progress on the emulator (`Cfn.hold`) in the provider's own account, as CloudFormation holds a stack while it
-waits, so that the provider's origin check (DescribeStacks, DescribeStackResource) reads it as it would on AWS. Before a run the
-emulator is warmed for that account with latency off (moto builds per-account backends lazily, which AWS does
-not); the run itself sees 200 ms on every call, the response PUT to S3 included.
+waits, so that the provider's origin check (DescribeStacks, DescribeStackResource) reads it as it would on AWS.
+Before a run the emulator is warmed for that account with latency off (moto builds per-account backends lazily,
+which AWS does not); the run itself sees 200 ms on every call, the response PUT to S3 included.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -55,10 +56,11 @@ import sys
 import tempfile
 import time
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
 import bench_emulator  # beside this script
 from emulator.client import DEFAULT_ACCOUNT, Emulator
+from harness.constants import ADMIN2, MARK_PREFIX, WATCH_EVENT
 from harness.fixtures import Cfn
 from harness.provider import Provider, require_binary
 from harness.runtime_api import RuntimeApi
@@ -86,7 +88,7 @@ START_TIMEOUT_S = 15.0
 # Hub API Reference, "Welcome": "All other operations - RateLimit of 10 requests per second. BurstLimit of 30
 # requests per second."); scaled down to 2 per second, burst 5, 40 accounts in 4 regions keep the
 # administrator's bucket busy for 40 x 3 / 2 = 60 s in each region, as about 200 accounts would at AWS's rate.
-FAN_IN_ADMIN = "210987654321"  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; entered through AssumeRole
+FAN_IN_ADMIN = ADMIN2  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; entered through AssumeRole
 FAN_IN_MEMBERS = 40
 FAN_IN_REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2"]
 FAN_IN_RATE_PER_S = 2.0
@@ -102,20 +104,18 @@ WATCH_MEMBERS = 200
 WATCH_REGIONS = FAN_IN_REGIONS
 WATCH_RESIGNED = 10
 WATCH_REMOVED = 5
-WATCH_EVENT = {"SecurityHubMemberAccountWatch": {"AdministratorRoleName": "OrganizationAccountAccessRole"}}
-WATCH_MARK = "securityhub-member-account:member-of:"
 FAN_IN_ANSWER_MARGIN_S = 60  # how much longer than the deadline the bench waits for an answer
 
 TARGETS = {
-    "speedup_17": 8.0,        # sequential / parallel, at least
-    "bound_ratio": 1.5,       # parallel / critical-path bound, at most
-    "detection_s": 2.0,       # creation noticed within
-    "cold_start_ms": 50.0,    # median, below
-    "memory_mb": 40.0,        # peak RSS of a 34-region Create, below
-    "package_mb": 10.0,       # dist/bootstrap.zip, below (MiB)
+    "speedup_17": 8.0,  # sequential / parallel, at least
+    "bound_ratio": 1.5,  # parallel / critical-path bound, at most
+    "detection_s": 2.0,  # creation noticed within
+    "cold_start_ms": 50.0,  # median, below
+    "memory_mb": 40.0,  # peak RSS of a 34-region Create, below
+    "package_mb": 10.0,  # dist/bootstrap.zip, below (MiB)
     "fan_in_bound_ratio": 1.3,  # fan-in wall time / rate-limit bound, at most
     "fan_in_admin_calls": 3.2,  # administrator calls served per enrollment per region, at most
-    "assumed_chain": 8,       # round trips on the longest chain, administrator through AssumeRole, at most
+    "assumed_chain": 8,  # round trips on the longest chain, administrator through AssumeRole, at most
 }
 
 # The longest dependent chain of a Create of an existing account, from the code (see CHAIN_TEXT). Setup: the
@@ -126,7 +126,7 @@ TARGETS = {
 SETUP_TRIPS = ["AssumeRole", "ListRegions"]
 ORIGIN_TRIPS = ["DescribeStacks"]
 REGION_TRIPS = ["CreateMembers", "InviteMembers", "ListInvitations", "AcceptAdministratorInvitation", "GetMembers"]
-ADD_TRIPS = REGION_TRIPS[:1]   # lifecycle.rs `join_regions`: membership::add in every region, awaited as a whole
+ADD_TRIPS = REGION_TRIPS[:1]  # lifecycle.rs `join_regions`: membership::add in every region, awaited as a whole
 JOIN_TRIPS = REGION_TRIPS[1:]  # ... then membership::join per region
 FINISH_TRIPS = ["PutObject"]
 # The administrator's Security Hub calls of one region's join (membership.rs): the least the API allows.
@@ -161,6 +161,7 @@ waves of 4 trips: 2 + 5 x ceil(N / C) + 1 round trips."""
 
 # --- small helpers ------------------------------------------------------------------------------------------------
 
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -174,8 +175,9 @@ def bound_trips(regions: int, concurrency: int | None = None) -> int:
     waves = 1 if concurrency is None else math.ceil(regions / max(1, min(concurrency, regions)))
     # CreateMembers in every region (waves), awaited, then the join (waves again); the fence's read (1 trip)
     # runs beside the last wave's GetMembers.
-    return (max(len(SETUP_TRIPS), len(ORIGIN_TRIPS)) + waves * len(ADD_TRIPS) + waves * len(JOIN_TRIPS)
-            + len(FINISH_TRIPS))
+    return (
+        max(len(SETUP_TRIPS), len(ORIGIN_TRIPS)) + waves * len(ADD_TRIPS) + waves * len(JOIN_TRIPS) + len(FINISH_TRIPS)
+    )
 
 
 def longest_chain(calls: list[dict]) -> list[dict]:
@@ -229,6 +231,7 @@ def peak_rss_kb(pid: int) -> int | None:
 
 # --- the binary ---------------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Binary:
     path: pathlib.Path
@@ -238,15 +241,15 @@ class Binary:
         self.path = self.path.resolve()  # the provider runs in a scratch directory
 
 
-
 def find_binary(explicit: str | None, scratch: pathlib.Path) -> Binary:
     if explicit:
         return Binary(require_binary(explicit), "--binary")
     if os.environ.get("BOOTSTRAP_BINARY"):
         return Binary(require_binary(os.environ["BOOTSTRAP_BINARY"]), "BOOTSTRAP_BINARY")
-    for candidate, origin in ((REPO / "target/release/bootstrap", "cargo build --release"),
-                              (REPO / "target/package/x86_64-unknown-linux-gnu/release/bootstrap",
-                               "make package, unzipped build")):
+    for candidate, origin in (
+        (REPO / "target/release/bootstrap", "cargo build --release"),
+        (REPO / "target/package/x86_64-unknown-linux-gnu/release/bootstrap", "make package, unzipped build"),
+    ):
         if candidate.is_file():
             return Binary(require_binary(candidate), origin)
     package = REPO / "dist/bootstrap.zip"
@@ -256,11 +259,14 @@ def find_binary(explicit: str | None, scratch: pathlib.Path) -> Binary:
         extracted = scratch / "bootstrap"
         extracted.chmod(0o755)
         return Binary(require_binary(extracted), "extracted from dist/bootstrap.zip")
-    sys.exit("bench: no bootstrap binary. Build one with `make package` (dist/bootstrap.zip) or "
-             "`cargo build --release`, or point BOOTSTRAP_BINARY (or --binary) at one.")
+    sys.exit(
+        "bench: no bootstrap binary. Build one with `make package` (dist/bootstrap.zip) or "
+        "`cargo build --release`, or point BOOTSTRAP_BINARY (or --binary) at one."
+    )
 
 
 # --- the bench rig ------------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Run:
@@ -268,12 +274,12 @@ class Run:
 
     regions: int
     concurrency: int | None
-    elapsed_s: float       # invoke -> the runtime's answer (the response PUT done before it)
-    calls: list[dict]      # the emulator's call log for this request
+    elapsed_s: float  # invoke -> the runtime's answer (the response PUT done before it)
+    calls: list[dict]  # the emulator's call log for this request
     peak_rss_kb: int | None
     response: dict
     cpu_s: float | None = None  # the provider's CPU time for the request
-    invoked_at: float = 0.0      # time.time() of the invocation
+    invoked_at: float = 0.0  # time.time() of the invocation
     administrator: str = ADMIN
 
     @property
@@ -311,14 +317,14 @@ class FanIn:
     rate_per_s: float
     burst: int
     latency_ms: float
-    elapsed_s: float              # first invocation to the last runtime answer
-    statuses: dict[str, int]      # response Status -> count ("none" when nothing was PUT)
-    enabled: int                  # (member, region) pairs Enabled on both sides afterwards
-    admin_served: int             # the administrator's Security Hub calls that took a token
-    admin_throttled: int          # ... and those answered LimitExceededException by its bucket
+    elapsed_s: float  # first invocation to the last runtime answer
+    statuses: dict[str, int]  # response Status -> count ("none" when nothing was PUT)
+    enabled: int  # (member, region) pairs Enabled on both sides afterwards
+    admin_served: int  # the administrator's Security Hub calls that took a token
+    admin_throttled: int  # ... and those answered LimitExceededException by its bucket
     admin_operations: dict[str, int]  # served administrator calls per operation
-    reasons: list[str]            # a few FAILED reasons, as answered
-    answered_once: bool           # exactly one runtime answer and one response PUT per request
+    reasons: list[str]  # a few FAILED reasons, as answered
+    answered_once: bool  # exactly one runtime answer and one response PUT per request
     binary: str
     date: str
 
@@ -341,15 +347,15 @@ class WatchRun:
     """What one membership-watch run saw (`Rig.watch`)."""
 
     members: int
-    regions: list[str]            # where the members are (the administrator's hubs)
-    enabled_regions: int          # regions enabled for the administrator: the watch asks each
-    departed: int                 # (member, region) pairs set up as left
+    regions: list[str]  # where the members are (the administrator's hubs)
+    enabled_regions: int  # regions enabled for the administrator: the watch asks each
+    departed: int  # (member, region) pairs set up as left
     latency_ms: float
-    elapsed_s: float              # invocation to the runtime answer
-    calls: dict[str, int]         # "service Operation" -> calls made, from the emulator's call log
-    throttled: dict[str, int]     # service -> answers throttled by its token bucket
-    metrics: dict                 # the run's metrics line
-    reported: int                 # "member no longer enabled" lines
+    elapsed_s: float  # invocation to the runtime answer
+    calls: dict[str, int]  # "service Operation" -> calls made, from the emulator's call log
+    throttled: dict[str, int]  # service -> answers throttled by its token bucket
+    metrics: dict  # the run's metrics line
+    reported: int  # "member no longer enabled" lines
     binary: str
     date: str
 
@@ -372,11 +378,14 @@ class Rig:
             self.aws = Emulator(self.server.url)
             self.aws.reset()
             listed = self.aws.client("account").list_regions(
-                RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50)["Regions"]
+                RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50
+            )["Regions"]
             self.all_regions = sorted(r["RegionName"] for r in listed)
             if len(self.all_regions) < max(REGION_COUNTS):
-                raise RuntimeError(f"the emulator offers {len(self.all_regions)} enabled regions, the bench needs "
-                                   f"{max(REGION_COUNTS)} (scripts/bench_emulator.py opts in the opt-in regions)")
+                raise RuntimeError(
+                    f"the emulator offers {len(self.all_regions)} enabled regions, the bench needs "
+                    f"{max(REGION_COUNTS)} (scripts/bench_emulator.py opts in the opt-in regions)"
+                )
             for region in self.all_regions:
                 self.aws.enable_hub(ADMIN, region)
             self.aws.create_organization()
@@ -431,16 +440,29 @@ class Rig:
         api = RuntimeApi()
         env = {"MAX_CONCURRENT_REGIONS": str(concurrency)} if concurrency else None
         try:
-            provider = Provider(self.binary.path, api, self.server.url, env_overrides=env,
-                                log_path=self.scratch / f"bootstrap-{self._providers}.log")
+            provider = Provider(
+                self.binary.path,
+                api,
+                self.server.url,
+                env_overrides=env,
+                log_path=self.scratch / f"bootstrap-{self._providers}.log",
+            )
         except Exception:
             api.close()
             raise
         api.wait_next_requests(1, START_TIMEOUT_S)
         return api, provider
 
-    def create(self, props: dict, *, regions: int, concurrency: int | None = None, latency_ms: float = LATENCY_MS,
-               measure_memory: bool = False, before: Callable[[], None] | None = None) -> Run:
+    def create(
+        self,
+        props: dict,
+        *,
+        regions: int,
+        concurrency: int | None = None,
+        latency_ms: float = LATENCY_MS,
+        measure_memory: bool = False,
+        before: Callable[[], None] | None = None,
+    ) -> Run:
         api, provider = self.provider(concurrency)
         try:
             cfn = Cfn(self.aws, api, provider)
@@ -464,20 +486,34 @@ class Rig:
             response = json.loads(raw) if raw else {}
             if response.get("Status") != "SUCCESS":
                 raise RuntimeError(f"Create did not succeed: {response or result.body[:500]!r}\n{provider.tail(20)}")
-            return Run(regions, concurrency, result.received_at - started, calls, rss, response, cpu, started,
-                       props.get("AdministratorAccountId", ADMIN))
+            return Run(
+                regions,
+                concurrency,
+                result.received_at - started,
+                calls,
+                rss,
+                response,
+                cpu,
+                started,
+                props.get("AdministratorAccountId", ADMIN),
+            )
         finally:
             provider.stop()
             api.close()
 
-    def enroll(self, regions: int, concurrency: int | None = None, measure_memory: bool = False,
-               administrator: str = ADMIN) -> Run:
+    def enroll(
+        self, regions: int, concurrency: int | None = None, measure_memory: bool = False, administrator: str = ADMIN
+    ) -> Run:
         wanted = self.regions(regions)
         if administrator != ADMIN:
             self.administrator_hubs(administrator, wanted)
         member = self.fresh_member()
-        run = self.create({"AdministratorAccountId": administrator, "AccountId": member, "Regions": wanted},
-                          regions=regions, concurrency=concurrency, measure_memory=measure_memory)
+        run = self.create(
+            {"AdministratorAccountId": administrator, "AccountId": member, "Regions": wanted},
+            regions=regions,
+            concurrency=concurrency,
+            measure_memory=measure_memory,
+        )
         got = run.response.get("Data", {}).get("Regions", "")
         if got != ",".join(sorted(wanted)):
             raise RuntimeError(f"Create answered Regions {got!r}, expected {len(wanted)} regions")
@@ -490,8 +526,12 @@ class Rig:
 
     def detection(self, delay_s: float, index: int) -> dict:
         """Create a new account whose creation takes `delay_s`; how long after it finished the provider knew."""
-        props = {"AdministratorAccountId": ADMIN, "AccountName": f"Bench{index}",
-                 "Email": f"bench-{index}-{int(time.time())}@example.com", "Regions": self.regions(1)}
+        props = {
+            "AdministratorAccountId": ADMIN,
+            "AccountName": f"Bench{index}",
+            "Email": f"bench-{index}-{int(time.time())}@example.com",
+            "Regions": self.regions(1),
+        }
         run = self.create(props, regions=1, before=lambda: self.aws.configure(create_account_delay_s=delay_s))
         self.aws.configure(create_account_delay_s=0)
         polls = [c for c in run.calls if c["operation"] == "DescribeCreateAccountStatus"]
@@ -505,17 +545,22 @@ class Rig:
         created = next(c for c in run.calls if c["operation"] == "CreateAccount")
         # The provider stops polling once it sees SUCCEEDED: the last poll is the first that saw it.
         seen = polls[-1]
-        return {"delay_s": delay_s, "lag_s": seen["end"] - finished, "polls": len(polls),
-                "finished_after_s": finished - created["end"],
-                "poll_offsets": [round(p["start"] - created["end"], 2) for p in polls]}
+        return {
+            "delay_s": delay_s,
+            "lag_s": seen["end"] - finished,
+            "polls": len(polls),
+            "finished_after_s": finished - created["end"],
+            "poll_offsets": [round(p["start"] - created["end"], 2) for p in polls],
+        }
 
     def cold_starts(self, count: int) -> list[float]:
         out = []
         for _ in range(count):
             api = RuntimeApi()
             try:
-                provider = Provider(self.binary.path, api, self.server.url,
-                                    log_path=self.scratch / "bootstrap-cold.log")
+                provider = Provider(
+                    self.binary.path, api, self.server.url, log_path=self.scratch / "bootstrap-cold.log"
+                )
                 try:
                     api.wait_next_requests(1, START_TIMEOUT_S)
                     out.append((api.next_times[0] - provider.started_at) * 1000)
@@ -525,9 +570,14 @@ class Rig:
                 api.close()
         return out
 
-    def fan_in(self, members: int = FAN_IN_MEMBERS, regions: list[str] | None = None,
-               rate_per_s: float = FAN_IN_RATE_PER_S, burst: int = FAN_IN_BURST,
-               latency_ms: float = LATENCY_MS) -> FanIn:
+    def fan_in(
+        self,
+        members: int = FAN_IN_MEMBERS,
+        regions: list[str] | None = None,
+        rate_per_s: float = FAN_IN_RATE_PER_S,
+        burst: int = FAN_IN_BURST,
+        latency_ms: float = LATENCY_MS,
+    ) -> FanIn:
         """`members` Creates at once, one provider process and Runtime API stand-in each, of existing accounts
         into FAN_IN_ADMIN in `regions`, its Security Hub behind a token bucket of `rate_per_s` and `burst`."""
         regions = list(regions or FAN_IN_REGIONS)
@@ -545,19 +595,27 @@ class Rig:
                 started_providers.append((api, provider))
                 cfn = Cfn(self.aws, api, provider)
                 cfn._bucket_ready = True  # made by the rig
-                event, key = cfn.event("Create", {"AdministratorAccountId": FAN_IN_ADMIN, "AccountId": account,
-                                                  "Regions": regions})
+                event, key = cfn.event(
+                    "Create", {"AdministratorAccountId": FAN_IN_ADMIN, "AccountId": account, "Regions": regions}
+                )
                 cfn.hold(event)  # the control API: no latency, not throttled, not counted
                 requests.append((api, cfn, event, key))
             before = self.aws.call_counts("securityhub", FAN_IN_ADMIN)
             seq = self.aws.last_seq()
-            self.aws.configure(latency_ms=latency_ms, token_buckets=["securityhub"],
-                               securityhub_rate_per_s=rate_per_s, securityhub_burst=burst)
+            self.aws.configure(
+                latency_ms=latency_ms,
+                token_buckets=["securityhub"],
+                securityhub_rate_per_s=rate_per_s,
+                securityhub_burst=burst,
+            )
             started = time.time()
-            invoked = [(api, cfn, event, key, api.invoke(event, deadline_s=FAN_IN_DEADLINE_S))
-                       for api, cfn, event, key in requests]
-            results = [api.wait_result(rid, FAN_IN_DEADLINE_S + FAN_IN_ANSWER_MARGIN_S)
-                       for api, _, _, _, rid in invoked]
+            invoked = [
+                (api, cfn, event, key, api.invoke(event, deadline_s=FAN_IN_DEADLINE_S))
+                for api, cfn, event, key in requests
+            ]
+            results = [
+                api.wait_result(rid, FAN_IN_DEADLINE_S + FAN_IN_ANSWER_MARGIN_S) for api, _, _, _, rid in invoked
+            ]
             elapsed = max(r.received_at for r in results) - started
         finally:
             self.aws.configure(latency_ms=0, token_buckets=[])
@@ -574,23 +632,42 @@ class Rig:
         for body in bodies:
             statuses[body.get("Status", "none")] = statuses.get(body.get("Status", "none"), 0) + 1
         state = self.aws.state()
-        enabled = sum(1 for account in accounts for region in regions
-                      if state.get(FAN_IN_ADMIN, {}).get(region, {}).get("members", {}).get(account) == "Enabled"
-                      and state.get(account, {}).get(region, {}).get("administrator") == FAN_IN_ADMIN)
+        enabled = sum(
+            1
+            for account in accounts
+            for region in regions
+            if state.get(FAN_IN_ADMIN, {}).get(region, {}).get("members", {}).get(account) == "Enabled"
+            and state.get(account, {}).get(region, {}).get("administrator") == FAN_IN_ADMIN
+        )
         keys = {f"/{cfn.bucket}/{key}" for _, cfn, _, key, _ in invoked}
-        puts = [c["path"] for c in self.aws.calls(seq) if c["service"] == "s3" and c["method"] == "PUT"
-                and c["fault"] is None and c["path"] in keys]
-        answered_once = (all(len(api.posts) == 1 for api, _, _, _, _ in invoked)
-                         and sorted(puts) == sorted(keys))
+        puts = [
+            c["path"]
+            for c in self.aws.calls(seq)
+            if c["service"] == "s3" and c["method"] == "PUT" and c["fault"] is None and c["path"] in keys
+        ]
+        answered_once = all(len(api.posts) == 1 for api, _, _, _, _ in invoked) and sorted(puts) == sorted(keys)
         reasons = [b.get("Reason", "") for b in bodies if b.get("Status") != "SUCCESS"][:3]
-        return FanIn(members, regions, rate_per_s, burst, latency_ms, elapsed, statuses, enabled,
-                     sum(served.values()), sum(throttled.values()), served, reasons, answered_once,
-                     f"`{show_path(self.binary.path)}` ({self.binary.origin})",
-                     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+        return FanIn(
+            members,
+            regions,
+            rate_per_s,
+            burst,
+            latency_ms,
+            elapsed,
+            statuses,
+            enabled,
+            sum(served.values()),
+            sum(throttled.values()),
+            served,
+            reasons,
+            answered_once,
+            f"`{show_path(self.binary.path)}` ({self.binary.origin})",
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        )
 
-
-    def watch(self, members: int = WATCH_MEMBERS, regions: list[str] | None = None,
-              latency_ms: float = LATENCY_MS) -> WatchRun:
+    def watch(
+        self, members: int = WATCH_MEMBERS, regions: list[str] | None = None, latency_ms: float = LATENCY_MS
+    ) -> WatchRun:
         """One membership-watch run over `members` organization accounts, Enabled members of FAN_IN_ADMIN in
         `regions` and marked as this provider's, WATCH_RESIGNED of them resigned and WATCH_REMOVED removed."""
         regions = list(regions or WATCH_REGIONS)
@@ -602,22 +679,32 @@ class Rig:
         self._mark_all(FAN_IN_ADMIN, accounts, regions, WATCH_RESIGNED + WATCH_REMOVED)
         for account in accounts[:WATCH_RESIGNED]:
             self.aws.client("securityhub", account, regions[0]).disassociate_from_administrator_account()
-        removed = accounts[WATCH_RESIGNED:WATCH_RESIGNED + WATCH_REMOVED]
+        removed = accounts[WATCH_RESIGNED : WATCH_RESIGNED + WATCH_REMOVED]
         self.aws.client("securityhub", FAN_IN_ADMIN, regions[-1]).disassociate_members(AccountIds=removed)
         enabled = self.aws.client("account", FAN_IN_ADMIN).list_regions(
-            RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50)["Regions"]
+            RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], MaxResults=50
+        )["Regions"]
         self._warm(FAN_IN_ADMIN, [r["RegionName"] for r in enabled])
         api = RuntimeApi()
         self._providers += 1
-        provider = Provider(self.binary.path, api, self.server.url,
-                            env_overrides={"ADMINISTRATOR_ACCOUNT_IDS": FAN_IN_ADMIN},
-                            log_path=self.scratch / f"bootstrap-{self._providers}.log")
+        provider = Provider(
+            self.binary.path,
+            api,
+            self.server.url,
+            env_overrides={"ADMINISTRATOR_ACCOUNT_IDS": FAN_IN_ADMIN},
+            log_path=self.scratch / f"bootstrap-{self._providers}.log",
+        )
         try:
             api.wait_next_requests(1, START_TIMEOUT_S)
             before, seq = self.aws.call_counts(), self.aws.last_seq()
-            self.aws.configure(latency_ms=latency_ms, token_buckets=["securityhub", "organizations"],
-                               securityhub_rate_per_s=10.0, securityhub_burst=30, organizations_rate_per_s=5.0,
-                               organizations_burst=10)
+            self.aws.configure(
+                latency_ms=latency_ms,
+                token_buckets=["securityhub", "organizations"],
+                securityhub_rate_per_s=10.0,
+                securityhub_burst=30,
+                organizations_rate_per_s=5.0,
+                organizations_burst=10,
+            )
             rid = api.invoke(WATCH_EVENT, deadline_s=FAN_IN_DEADLINE_S)
             result = api.wait_result(rid, FAN_IN_DEADLINE_S + FAN_IN_ANSWER_MARGIN_S)
             elapsed = result.received_at - api.invocation(rid).queued_at
@@ -632,23 +719,39 @@ class Rig:
                 name = f"{call['service']} {call['operation']}"
                 calls[name] = calls.get(name, 0) + 1
         after = self.aws.call_counts()
-        throttled = {service: sum(_count_delta([r for r in before if r["service"] == service],
-                                               [r for r in after if r["service"] == service])[1].values())
-                     for service in ("securityhub", "organizations", "sts")}
+        throttled = {
+            service: sum(
+                _count_delta(
+                    [r for r in before if r["service"] == service], [r for r in after if r["service"] == service]
+                )[1].values()
+            )
+            for service in ("securityhub", "organizations", "sts")
+        }
         lines = [r for r in records if "_aws" in r and r.get("RequestType") == "Watch"]
         reported = sum(1 for r in records if r.get("fields", {}).get("message") == "member no longer enabled")
         if not lines:
             raise RuntimeError(f"the watch wrote no metrics line ({result.kind}): {provider.tail(20)}")
-        return WatchRun(members, regions, len(enabled), WATCH_RESIGNED + WATCH_REMOVED, latency_ms, elapsed, calls,
-                        throttled, lines[-1], reported, f"`{show_path(self.binary.path)}` ({self.binary.origin})",
-                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+        return WatchRun(
+            members,
+            regions,
+            len(enabled),
+            WATCH_RESIGNED + WATCH_REMOVED,
+            latency_ms,
+            elapsed,
+            calls,
+            throttled,
+            lines[-1],
+            reported,
+            f"`{show_path(self.binary.path)}` ({self.binary.origin})",
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        )
 
     def _join_all(self, admin: str, accounts: list[str], region: str) -> None:
         """Every account an Enabled member of `admin` in `region`, as it would have joined by invitation (set-up,
         latency off, no token bucket)."""
         hub = self.aws.client("securityhub", admin, region)
         for start in range(0, len(accounts), 50):
-            chunk = accounts[start:start + 50]
+            chunk = accounts[start : start + 50]
             hub.create_members(AccountDetails=[{"AccountId": account} for account in chunk])
             hub.invite_members(AccountIds=chunk)
         for account in accounts:
@@ -663,19 +766,26 @@ class Rig:
         stack = self.aws.hold_stack(ADMIN, "us-east-1", "Member0")
         for index in range(1, held):
             self.aws.hold_stack(ADMIN, "us-east-1", f"Member{index}", stack_id=stack)
-        self.aws.stage_stack(stack, "CREATE_COMPLETE",
-                             physical_ids={f"Member{i}": account for i, account in enumerate(accounts[:held])})
+        self.aws.stage_stack(
+            stack, "CREATE_COMPLETE", physical_ids={f"Member{i}": account for i, account in enumerate(accounts[:held])}
+        )
         organizations = self.aws.client("organizations")
-        prefix = f"{WATCH_MARK}{admin}:"
+        prefix = f"{MARK_PREFIX}{admin}:"
         for index, account in enumerate(accounts):
-            mark = {"stack-id": stack, "logical-id": f"Member{index}", "regions": ",".join(sorted(regions)),
-                    "settings": "MemberRoleName=OrganizationAccountAccessRole;EnableDefaultStandards=true"}
-            organizations.tag_resource(ResourceId=account,
-                                       Tags=[{"Key": prefix + key, "Value": value} for key, value in mark.items()])
+            mark = {
+                "stack-id": stack,
+                "logical-id": f"Member{index}",
+                "regions": ",".join(sorted(regions)),
+                "settings": "MemberRoleName=OrganizationAccountAccessRole;EnableDefaultStandards=true",
+            }
+            organizations.tag_resource(
+                ResourceId=account, Tags=[{"Key": prefix + key, "Value": value} for key, value in mark.items()]
+            )
 
 
 def _count_delta(before: list[dict], after: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
     """Served and throttled calls per operation between two `call_counts` snapshots."""
+
     def by_operation(rows: list[dict], field: str) -> dict[str, int]:
         out: dict[str, int] = {}
         for row in rows:
@@ -690,6 +800,7 @@ def _count_delta(before: list[dict], after: list[dict]) -> tuple[dict[str, int],
 
 
 # --- the report ---------------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Results:
@@ -729,35 +840,68 @@ class Results:
             if self.sequential.get(n):
                 speed = self.seq(n) / par
                 targeted = n == 17
-                rows.append([f"{n} region{plural}: sequential / parallel", f"{speed:.1f}x",
-                             f">= {TARGETS['speedup_17']:.0f}x" if targeted else "",
-                             verdict(speed >= TARGETS["speedup_17"]) if targeted else ""])
+                rows.append(
+                    [
+                        f"{n} region{plural}: sequential / parallel",
+                        f"{speed:.1f}x",
+                        f">= {TARGETS['speedup_17']:.0f}x" if targeted else "",
+                        verdict(speed >= TARGETS["speedup_17"]) if targeted else "",
+                    ]
+                )
             ratio, targeted = par / bound, n in (17, 34)
-            rows.append([f"{n} region{plural}: parallel / bound ({bound:.1f} s)", f"{ratio:.2f}x",
-                         f"<= {TARGETS['bound_ratio']}x" if targeted else "",
-                         verdict(ratio <= TARGETS["bound_ratio"]) if targeted else ""])
+            rows.append(
+                [
+                    f"{n} region{plural}: parallel / bound ({bound:.1f} s)",
+                    f"{ratio:.2f}x",
+                    f"<= {TARGETS['bound_ratio']}x" if targeted else "",
+                    verdict(ratio <= TARGETS["bound_ratio"]) if targeted else "",
+                ]
+            )
         if self.assumed:
             rows += assumed_summary(self.assumed)
         if self.detections:
             lags = [d["lag_s"] for d in self.detections]
             for name, value in (("median", median(lags)), ("max", max(lags))):
-                rows.append([f"Account creation noticed after it finished, {name} of {len(lags)}",
-                             f"{value:.2f} s", f"<= {TARGETS['detection_s']:.0f} s",
-                             verdict(value <= TARGETS["detection_s"])])
+                rows.append(
+                    [
+                        f"Account creation noticed after it finished, {name} of {len(lags)}",
+                        f"{value:.2f} s",
+                        f"<= {TARGETS['detection_s']:.0f} s",
+                        verdict(value <= TARGETS["detection_s"]),
+                    ]
+                )
         if self.cold_ms:
-            rows.append([f"Cold start to first `next`, median of {len(self.cold_ms)}", f"{median(self.cold_ms):.1f} ms",
-                         f"< {TARGETS['cold_start_ms']:.0f} ms", verdict(median(self.cold_ms) < TARGETS["cold_start_ms"])])
+            rows.append(
+                [
+                    f"Cold start to first `next`, median of {len(self.cold_ms)}",
+                    f"{median(self.cold_ms):.1f} ms",
+                    f"< {TARGETS['cold_start_ms']:.0f} ms",
+                    verdict(median(self.cold_ms) < TARGETS["cold_start_ms"]),
+                ]
+            )
         if self.parallel.get(34):
             mb = self.memory_kb / 1024 if self.memory_kb else None
-            rows.append(["Peak RSS (VmHWM), 34-region Create", f"{mb:.1f} MiB" if mb else "n/a",
-                         f"< {TARGETS['memory_mb']:.0f} MiB", verdict(mb < TARGETS["memory_mb"] if mb else None)])
+            rows.append(
+                [
+                    "Peak RSS (VmHWM), 34-region Create",
+                    f"{mb:.1f} MiB" if mb else "n/a",
+                    f"< {TARGETS['memory_mb']:.0f} MiB",
+                    verdict(mb < TARGETS["memory_mb"] if mb else None),
+                ]
+            )
         if self.fan_in:
             rows += fan_in_summary(self.fan_in)
         if self.watch:
             rows += watch_summary(self.watch)
         mb = self.package_bytes / 2**20 if self.package_bytes is not None else None
-        rows.append(["dist/bootstrap.zip", f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
-                     f"< {TARGETS['package_mb']:.0f} MiB", verdict(mb < TARGETS["package_mb"] if mb is not None else None)])
+        rows.append(
+            [
+                "dist/bootstrap.zip",
+                f"{self.package_bytes:,} B ({mb:.2f} MiB)" if mb is not None else "not built",
+                f"< {TARGETS['package_mb']:.0f} MiB",
+                verdict(mb < TARGETS["package_mb"] if mb is not None else None),
+            ]
+        )
         return rows
 
 
@@ -771,10 +915,18 @@ def assumed_summary(runs: list[Run]) -> list[list[str]]:
     return [
         [f"{name}: Create, median of {len(runs)}", f"{par:.2f} s", "", ""],
         [f"{name}: parallel / bound ({bound:.1f} s, {bound_trips(n)} trips)", f"{par / bound:.2f}x", "", ""],
-        [f"{name}: longest chain (median run)", f"{chain} round trips",
-         f"<= {TARGETS['assumed_chain']} round trips", verdict(chain <= TARGETS["assumed_chain"])],
-        [f"{name}: administrator's Security Hub calls per region", f"{run.admin_calls_per_region:.2f}",
-         f"{len(ADMIN_REGION_CALLS)}, the API's least", ""],
+        [
+            f"{name}: longest chain (median run)",
+            f"{chain} round trips",
+            f"<= {TARGETS['assumed_chain']} round trips",
+            verdict(chain <= TARGETS["assumed_chain"]),
+        ],
+        [
+            f"{name}: administrator's Security Hub calls per region",
+            f"{run.admin_calls_per_region:.2f}",
+            f"{len(ADMIN_REGION_CALLS)}, the API's least",
+            "",
+        ],
     ]
 
 
@@ -802,7 +954,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(x)) for x in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
@@ -821,7 +973,7 @@ def op_counts(run: Run) -> str:
 def gaps_ms(run: Run) -> float:
     """Time on the chain between calls (after the first call): the provider's and the emulator's own work."""
     chain = run.chain
-    return sum(max(0.0, b["start"] - a["end"]) for a, b in zip(chain, chain[1:])) * 1000
+    return sum(max(0.0, b["start"] - a["end"]) for a, b in itertools.pairwise(chain)) * 1000
 
 
 def extra_ms(run: Run) -> float:
@@ -829,8 +981,16 @@ def extra_ms(run: Run) -> float:
     return median([(c["end"] - c["start"]) * 1000 - LATENCY_MS for c in run.calls])
 
 
-ENROLLMENT_HEADERS = ["regions", "parallel, median (runs)", "sequential (runs)", "bound (trips)",
-                      f"bound at {DEFAULT_CONCURRENCY} (trips)", "chain", "seq / par", "par / bound"]
+ENROLLMENT_HEADERS = [
+    "regions",
+    "parallel, median (runs)",
+    "sequential (runs)",
+    "bound (trips)",
+    f"bound at {DEFAULT_CONCURRENCY} (trips)",
+    "chain",
+    "seq / par",
+    "par / bound",
+]
 
 
 def enrollment_rows(res: Results) -> list[list[str]]:
@@ -841,26 +1001,46 @@ def enrollment_rows(res: Results) -> list[list[str]]:
             continue
         par, bound = res.par(n), res.bound(n)
         seq = res.seq(n) if res.sequential.get(n) else None
-        rows.append([str(n), f"{par:.2f} s ({', '.join(f'{r.elapsed_s:.2f}' for r in runs)})",
-                     f"{seq:.2f} s ({len(res.sequential[n])})" if seq else "-",
-                     f"{bound:.1f} s ({bound_trips(n)})",
-                     f"{bound_trips(n, DEFAULT_CONCURRENCY) * LATENCY_MS / 1000:.1f} s "
-                     f"({bound_trips(n, DEFAULT_CONCURRENCY)})",
-                     str(len(median_run(runs).chain)), f"{seq / par:.1f}x" if seq else "-", f"{par / bound:.2f}x"])
+        rows.append(
+            [
+                str(n),
+                f"{par:.2f} s ({', '.join(f'{r.elapsed_s:.2f}' for r in runs)})",
+                f"{seq:.2f} s ({len(res.sequential[n])})" if seq else "-",
+                f"{bound:.1f} s ({bound_trips(n)})",
+                f"{bound_trips(n, DEFAULT_CONCURRENCY) * LATENCY_MS / 1000:.1f} s "
+                f"({bound_trips(n, DEFAULT_CONCURRENCY)})",
+                str(len(median_run(runs).chain)),
+                f"{seq / par:.1f}x" if seq else "-",
+                f"{par / bound:.2f}x",
+            ]
+        )
     return rows
 
 
-WHAT_IF_HEADERS = ["regions", f"MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}", "chain", "seq / it", "it / bound",
-                   "peak RSS"]
+WHAT_IF_HEADERS = [
+    "regions",
+    f"MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}",
+    "chain",
+    "seq / it",
+    "it / bound",
+    "peak RSS",
+]
 
 
 def what_if_rows(res: Results) -> list[list[str]]:
     rows = []
     for n, run in sorted(res.what_if.items()):
         seq = res.seq(n) if res.sequential.get(n) else None
-        rows.append([str(n), f"{run.elapsed_s:.2f} s", str(len(run.chain)),
-                     f"{seq / run.elapsed_s:.1f}x" if seq else "-", f"{run.elapsed_s / res.bound(n):.2f}x",
-                     f"{run.peak_rss_kb / 1024:.1f} MiB" if run.peak_rss_kb else "-"])
+        rows.append(
+            [
+                str(n),
+                f"{run.elapsed_s:.2f} s",
+                str(len(run.chain)),
+                f"{seq / run.elapsed_s:.1f}x" if seq else "-",
+                f"{run.elapsed_s / res.bound(n):.2f}x",
+                f"{run.peak_rss_kb / 1024:.1f} MiB" if run.peak_rss_kb else "-",
+            ]
+        )
     return rows
 
 
@@ -873,25 +1053,31 @@ def misses_explained(res: Results) -> list[str]:
         if res.par(n) / res.bound(n) <= TARGETS["bound_ratio"] and not speed_miss:
             continue
         waves = math.ceil(n / DEFAULT_CONCURRENCY)
-        line = (f"- {n} regions: at most {DEFAULT_CONCURRENCY} regions run at once by default, so the CreateMembers step "
-                f"and the {len(JOIN_TRIPS)}-trip join step each run in {waves} waves: "
-                f"{bound_trips(n, DEFAULT_CONCURRENCY)} round "
-                f"trips on the path instead of {bound_trips(n)} (the call log's longest chain: "
-                f"{len(median_run(res.parallel[n]).chain)}).")
+        line = (
+            f"- {n} regions: at most {DEFAULT_CONCURRENCY} regions run at once by default, so the CreateMembers step "
+            f"and the {len(JOIN_TRIPS)}-trip join step each run in {waves} waves: "
+            f"{bound_trips(n, DEFAULT_CONCURRENCY)} round "
+            f"trips on the path instead of {bound_trips(n)} (the call log's longest chain: "
+            f"{len(median_run(res.parallel[n]).chain)})."
+        )
         if speed_miss:
             line += " The sequential / parallel ratio is capped the same way."
         run = res.what_if.get(n)
         if run:
             ok = run.elapsed_s / res.bound(n) <= TARGETS["bound_ratio"]
-            line += (f" With MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY} (table below) the same "
-                     f"binary takes {run.elapsed_s:.2f} s, {run.elapsed_s / res.bound(n):.2f}x the bound"
-                     f"{' (within the target)' if ok else ''}.")
+            line += (
+                f" With MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY} (table below) the same "
+                f"binary takes {run.elapsed_s:.2f} s, {run.elapsed_s / res.bound(n):.2f}x the bound"
+                f"{' (within the target)' if ok else ''}."
+            )
         out.append(line)
     if res.detections and max(d["lag_s"] for d in res.detections) > TARGETS["detection_s"]:
-        interval = max(b - a for d in res.detections for a, b in zip(d["poll_offsets"], d["poll_offsets"][1:]))
-        out.append(f"- Account creation: polls were up to {interval:.1f} s apart, start to start (the provider's pause "
-                   f"after a poll plus the poll's own {LATENCY_MS} ms), so a creation that finishes just after a poll "
-                   "is seen up to that long later.")
+        interval = max(b - a for d in res.detections for a, b in itertools.pairwise(d["poll_offsets"]))
+        out.append(
+            f"- Account creation: polls were up to {interval:.1f} s apart, start to start (the provider's pause "
+            f"after a poll plus the poll's own {LATENCY_MS} ms), so a creation that finishes just after a poll "
+            "is seen up to that long later."
+        )
     cold = median(res.cold_ms) if res.cold_ms else None
     if cold is not None and cold >= TARGETS["cold_start_ms"] and "debug" in str(res.binary.path):
         out.append("- Cold start: this is a debug build; measure the release binary (`make bench`).")
@@ -906,13 +1092,30 @@ def fan_in_summary(fan: FanIn) -> list[list[str]]:
     # Requests that give up early make the run short and cheap: time and calls count only when all succeeded.
     done = fan.success == fan.members and fan.enabled == cells
     return [
-        [f"Fan-in: {fan.members} Creates at once, SUCCESS", f"{fan.success} of {fan.members}", "all",
-         verdict(fan.success == fan.members)],
-        ["Fan-in: members Enabled (member x region)", f"{fan.enabled} of {cells}", "all", verdict(fan.enabled == cells)],
-        [f"Fan-in: time / rate-limit bound ({fan.bound_s:.0f} s)", f"{ratio:.2f}x ({fan.elapsed_s:.1f} s)",
-         f"<= {TARGETS['fan_in_bound_ratio']}x", verdict(ratio <= TARGETS["fan_in_bound_ratio"]) if done else "n/a"],
-        ["Fan-in: administrator calls per enrollment per region", f"{per:.2f}",
-         f"<= {TARGETS['fan_in_admin_calls']}", verdict(per <= TARGETS["fan_in_admin_calls"]) if done else "n/a"],
+        [
+            f"Fan-in: {fan.members} Creates at once, SUCCESS",
+            f"{fan.success} of {fan.members}",
+            "all",
+            verdict(fan.success == fan.members),
+        ],
+        [
+            "Fan-in: members Enabled (member x region)",
+            f"{fan.enabled} of {cells}",
+            "all",
+            verdict(fan.enabled == cells),
+        ],
+        [
+            f"Fan-in: time / rate-limit bound ({fan.bound_s:.0f} s)",
+            f"{ratio:.2f}x ({fan.elapsed_s:.1f} s)",
+            f"<= {TARGETS['fan_in_bound_ratio']}x",
+            verdict(ratio <= TARGETS["fan_in_bound_ratio"]) if done else "n/a",
+        ],
+        [
+            "Fan-in: administrator calls per enrollment per region",
+            f"{per:.2f}",
+            f"<= {TARGETS['fan_in_admin_calls']}",
+            verdict(per <= TARGETS["fan_in_admin_calls"]) if done else "n/a",
+        ],
         ["Fan-in: administrator calls throttled (429)", f"{fan.admin_throttled:,}", "", ""],
     ]
 
@@ -926,7 +1129,8 @@ def render_fan_in(fan: FanIn) -> list[str]:
     return [
         FAN_IN_HEADING,
         "",
-        f"A StackSet rolled out to an OU, scaled down: {fan.members} existing accounts enrolled at once, each Create in",
+        f"A StackSet rolled out to an OU, scaled down: {fan.members} existing accounts enrolled at once, "
+        "each Create in",
         "its own provider process with its own Runtime API stand-in (as Lambda runs concurrent invocations), all into",
         f"one administrator ({FAN_IN_ADMIN}, not the provider's own account: entered through AssumeRole) in "
         f"{len(fan.regions)} regions",
@@ -941,9 +1145,15 @@ def render_fan_in(fan: FanIn) -> list[str]:
         "",
         table(["figure", "value", "target", ""], fan_in_summary(fan)),
         "",
-        *([] if fan.success == fan.members else [
-            "Time and calls are not judged (n/a) while Creates fail: a request that gives up early makes the run",
-            "shorter and cheaper than one that waits its turn.", ""]),
+        *(
+            []
+            if fan.success == fan.members
+            else [
+                "Time and calls are not judged (n/a) while Creates fail: a request that gives up early makes the run",
+                "shorter and cheaper than one that waits its turn.",
+                "",
+            ]
+        ),
         f"- Responses: {', '.join(f'{status} {n}' for status, n in sorted(fan.statuses.items()))}; exactly one "
         f"runtime answer and one response PUT per request: {'yes' if fan.answered_once else 'NO'}.",
         f"- Wall time: first invocation to the last answer, {fan.elapsed_s:.1f} s.",
@@ -963,9 +1173,14 @@ def splice_fan_in(text: str, fan: FanIn) -> str:
         start = lines.index(FAN_IN_HEADING)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     else:
-        start = end = next((i for i, line in enumerate(lines)
-                            if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")),
-                           len(lines))
+        start = end = next(
+            (
+                i
+                for i, line in enumerate(lines)
+                if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")
+            ),
+            len(lines),
+        )
     return "\n".join(lines[:start] + section + lines[end:]) + "\n"
 
 
@@ -974,13 +1189,25 @@ def watch_summary(run: WatchRun) -> list[list[str]]:
     pages = run.calls.get("securityhub ListMembers", 0)
     sh_throttled = run.throttled.get("securityhub", 0)
     return [
-        [f"Watch: members left reported ({run.members} members, {len(run.regions)} regions)",
-         f"{run.reported} of {run.departed}", "all", verdict(run.reported == run.departed)],
-        [f"Watch: ListMembers calls (bound {run.pages_bound})", str(pages), f"<= {run.pages_bound}",
-         verdict(pages <= run.pages_bound)],
+        [
+            f"Watch: members left reported ({run.members} members, {len(run.regions)} regions)",
+            f"{run.reported} of {run.departed}",
+            "all",
+            verdict(run.reported == run.departed),
+        ],
+        [
+            f"Watch: ListMembers calls (bound {run.pages_bound})",
+            str(pages),
+            f"<= {run.pages_bound}",
+            verdict(pages <= run.pages_bound),
+        ],
         ["Watch: time of the run", f"{run.elapsed_s:.1f} s", "", ""],
-        ["Watch: Security Hub calls throttled (10 per second, burst 30)", str(sh_throttled), "0",
-         verdict(sh_throttled == 0)],
+        [
+            "Watch: Security Hub calls throttled (10 per second, burst 30)",
+            str(sh_throttled),
+            "0",
+            verdict(sh_throttled == 0),
+        ],
     ]
 
 
@@ -994,14 +1221,17 @@ def render_watch(run: WatchRun) -> list[str]:
         WATCH_HEADING,
         "",
         f"One scheduled run of the membership watch (docs/watch.md) over {run.members} organization accounts, each an",
-        f"Enabled member of one administrator ({FAN_IN_ADMIN}, entered through AssumeRole) in {len(run.regions)} regions",
+        f"Enabled member of one administrator ({FAN_IN_ADMIN}, entered through AssumeRole) in "
+        f"{len(run.regions)} regions",
         f"({', '.join(run.regions)}) and marked as this provider's; {WATCH_RESIGNED} resigned in {run.regions[0]} and "
         f"{WATCH_REMOVED} were removed by the",
-        f"administrator in {run.regions[-1]}. The administrator has {run.enabled_regions} regions enabled, and the watch "
+        f"administrator in {run.regions[-1]}. The administrator has {run.enabled_regions} regions enabled, "
+        "and the watch "
         "asks each. The emulator's",
         "Security Hub throttles at AWS's rate (10 requests per second, burst 30) and Organizations at 5 per second,",
         f"burst 10 (`tests/emulator/throttle.py`); every call takes {run.latency_ms:g} ms. The watch paces itself at 2",
-        "Security Hub calls per second per region and 2 Organizations calls per second (src/watch/pace.rs). Healing off.",
+        "Security Hub calls per second per region and 2 Organizations calls per second (src/watch/pace.rs). "
+        "Healing off.",
         f"Measured {run.date} with {run.binary}.",
         "",
         table(["figure", "value", "target", ""], watch_summary(run)),
@@ -1025,9 +1255,14 @@ def splice_watch(text: str, run: WatchRun) -> str:
         start = lines.index(WATCH_HEADING)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     else:
-        start = end = next((i for i, line in enumerate(lines)
-                            if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")),
-                           len(lines))
+        start = end = next(
+            (
+                i
+                for i, line in enumerate(lines)
+                if line in ("## Cold start", "## Memory and package", "## How the emulator is set up")
+            ),
+            len(lines),
+        )
     return "\n".join(lines[:start] + section + lines[end:]) + "\n"
 
 
@@ -1064,8 +1299,8 @@ def render(res: Results) -> str:
         "asks STS who it is), a fresh member account each time. Parallel = the default MAX_CONCURRENT_REGIONS",
         f"({DEFAULT_CONCURRENCY}); sequential = the same binary with MAX_CONCURRENT_REGIONS=1 (regions one after",
         "another; within a region the administrator's and the member's calls still overlap). Bound = round trips",
-        f"on the longest dependent chain x {LATENCY_MS} ms with every region at once; \"bound at "
-        f"{DEFAULT_CONCURRENCY}\" = the same with at most {DEFAULT_CONCURRENCY} regions",
+        f'on the longest dependent chain x {LATENCY_MS} ms with every region at once; "bound at '
+        f'{DEFAULT_CONCURRENCY}" = the same with at most {DEFAULT_CONCURRENCY} regions',
         "at once. Chain = the longest chain of non-overlapping calls in the emulator's call log (median run): the",
         "round trips the request really waited for, one after another.",
         "",
@@ -1110,9 +1345,18 @@ def render(res: Results) -> str:
             f"{LATENCY_MS} ms. Poll start times are in seconds after CreateAccount answered. The creation times",
             "span more than one poll period, so the max is near the worst case.",
             "",
-            table(["creation takes", "lag", "polls", "poll start times"],
-                  [[f"{d['delay_s']:.1f} s", f"{d['lag_s']:.2f} s", str(d["polls"]),
-                    ", ".join(f"{x:.1f}" for x in d["poll_offsets"])] for d in res.detections]),
+            table(
+                ["creation takes", "lag", "polls", "poll start times"],
+                [
+                    [
+                        f"{d['delay_s']:.1f} s",
+                        f"{d['lag_s']:.2f} s",
+                        str(d["polls"]),
+                        ", ".join(f"{x:.1f}" for x in d["poll_offsets"]),
+                    ]
+                    for d in res.detections
+                ],
+            ),
             "",
         ]
     if res.fan_in:
@@ -1131,11 +1375,15 @@ def render(res: Results) -> str:
     out += [
         "## Memory and package",
         "",
-        (f"- Peak resident set (VmHWM from /proc, read after the answer, before the process ends) of a 34-region "
-         f"Create at the default concurrency: {res.memory_kb / 1024:.1f} MiB.") if res.memory_kb else
-        "- Peak resident set: not measured.",
-        f"- dist/bootstrap.zip: {res.package_bytes:,} bytes." if res.package_bytes is not None else
-        "- dist/bootstrap.zip: not built (`make package`).",
+        (
+            f"- Peak resident set (VmHWM from /proc, read after the answer, before the process ends) of a 34-region "
+            f"Create at the default concurrency: {res.memory_kb / 1024:.1f} MiB."
+        )
+        if res.memory_kb
+        else "- Peak resident set: not measured.",
+        f"- dist/bootstrap.zip: {res.package_bytes:,} bytes."
+        if res.package_bytes is not None
+        else "- dist/bootstrap.zip: not built (`make package`).",
         "",
         "## How the emulator is set up",
         "",
@@ -1155,14 +1403,18 @@ def render(res: Results) -> str:
 
 def print_timeline(run: Run) -> None:
     chain = {c["seq"] for c in run.chain}
-    print(f"{len(run.calls)} calls, {run.elapsed_s:.2f} s, chain {len(chain)} (bound "
-          f"{bound_trips(run.regions, run.concurrency)}), first call after {run.first_call_ms:.0f} ms, provider CPU "
-          f"{run.cpu_s} s; administrator {run.administrator}'s Security Hub calls per region "
-          f"{run.admin_calls_per_region:.2f}; times from the invocation:")
+    print(
+        f"{len(run.calls)} calls, {run.elapsed_s:.2f} s, chain {len(chain)} (bound "
+        f"{bound_trips(run.regions, run.concurrency)}), first call after {run.first_call_ms:.0f} ms, provider CPU "
+        f"{run.cpu_s} s; administrator {run.administrator}'s Security Hub calls per region "
+        f"{run.admin_calls_per_region:.2f}; times from the invocation:"
+    )
     for c in sorted(run.calls, key=lambda c: c["start"]):
         mark = "*" if c["seq"] in chain else " "
-        print(f"{mark} {c['start'] - run.invoked_at:7.3f} {c['end'] - run.invoked_at:7.3f} {c['service']:<12} "
-              f"{c['operation']:<30} {c['account']} {c['region']}")
+        print(
+            f"{mark} {c['start'] - run.invoked_at:7.3f} {c['end'] - run.invoked_at:7.3f} {c['service']:<12} "
+            f"{c['operation']:<30} {c['account']} {c['region']}"
+        )
 
 
 def load_average() -> str:
@@ -1174,21 +1426,35 @@ def load_average() -> str:
 
 # --- main ---------------------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", help="the bootstrap binary (default: see the module docstring)")
     parser.add_argument("--runs", type=int, default=3, help="parallel runs per region count (median; 1-9)")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 run each, no sequential 34, fewer creations and cold starts (about 1.5 min)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 run each, no sequential 34, fewer creations and cold starts (about 1.5 min)",
+    )
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="the report to write")
-    parser.add_argument("--timeline", type=int, metavar="REGIONS",
-                        help="only one Create in REGIONS regions; print its call log (nothing written)")
+    parser.add_argument(
+        "--timeline",
+        type=int,
+        metavar="REGIONS",
+        help="only one Create in REGIONS regions; print its call log (nothing written)",
+    )
     parser.add_argument("--concurrency", type=int, help="with --timeline: MAX_CONCURRENT_REGIONS")
-    parser.add_argument("--assumed", action="store_true",
-                        help=f"with --timeline: into administrator {FAN_IN_ADMIN} (AssumeRole), not the provider's own")
-    parser.add_argument("--only", choices=["fan_in", "watch"], default=os.environ.get("BENCH_ONLY") or None,
-                        help="only this scenario (default: BENCH_ONLY): its section of --out is replaced, the rest "
-                             "kept")
+    parser.add_argument(
+        "--assumed",
+        action="store_true",
+        help=f"with --timeline: into administrator {FAN_IN_ADMIN} (AssumeRole), not the provider's own",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["fan_in", "watch"],
+        default=os.environ.get("BENCH_ONLY") or None,
+        help="only this scenario (default: BENCH_ONLY): its section of --out is replaced, the rest kept",
+    )
     args = parser.parse_args(argv)
     if args.only not in (None, "fan_in", "watch"):  # argparse checks choices on the command line only, not the default
         parser.error(f"BENCH_ONLY={args.only!r}: expected fan_in or watch")
@@ -1206,8 +1472,14 @@ def main(argv: list[str]) -> int:
         rig = Rig(binary, scratch)
         try:
             if args.timeline:
-                print_timeline(rig.enroll(args.timeline, args.concurrency, measure_memory=True,
-                                          administrator=FAN_IN_ADMIN if args.assumed else ADMIN))
+                print_timeline(
+                    rig.enroll(
+                        args.timeline,
+                        args.concurrency,
+                        measure_memory=True,
+                        administrator=FAN_IN_ADMIN if args.assumed else ADMIN,
+                    )
+                )
                 return 0
             if args.only == "fan_in":
                 fan = rig.fan_in()
@@ -1240,8 +1512,11 @@ def main(argv: list[str]) -> int:
             for _ in range(runs):
                 run = rig.enroll(ASSUMED_REGIONS, administrator=FAN_IN_ADMIN)
                 assumed.append(run)
-                log(f"  {ASSUMED_REGIONS:2} regions, administrator {FAN_IN_ADMIN} (AssumeRole): {run.elapsed_s:6.2f} s, "
-                    f"chain {len(run.chain)}, administrator calls per region {run.admin_calls_per_region:.2f}")
+                log(
+                    f"  {ASSUMED_REGIONS:2} regions, administrator {FAN_IN_ADMIN} (AssumeRole): "
+                    f"{run.elapsed_s:6.2f} s, "
+                    f"chain {len(run.chain)}, administrator calls per region {run.admin_calls_per_region:.2f}"
+                )
             for n in REGION_COUNTS:
                 for _ in range(SEQUENTIAL_RUNS[n] if not args.quick else int(n <= 17)):
                     run = rig.enroll(n, concurrency=1)
@@ -1249,8 +1524,10 @@ def main(argv: list[str]) -> int:
                     log(f"  {n:2} regions, sequential: {run.elapsed_s:6.2f} s, chain {len(run.chain)}")
             for n in WHAT_IF_REGIONS:
                 what_if[n] = rig.enroll(n, concurrency=WHAT_IF_CONCURRENCY, measure_memory=True)
-                log(f"  {n:2} regions, MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}: {what_if[n].elapsed_s:6.2f} s, "
-                    f"chain {len(what_if[n].chain)}")
+                log(
+                    f"  {n:2} regions, MAX_CONCURRENT_REGIONS={WHAT_IF_CONCURRENCY}: {what_if[n].elapsed_s:6.2f} s, "
+                    f"chain {len(what_if[n].chain)}"
+                )
             detections = []
             for i, delay in enumerate(CREATION_DELAYS_S[::2] if args.quick else CREATION_DELAYS_S):
                 detections.append(rig.detection(delay, i))
@@ -1259,19 +1536,35 @@ def main(argv: list[str]) -> int:
             cold = rig.cold_starts(5 if args.quick else COLD_START_RUNS)
             log(f"  cold start: median {median(cold):.1f} ms")
             fan = rig.fan_in()
-            log(f"  fan-in: {fan.success} of {fan.members} SUCCESS in {fan.elapsed_s:.1f} s "
+            log(
+                f"  fan-in: {fan.success} of {fan.members} SUCCESS in {fan.elapsed_s:.1f} s "
                 f"({fan.elapsed_s / fan.bound_s:.2f}x the bound), {fan.admin_calls_per_enrollment:.2f} administrator "
-                f"calls per enrollment per region, {fan.admin_throttled} throttled")
+                f"calls per enrollment per region, {fan.admin_throttled} throttled"
+            )
             watch = rig.watch()
-            log(f"  watch: {watch.reported} of {watch.departed} left reported in {watch.elapsed_s:.1f} s, "
+            log(
+                f"  watch: {watch.reported} of {watch.departed} left reported in {watch.elapsed_s:.1f} s, "
                 f"{watch.calls.get('securityhub ListMembers', 0)} ListMembers calls, "
-                f"{watch.throttled.get('securityhub', 0)} throttled")
+                f"{watch.throttled.get('securityhub', 0)} throttled"
+            )
         finally:
             rig.close()
         package = REPO / "dist/bootstrap.zip"
-        results = Results(binary, parallel, sequential, what_if, detections, cold, memory_kb,
-                          package.stat().st_size if package.is_file() else None, time.monotonic() - began,
-                          (load_start, load_average()), fan, assumed, watch)
+        results = Results(
+            binary,
+            parallel,
+            sequential,
+            what_if,
+            detections,
+            cold,
+            memory_kb,
+            package.stat().st_size if package.is_file() else None,
+            time.monotonic() - began,
+            (load_start, load_average()),
+            fan,
+            assumed,
+            watch,
+        )
         print()
         print(f"binary: {show_path(binary.path)} ({binary.origin})")
         print(table(["figure", "value", "target", ""], results.summary()))

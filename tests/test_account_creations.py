@@ -21,9 +21,10 @@ from __future__ import annotations
 import collections
 import time
 
-from harness.assertions import assert_delivered
+from harness.assertions import assert_delivered, member_statuses
+from harness.constants import ADMIN
 from harness.fixtures import send_at_once
-from reliability_support import ADMIN, enrolled_regions, record_figure
+from harness.reliability import record_figure
 
 CREATIONS = 8
 LIMIT = 5  # the emulator's default create_account_concurrency, asserted below
@@ -51,40 +52,58 @@ def test_many_account_creations_at_once_all_succeed_each_with_its_own_account(em
     for deployment in deployments:
         deployment.runtime_api.wait_polling(1, timeout=START_TIMEOUT_S)
     requests = []
-    for index, (deployment, email) in enumerate(zip(deployments, EMAILS)):
+    for index, (deployment, email) in enumerate(zip(deployments, EMAILS, strict=True)):
         deployment.cfn.ensure_bucket()  # one response bucket for all: made by the first, found by the others
-        props = {"AdministratorAccountId": ADMIN, "AccountName": f"Parallel {index}", "Email": email,
-                 "Regions": REGIONS}
+        props = {
+            "AdministratorAccountId": ADMIN,
+            "AccountName": f"Parallel {index}",
+            "Email": email,
+            "Regions": REGIONS,
+        }
         event, key = deployment.cfn.event("Create", props, service_timeout=str(SERVICE_TIMEOUT_S))
         deployment.cfn.hold(event)
         requests.append((deployment, email, event, key))
 
     started = time.monotonic()
-    answered = send_at_once([(deployment, event, key) for deployment, _, event, key in requests], LAMBDA_DEADLINE_S,
-                            LAMBDA_DEADLINE_S + ANSWER_MARGIN_S)
-    responses = [(email, resp) for (_, email, _, _), resp in zip(requests, answered)]
+    answered = send_at_once(
+        [(deployment, event, key) for deployment, _, event, key in requests],
+        LAMBDA_DEADLINE_S,
+        LAMBDA_DEADLINE_S + ANSWER_MARGIN_S,
+    )
+    responses = [(email, resp) for (_, email, _, _), resp in zip(requests, answered, strict=True)]
     elapsed = time.monotonic() - started
     creations = emulator.call_totals("organizations", operation="CreateAccount")
 
     # Exactly one answer per request (no continuation), whatever it says.
-    for deployment, (email, resp) in zip(deployments, responses):
+    for deployment, (email, resp) in zip(deployments, responses, strict=True):
         assert len(deployment.runtime_api.posts) == 1, f"{email}: {len(deployment.runtime_api.posts)} answers"
         assert_delivered(resp)
     statuses = collections.Counter(resp.status for _, resp in responses)
-    record_figure("account_creations", f"{CREATIONS} concurrent Creates of new accounts",
-                  limit=LIMIT, delay_s=DELAY_S, success=statuses["SUCCESS"], failed=statuses["FAILED"],
-                  seconds=round(elapsed, 1), create_account_served=creations["served"],
-                  create_account_refused=creations["throttled"])
+    record_figure(
+        "account_creations",
+        f"{CREATIONS} concurrent Creates of new accounts",
+        limit=LIMIT,
+        delay_s=DELAY_S,
+        success=statuses["SUCCESS"],
+        failed=statuses["FAILED"],
+        seconds=round(elapsed, 1),
+        create_account_served=creations["served"],
+        create_account_refused=creations["throttled"],
+    )
     failed = [f"{email}: {resp.reason}" for email, resp in responses if resp.status != "SUCCESS"]
-    assert not failed, (f"{len(failed)} of {CREATIONS} Creates FAILED in {elapsed:.1f} s (CreateAccount: "
-                        f"{creations['served']} accepted, {creations['throttled']} refused); first ones:\n"
-                        + "\n".join(failed[:5]))
+    assert not failed, (
+        f"{len(failed)} of {CREATIONS} Creates FAILED in {elapsed:.1f} s (CreateAccount: "
+        f"{creations['served']} accepted, {creations['throttled']} refused); first ones:\n" + "\n".join(failed[:5])
+    )
 
     # The limit was hit: some CreateAccount calls were refused with TooManyRequestsException (counted throttled
     # by the emulator, which answers nothing else for them here), and a refused call created nothing.
     assert creations["throttled"] > 0, f"no CreateAccount was refused: the limit was never reached ({creations})"
-    refusals = [c for c in emulator.aws_calls(service="organizations", operation="CreateAccount")
-                if c["fault"] == "service_throttled"]
+    refusals = [
+        c
+        for c in emulator.aws_calls(service="organizations", operation="CreateAccount")
+        if c["fault"] == "service_throttled"
+    ]
     assert len(refusals) == creations["throttled"] and {c["status"] for c in refusals} == {400}, refusals
     assert creations["served"] == CREATIONS, f"one accepted CreateAccount per Create, no more: {creations}"
     requested = emulator.client("organizations").list_create_account_status()["CreateAccountStatuses"]
@@ -100,7 +119,7 @@ def test_many_account_creations_at_once_all_succeed_each_with_its_own_account(em
         assert resp.data["AccountCreated"] == "true" and resp.data["AccountId"] == resp.physical_id, resp.describe()
         assert resp.data["Regions"] == ",".join(sorted(REGIONS)), resp.describe()
         member = resp.physical_id
-        statuses_seen = enrolled_regions(emulator, ADMIN, member, REGIONS)
+        statuses_seen = member_statuses(emulator, ADMIN, member, REGIONS)
         assert set(statuses_seen.values()) == {"Enabled"}, f"{email} ({member}): {statuses_seen}"
         administrators = {region: emulator.administrator_of(member, region) for region in REGIONS}
         assert set(administrators.values()) == {ADMIN}, f"{email} ({member}) sees: {administrators}"

@@ -20,25 +20,17 @@ import pytest
 
 from harness import events
 from harness.assertions import assert_delivered
-from reliability_support import Internet
+from harness.constants import ADMIN, LOGICAL_ID_TAG, R1, R2, READ_OPERATIONS, REFUSED, STACK_ACCOUNT, STACK_TAG
+from harness.reliability import Internet
+from harness.scenario import props_builder
 
-ADMIN = "123456789012"  # the provider's own account: trusted by default, listed in ADMINISTRATOR_ACCOUNT_IDS
 OTHER_ADMIN = "444455556666"  # an administrator the operator did not list
 MEMBER = "111111111111"
 SECOND = "222222222222"
-STACK_ACCOUNT = "232323232323"  # an account outside TRUSTED_ACCOUNT_IDS: a StackSet instance's, say
-R1, R2 = "us-east-1", "eu-west-1"
-REFUSED = "request refused"
-STACK_TAG = "securityhub-member-account:stack-id"  # the creation tags (src/enrollment/accounts.rs)
-LOGICAL_ID_TAG = "securityhub-member-account:logical-id"
-# Operations that only read; any other operation in the call log changes something.
-READ_OPERATIONS = re.compile(r"^(Get|List|Describe|BatchGet)|^AssumeRole$")
 
 
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": R1}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
+# MEMBER (this suite's) enrolled with ADMIN in R1.
+props = props_builder(AccountId=MEMBER, Regions=R1)
 
 
 def refusal_lines(provider) -> list[dict]:
@@ -64,12 +56,18 @@ class World:
         """The calls since the World was taken, up to the first look afterwards (not this test's own reads)."""
         if self.until is None:
             self.until = self.emulator.last_seq()
-        return [c for c in self.emulator.calls(self.since) if c["seq"] <= self.until
-                and service in (None, c["service"]) and operation in (None, c["operation"])]
+        return [
+            c
+            for c in self.emulator.calls(self.since)
+            if c["seq"] <= self.until and service in (None, c["service"]) and operation in (None, c["operation"])
+        ]
 
     def writes(self) -> list[tuple[str, str]]:
-        return [(c["service"], c["operation"]) for c in self.calls()
-                if c["service"] != "s3" and not READ_OPERATIONS.match(c["operation"] or "")]
+        return [
+            (c["service"], c["operation"])
+            for c in self.calls()
+            if c["service"] != "s3" and not READ_OPERATIONS.match(c["operation"] or "")
+        ]
 
     def assert_unchanged(self) -> None:
         assert self.writes() == [], self.writes()
@@ -78,7 +76,7 @@ class World:
 
     def refusal_line(self, event: dict) -> dict:
         """The one new `request refused` line, naming what `event` claimed."""
-        lines = refusal_lines(self.provider)[self.lines:]
+        lines = refusal_lines(self.provider)[self.lines :]
         assert len(lines) == 1, f"{len(lines)} refusal lines:\n{self.provider.tail()}"
         line = lines[0]
         assert line["level"] == "ERROR", line
@@ -111,6 +109,7 @@ def origin_reads(calls: list[dict], account: str) -> set[str]:
 
 
 # -- administrators ----------------------------------------------------------------------------------------------
+
 
 def test_create_for_an_administrator_not_listed_is_refused(emulator, cfn):
     emulator.enable_hub(OTHER_ADMIN, R1)  # it would work, were it allowed
@@ -146,6 +145,7 @@ def test_without_the_allowlist_every_request_is_refused(emulator, provider_facto
 
 
 # -- the requesting account ----------------------------------------------------------------------------------------
+
 
 def test_a_stack_of_one_account_may_not_enroll_another(emulator, cfn):
     emulator.enable_hub(ADMIN, R1)
@@ -203,6 +203,7 @@ def test_an_untrusted_stack_may_not_close_its_account(emulator, cfn, provider_fa
 
 # -- the origin: a stack operation really waiting for this answer -----------------------------------------------------
 
+
 def test_a_delete_naming_a_stack_that_does_not_exist_is_refused(emulator, cfn):
     emulator.join_by_invitation(ADMIN, MEMBER, R1)
     world = World(emulator, cfn.provider)
@@ -254,7 +255,9 @@ def test_the_generic_custom_resource_type_is_served_only_when_listed(emulator, c
     world = World(emulator, cfn.provider)
     world.assert_refused(cfn.send(event, key=key, hold=False), "ResourceType", "RESOURCE_TYPES")
     assert world.calls(service="cloudformation") == []
-    listed = provider_factory({"RESOURCE_TYPES": "Custom::SecurityHubMemberAccount,AWS::CloudFormation::CustomResource"})
+    listed = provider_factory(
+        {"RESOURCE_TYPES": "Custom::SecurityHubMemberAccount,AWS::CloudFormation::CustomResource"}
+    )
     event, key = listed.cfn.event("Create", props(), stack=stack)
     event["ResourceType"] = "AWS::CloudFormation::CustomResource"
     assert_delivered(listed.cfn.send(event, key=key, hold=False), "SUCCESS")
@@ -291,8 +294,12 @@ def test_the_delete_of_a_replaced_id_during_cleanup_succeeds(emulator, cfn):
 
     # The cleanup, as CloudFormation shows it: the resource UPDATE_COMPLETE under its new id, and an event of
     # the old id being deleted.
-    emulator.stage_stack(cfn.stack_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": SECOND},
-                         deleting={"Member": MEMBER})
+    emulator.stage_stack(
+        cfn.stack_id,
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        physical_ids={"Member": SECOND},
+        deleting={"Member": MEMBER},
+    )
     assert_delivered(cfn.delete(old, MEMBER, hold=False), "SUCCESS")
     assert emulator.member_status(ADMIN, MEMBER, R1) is None
     assert emulator.member_status(ADMIN, SECOND, R1) == "Enabled"
@@ -331,6 +338,7 @@ def test_a_response_url_to_another_bucket_is_never_contacted(emulator, provider_
 
 
 # -- the StackSet path: an account's own stack, through the provider's SNS topic ---------------------------------------
+
 
 def test_an_accounts_own_stack_enrolls_it_through_sns_and_its_delete_disassociates(emulator, cfn):
     """cloudformation/stackset-member.yaml in account M enrolls `AWS::AccountId`: an untrusted stack acting on

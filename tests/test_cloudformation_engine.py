@@ -17,16 +17,12 @@ import re
 import pytest
 
 from harness import cdk
-from harness.assertions import assert_delivered
+from harness.assertions import assert_associated, assert_delivered, assert_without_administrator
+from harness.constants import ACCOUNT_ID, ADMIN, MEMBER, R1, R2, R3
 from harness.stacks import EXISTING_ACCOUNT, NEW_ACCOUNT, STACKSET_MEMBER, Engine, Stack
 
-ADMIN = "123456789012"  # the provider's own account, the organization's management account
-MEMBER = "222233334444"
-R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-
-
 # --- helpers ------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def engine(emulator, runtime_api, provider):
@@ -49,19 +45,6 @@ def assert_complete(stack: Stack) -> None:
     assert described["StackStatus"] == "CREATE_COMPLETE", described
 
 
-def assert_enrolled(emulator, member: str, regions) -> None:
-    for region in regions:
-        assert emulator.member_status(ADMIN, member, region) == "Enabled", (region, emulator.state())
-        assert emulator.administrator_of(member, region) == ADMIN, (region, emulator.state())
-
-
-def assert_left(emulator, member: str, regions) -> None:
-    """No member record on the administrator's side, no administrator on the member's."""
-    for region in regions:
-        assert emulator.member_status(ADMIN, member, region) is None, (region, emulator.state())
-        assert emulator.administrator_of(member, region) is None, (region, emulator.state())
-
-
 def update_then_delete(emulator, cfn, stack: Stack, logical_id: str = "Member", sns: bool = False) -> None:
     """What CloudFormation sends next: an Update narrowing Regions to R1, then the Delete of the stack."""
     old = stack.properties(logical_id)
@@ -70,13 +53,14 @@ def update_then_delete(emulator, cfn, stack: Stack, logical_id: str = "Member", 
     new = dict(old, Regions=[R1])
     updated = assert_delivered(cfn.update(new, old, sns=sns, **resource), "SUCCESS")
     assert updated["PhysicalResourceId"] == member and updated["Data"]["Regions"] == R1, updated
-    assert_enrolled(emulator, member, [R1])
-    assert_left(emulator, member, [R2])
+    assert_associated(emulator, ADMIN, member, [R1])
+    assert_without_administrator(emulator, ADMIN, member, [R2])
     assert_delivered(cfn.delete(new, sns=sns, **resource), "SUCCESS")
-    assert_left(emulator, member, [R1, R2])
+    assert_without_administrator(emulator, ADMIN, member, [R1, R2])
 
 
 # --- the provider stack ---------------------------------------------------------------------------------------
+
 
 def test_provider_stack_exports_both_service_tokens(emulator, provider_stack):
     assert_complete(provider_stack)
@@ -85,8 +69,10 @@ def test_provider_stack_exports_both_service_tokens(emulator, provider_stack):
     assert re.fullmatch(rf"arn:aws:sns:{R1}:{ADMIN}:.+", outputs["TopicServiceToken"]), outputs
     exports = {e["Name"]: e["Value"] for e in emulator.client("cloudformation").list_exports()["Exports"]}
     name = provider_stack.describe()["StackName"]
-    assert exports == {f"{name}-ServiceToken": outputs["ServiceToken"],
-                       f"{name}-TopicServiceToken": outputs["TopicServiceToken"]}
+    assert exports == {
+        f"{name}-ServiceToken": outputs["ServiceToken"],
+        f"{name}-TopicServiceToken": outputs["TopicServiceToken"],
+    }
 
 
 def test_provider_stack_sends_failed_asynchronous_invocations_to_its_encrypted_queue(emulator, provider_stack):
@@ -106,8 +92,10 @@ def test_provider_role_may_invoke_its_own_function_and_no_other(emulator, provid
     ARN (the ServiceToken), in the role's own inline policy, and no other Lambda action in any of its policies."""
     iam = emulator.client("iam")
     role = provider_stack.outputs["ProviderRoleArn"].rsplit("/", 1)[1]
-    documents = {name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]}
+    documents = {
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
     assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     grants = []
     for name, document in documents.items():
@@ -122,47 +110,66 @@ def test_provider_role_may_invoke_its_own_function_and_no_other(emulator, provid
 
 # --- member stacks ----------------------------------------------------------------------------------------------
 
+
 def test_existing_account_example(emulator, engine, provider_stack, cfn):
-    stack = engine.deploy(EXISTING_ACCOUNT, "member-existing", {
-        "AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"})
+    stack = engine.deploy(
+        EXISTING_ACCOUNT,
+        "member-existing",
+        {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"},
+    )
     assert_complete(stack)
-    assert stack.outputs == {"AccountId": MEMBER, "Regions": f"{R2},{R1}", "AccountCreated": "false",
-                             "AdministratorAccountId": ADMIN}
+    assert stack.outputs == {
+        "AccountId": MEMBER,
+        "Regions": f"{R2},{R1}",
+        "AccountCreated": "false",
+        "AdministratorAccountId": ADMIN,
+    }
     assert stack.physical_id() == MEMBER
     create = stack.create_event()
     assert create["ServiceToken"] == provider_stack.outputs["ServiceToken"]  # Fn::ImportValue
     # The template's ServiceTimeout, as moto passes it: the template's number (CloudFormation sends "1200").
     assert str(create["ResourceProperties"]["ServiceTimeout"]) == "1200", create
     assert create["ResourceProperties"]["Regions"] == [R1, R2], create
-    assert_enrolled(emulator, MEMBER, [R1, R2])
+    assert_associated(emulator, ADMIN, MEMBER, [R1, R2])
     update_then_delete(emulator, cfn, stack)
 
 
 def test_new_account_example(emulator, engine, provider_stack, cfn):
-    stack = engine.deploy(NEW_ACCOUNT, "member-new", {
-        "AdministratorAccountId": ADMIN, "AccountName": "Engine Sandbox", "Email": "engine-sandbox@example.com"})
+    stack = engine.deploy(
+        NEW_ACCOUNT,
+        "member-new",
+        {"AdministratorAccountId": ADMIN, "AccountName": "Engine Sandbox", "Email": "engine-sandbox@example.com"},
+    )
     assert_complete(stack)
     account = stack.physical_id()
     assert ACCOUNT_ID.match(account), account
     # No Regions: every region where the administrator has Security Hub and the new account is enabled.
-    assert stack.outputs == {"AccountId": account, "Regions": f"{R2},{R1}", "AccountCreated": "true",
-                             "AdministratorAccountId": ADMIN}
+    assert stack.outputs == {
+        "AccountId": account,
+        "Regions": f"{R2},{R1}",
+        "AccountCreated": "true",
+        "AdministratorAccountId": ADMIN,
+    }
     assert [a["Id"] for a in emulator.accounts_with_email("engine-sandbox@example.com")] == [account]
     create = stack.create_event()
     assert str(create["ResourceProperties"]["ServiceTimeout"]) == "3600", create
     assert "ParentId" not in create["ResourceProperties"], create  # !If [HasParentId, ..., !Ref AWS::NoValue]
-    assert_enrolled(emulator, account, [R1, R2])
+    assert_associated(emulator, ADMIN, account, [R1, R2])
     update_then_delete(emulator, cfn, stack)
 
 
-def test_a_new_account_that_outlasts_one_invocation_goes_on_in_a_fresh_one(emulator, engine, provider_stack,
-                                                                           runtime_api):
+def test_a_new_account_that_outlasts_one_invocation_goes_on_in_a_fresh_one(
+    emulator, engine, provider_stack, runtime_api
+):
     """The engine's own Create, with an account creation longer than the (shortened) function timeout: the
     binary hands the request to a fresh invocation of its function, and the stack completes on its answer."""
     runtime_api.function_timeout_s = 8
     emulator.configure(create_account_delay_s=12)
-    stack = engine.deploy(NEW_ACCOUNT, "member-long", {
-        "AdministratorAccountId": ADMIN, "AccountName": "Engine Long", "Email": "engine-long@example.com"})
+    stack = engine.deploy(
+        NEW_ACCOUNT,
+        "member-long",
+        {"AdministratorAccountId": ADMIN, "AccountName": "Engine Long", "Email": "engine-long@example.com"},
+    )
     assert_complete(stack)
     account = stack.physical_id()
     assert [a["Id"] for a in emulator.accounts_with_email("engine-long@example.com")] == [account]
@@ -170,7 +177,7 @@ def test_a_new_account_that_outlasts_one_invocation_goes_on_in_a_fresh_one(emula
     continued = [p for p in payloads if "SecurityHubMemberAccountContinuation" in p]
     assert continued and all(p["Request"] == stack.create_event() for p in continued), payloads
     assert len(emulator.aws_calls(operation="CreateAccount")) == 1
-    assert_enrolled(emulator, account, [R1, R2])
+    assert_associated(emulator, ADMIN, account, [R1, R2])
 
 
 def test_stackset_member_through_the_sns_service_token(emulator, engine, provider_stack, cfn):
@@ -178,8 +185,12 @@ def test_stackset_member_through_the_sns_service_token(emulator, engine, provide
     whose subscription invokes the function with the SNS notification."""
     member = emulator.create_account("StackSet Member", "stackset-member@example.com")
     topic = provider_stack.outputs["TopicServiceToken"]
-    stack = engine.deploy(STACKSET_MEMBER, "StackSet-member", {
-        "TopicServiceToken": topic, "AdministratorAccountId": ADMIN, "Regions": f"{R1},{R2}"}, account=member)
+    stack = engine.deploy(
+        STACKSET_MEMBER,
+        "StackSet-member",
+        {"TopicServiceToken": topic, "AdministratorAccountId": ADMIN, "Regions": f"{R1},{R2}"},
+        account=member,
+    )
     assert_complete(stack)
     assert stack.outputs == {"AccountId": member, "Regions": f"{R2},{R1}"}
     payload = json.loads(stack.create_invocation().payload)
@@ -189,7 +200,7 @@ def test_stackset_member_through_the_sns_service_token(emulator, engine, provide
     assert create["ServiceToken"] == topic and create["StackId"].split(":")[4] == member, create
     assert create["ResourceProperties"]["AccountId"] == member  # !Ref AWS::AccountId of the member's stack
     assert str(create["ResourceProperties"]["ServiceTimeout"]) == "1200", create
-    assert_enrolled(emulator, member, [R1, R2])
+    assert_associated(emulator, ADMIN, member, [R1, R2])
     update_then_delete(emulator, cfn, stack, sns=True)
 
 
@@ -204,18 +215,25 @@ def test_stackset_member_in_a_control_tower_account_through_its_role_parameter(e
     refused = engine.deploy(STACKSET_MEMBER, "StackSet-default-role", parameters, account=member).describe()
     assert refused["StackStatus"] == "CREATE_FAILED", refused
     assert "role/OrganizationAccountAccessRole" in refused["StackStatusReason"], refused
-    stack = engine.deploy(STACKSET_MEMBER, "StackSet-control-tower", {
-        **parameters, "MemberRoleName": "AWSControlTowerExecution"}, account=member)
+    stack = engine.deploy(
+        STACKSET_MEMBER,
+        "StackSet-control-tower",
+        {**parameters, "MemberRoleName": "AWSControlTowerExecution"},
+        account=member,
+    )
     assert_complete(stack)
     create = json.loads(json.loads(stack.create_invocation().payload)["Records"][0]["Sns"]["Message"])
     assert create["ResourceProperties"]["MemberRoleName"] == "AWSControlTowerExecution", create
-    assert_enrolled(emulator, member, [R1])
+    assert_associated(emulator, ADMIN, member, [R1])
 
 
 def test_stackset_stack_of_the_administrator_has_no_member(emulator, engine, provider_stack, runtime_api):
     """In the administrator's own account the template's condition leaves the member out: nothing is sent."""
-    stack = engine.deploy(STACKSET_MEMBER, "StackSet-administrator", {
-        "TopicServiceToken": provider_stack.outputs["TopicServiceToken"], "AdministratorAccountId": ADMIN})
+    stack = engine.deploy(
+        STACKSET_MEMBER,
+        "StackSet-administrator",
+        {"TopicServiceToken": provider_stack.outputs["TopicServiceToken"], "AdministratorAccountId": ADMIN},
+    )
     assert_complete(stack)
     assert stack.outputs == {}
     assert runtime_api.invocations == []
@@ -224,27 +242,42 @@ def test_stackset_stack_of_the_administrator_has_no_member(emulator, engine, pro
 def test_cdk_new_account_stack(emulator, engine, provider_stack, cfn, tmp_path):
     """The CDK app's synthesized NewAccountStack, deployed as the CDK CLI does (bootstrap stack, assets, stack);
     it brings its own provider function."""
-    assembly = cdk.synth("NewAccountStack", {
-        "administratorAccountId": ADMIN, "accountName": "CDK Sandbox", "email": "cdk-sandbox@example.com",
-        "regions": f"{R1},{R2}"}, tmp_path / "cdk.out")
+    assembly = cdk.synth(
+        "NewAccountStack",
+        {
+            "administratorAccountId": ADMIN,
+            "accountName": "CDK Sandbox",
+            "email": "cdk-sandbox@example.com",
+            "regions": f"{R1},{R2}",
+        },
+        tmp_path / "cdk.out",
+    )
     stack = cdk.deploy(engine, assembly, "NewAccountStack")
     assert_complete(stack)
-    [logical_id] = [k for k, v in json.loads((assembly / "NewAccountStack.template.json").read_text())[
-        "Resources"].items() if v["Type"] == "Custom::SecurityHubMemberAccount"]
+    [logical_id] = [
+        k
+        for k, v in json.loads((assembly / "NewAccountStack.template.json").read_text())["Resources"].items()
+        if v["Type"] == "Custom::SecurityHubMemberAccount"
+    ]
     account = stack.physical_id(logical_id)
-    assert stack.outputs == {"MemberAccountId": account, "MemberRegions": f"{R2},{R1}",
-                             "MemberAccountCreated": "true", "MemberAdministratorAccountId": ADMIN}
+    assert stack.outputs == {
+        "MemberAccountId": account,
+        "MemberRegions": f"{R2},{R1}",
+        "MemberAccountCreated": "true",
+        "MemberAdministratorAccountId": ADMIN,
+    }
     create = stack.create_event(logical_id)
     assert create["ResourceProperties"]["ServiceTimeout"] == "3600", create  # the CDK renders a string
     assert create["ServiceToken"] != provider_stack.outputs["ServiceToken"]
-    assert_enrolled(emulator, account, [R1, R2])
+    assert_associated(emulator, ADMIN, account, [R1, R2])
     update_then_delete(emulator, cfn, stack, logical_id)
 
 
 def test_a_failed_create_fails_the_stack_with_the_providers_reason(emulator, engine, provider_stack):
     """R3 has no administrator hub: the provider answers FAILED, and the stack fails with its Reason."""
-    stack = engine.deploy(EXISTING_ACCOUNT, "member-failing", {
-        "AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": R3})
+    stack = engine.deploy(
+        EXISTING_ACCOUNT, "member-failing", {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": R3}
+    )
     described = stack.describe()
     assert described["StackStatus"] == "CREATE_FAILED", described
     assert R3 in described["StackStatusReason"], described

@@ -13,16 +13,12 @@ response PUTs, and every invocation the stand-in saw.
 from __future__ import annotations
 
 import json
-import re
 import time
 
+from harness.constants import ACCOUNT_ID, ADMIN, ENVELOPE_KEY, R1
 from harness.wait import wait_until
 
-ADMIN = "123456789012"  # the provider's own account and the organization's management account
-R1 = "us-east-1"
 FUNCTION_TIMEOUT_S = 8.0
-ENVELOPE_KEY = "SecurityHubMemberAccountContinuation"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 def new_account(email: str) -> dict:
@@ -30,8 +26,11 @@ def new_account(email: str) -> dict:
 
 
 def response_puts(emulator, key: str) -> list[dict]:
-    return [call for call in emulator.calls() if call["service"] == "s3" and call["method"] == "PUT"
-            and call["path"].endswith(key)]
+    return [
+        call
+        for call in emulator.calls()
+        if call["service"] == "s3" and call["method"] == "PUT" and call["path"].endswith(key)
+    ]
 
 
 def start(emulator, cfn, props: dict, creation_s: float, **event_options) -> tuple[dict, str, float]:
@@ -75,7 +74,9 @@ def test_a_creation_longer_than_the_lambda_timeout_succeeds_through_continuation
     handed = continuations(cfn)
     assert len(handed) >= 2, handed
     assert [payload[ENVELOPE_KEY]["Hop"] for payload in handed] == list(range(1, len(handed) + 1))
-    assert {payload[ENVELOPE_KEY]["FirstArrivalMs"] for payload in handed} == {handed[0][ENVELOPE_KEY]["FirstArrivalMs"]}
+    assert {payload[ENVELOPE_KEY]["FirstArrivalMs"] for payload in handed} == {
+        handed[0][ENVELOPE_KEY]["FirstArrivalMs"]
+    }
     assert abs(handed[0][ENVELOPE_KEY]["FirstArrivalMs"] / 1000 - sent) < 2
     assert all(payload["Request"] == event for payload in handed)
     # Every invocation ended well (a hand-off is no error, which Lambda would retry).

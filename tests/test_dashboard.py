@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
-
 from test_templates import cfn_lint_executable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +30,16 @@ ACTIONS_RS = ROOT / "src" / "enrollment" / "mod.rs"
 # Lambda Developer Guide, "Types of metrics for Lambda functions" (FunctionName dimension); SQS Developer Guide,
 # "Available CloudWatch metrics for Amazon SQS" (QueueName dimension).
 SERVICE_METRICS = {
-    "AWS/Lambda": ("FunctionName", "${Function}", {"Invocations", "Errors", "Throttles", "Duration",
-                                                   "DestinationDeliveryFailures", "ConcurrentExecutions"}),
-    "AWS/SQS": ("QueueName", "${DeadLetterQueue.QueueName}", {"ApproximateNumberOfMessagesVisible",
-                                                              "ApproximateAgeOfOldestMessage"}),
+    "AWS/Lambda": (
+        "FunctionName",
+        "${Function}",
+        {"Invocations", "Errors", "Throttles", "Duration", "DestinationDeliveryFailures", "ConcurrentExecutions"},
+    ),
+    "AWS/SQS": (
+        "QueueName",
+        "${DeadLetterQueue.QueueName}",
+        {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"},
+    ),
 }
 # Statistics a metric widget takes (CloudWatch User Guide, "CloudWatch statistics definitions").
 STAT = re.compile(r"SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?")
@@ -48,15 +53,20 @@ PSEUDO = {"AWS::AccountId", "AWS::Partition", "AWS::Region", "AWS::StackName", "
 def emitted() -> dict:
     """The request line's namespace, metric names, dimension sets and root members (src/protocol/metrics.rs)."""
     text = METRICS_RS.read_text()
-    (namespace,) = re.findall(r'pub const NAMESPACE: &str = "([^"]+)";', text)
-    line = text[text.index("let line: Value = json!({"):]
-    line = line[:line.index("});")]
-    directive = line[line.index('"CloudWatchMetrics"'):line.index('"RequestType":')]
+    (namespace,) = re.findall(r'pub(?:\(crate\))? const NAMESPACE: &str = "([^"]+)";', text)
+    line = text[text.index("let line: Value = json!({") :]
+    line = line[: line.index("});")]
+    directive = line[line.index('"CloudWatchMetrics"') : line.index('"RequestType":')]
     metrics = set(re.findall(r'\{"Name": "(\w+)", "Unit": "\w+"\}', directive))
     (dimensions,) = re.findall(r'"Dimensions": (\[\[.*?\]\])', directive)
-    members = set(re.findall(r'^\s*"(\w+)":', line[line.index('"RequestType":'):], re.MULTILINE))
-    return {"namespace": namespace, "metrics": metrics, "dimension_sets": [frozenset(s) for s in json.loads(dimensions)],
-            "members": members, "request_types": request_types()}
+    members = set(re.findall(r'^\s*"(\w+)":', line[line.index('"RequestType":') :], re.MULTILINE))
+    return {
+        "namespace": namespace,
+        "metrics": metrics,
+        "dimension_sets": [frozenset(s) for s in json.loads(dimensions)],
+        "members": members,
+        "request_types": request_types(),
+    }
 
 
 def watch_emitted() -> dict | None:
@@ -65,9 +75,9 @@ def watch_emitted() -> dict | None:
     if not WATCH_RS.exists():
         return None
     text = WATCH_RS.read_text()
-    text = text[:text.index("#[cfg(test)]")] if "#[cfg(test)]" in text else text
-    (namespace,) = re.findall(r'pub const NAMESPACE: &str = "([^"]+)";', text)
-    (request_type,) = re.findall(r'pub const REQUEST_TYPE: &str = "([^"]+)";', text)
+    text = text[: text.index("#[cfg(test)]")] if "#[cfg(test)]" in text else text
+    (namespace,) = re.findall(r'pub(?:\(crate\))? const NAMESPACE: &str = "([^"]+)";', text)
+    (request_type,) = re.findall(r'pub(?:\(crate\))? const REQUEST_TYPE: &str = "([^"]+)";', text)
     metrics = set(re.findall(r'\("(\w+)", (?:summary|u32|other)', text))
     (counted,) = re.findall(r"const COUNTED: \[&str; \d+\] = \[([^\]]*)\];", text)
     metrics |= set(re.findall(r'"(\w+)"', counted))
@@ -75,8 +85,13 @@ def watch_emitted() -> dict | None:
     metrics |= set(re.findall(r'json!\(\{"Name": "(\w+)", "Unit"', text))
     (dimensions,) = re.findall(r'"Dimensions": (\[\[.*?\]\])', text)
     members = set(re.findall(r'root\.insert\("(\w+)"', text)) | metrics
-    return {"namespace": namespace, "metrics": metrics, "dimension_sets": [frozenset(s) for s in json.loads(dimensions)],
-            "members": members, "request_types": {request_type}}
+    return {
+        "namespace": namespace,
+        "metrics": metrics,
+        "dimension_sets": [frozenset(s) for s in json.loads(dimensions)],
+        "members": members,
+        "request_types": {request_type},
+    }
 
 
 def metrics_lines() -> list[dict]:
@@ -169,7 +184,7 @@ def metric_rows(body: dict):
             assert "." not in names and "..." not in names, "spell every row out (no repetition shorthand)"
             namespace, metric, *pairs = names
             assert len(pairs) % 2 == 0, row
-            dimensions = dict(zip(pairs[::2], pairs[1::2]))
+            dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
             yield props["title"], namespace, metric, dimensions, options.get("stat", props.get("stat"))
 
 
@@ -177,8 +192,9 @@ def test_every_metric_is_one_that_exists():
     _, body = dashboard_body()
     lines = metrics_lines()
     namespaces = {line["namespace"] for line in lines}
-    (metric_filter,) = [r["Properties"] for r in provider()["Resources"].values()
-                        if r["Type"] == "AWS::Logs::MetricFilter"]
+    (metric_filter,) = [
+        r["Properties"] for r in provider()["Resources"].values() if r["Type"] == "AWS::Logs::MetricFilter"
+    ]
     (transformation,) = metric_filter["MetricTransformations"]
     filter_namespace = transformation["MetricNamespace"]["Fn::Sub"]
     rows = list(metric_rows(body))
@@ -188,9 +204,14 @@ def test_every_metric_is_one_that_exists():
         if namespace in namespaces:
             # A line that declares the metric, with these dimensions (EMF publishes each metric with exactly the
             # declared dimension sets: any other set has no data), for this RequestType.
-            emitting = [line for line in lines if line["namespace"] == namespace and metric in line["metrics"]
-                        and frozenset(dimensions) in line["dimension_sets"]
-                        and dimensions.get("RequestType") in line["request_types"]]
+            emitting = [
+                line
+                for line in lines
+                if line["namespace"] == namespace
+                and metric in line["metrics"]
+                and frozenset(dimensions) in line["dimension_sets"]
+                and dimensions.get("RequestType") in line["request_types"]
+            ]
             assert emitting, f"{title}: the function emits no {metric} by {dimensions}"
         elif namespace == filter_namespace:
             assert (metric, dimensions) == (transformation["MetricName"], {}), f"{title}: {metric} {dimensions}"
@@ -199,8 +220,9 @@ def test_every_metric_is_one_that_exists():
             assert metric in metrics, f"{title}: {namespace} {metric}"
             assert dimensions == {dimension: value}, f"{title}: {namespace} {metric} {dimensions}"
         else:
-            pytest.fail(f"{title}: namespace {namespace} is neither the function's, the metric filter's, "
-                        "Lambda's nor SQS's")
+            pytest.fail(
+                f"{title}: namespace {namespace} is neither the function's, the metric filter's, Lambda's nor SQS's"
+            )
 
 
 def test_the_brief_is_covered_requests_failures_throttling_duration_refusals():
@@ -208,9 +230,14 @@ def test_the_brief_is_covered_requests_failures_throttling_duration_refusals():
     rows = list(metric_rows(body))
     graphed = {(namespace, metric, stat) for _, namespace, metric, _, stat in rows}
     namespace = emitted()["namespace"]
-    for needed in [(namespace, "Duration", "SampleCount"), (namespace, "Failed", "Sum"),
-                   (namespace, "FailedRegions", "Sum"), (namespace, "ThrottledCalls", "Sum"),
-                   (namespace, "Duration", "p50"), (namespace, "Duration", "p99")]:
+    for needed in [
+        (namespace, "Duration", "SampleCount"),
+        (namespace, "Failed", "Sum"),
+        (namespace, "FailedRegions", "Sum"),
+        (namespace, "ThrottledCalls", "Sum"),
+        (namespace, "Duration", "p50"),
+        (namespace, "Duration", "p99"),
+    ]:
         assert needed in graphed, needed
     assert any(metric == "RefusedRequests" for _, metric, _ in graphed)
     if watch_emitted() is not None:
@@ -239,14 +266,21 @@ def test_the_alarm_widget_shows_every_alarm():
     (widget,) = [w["properties"] for w in body["widgets"] if w["type"] == "alarm"]
     shown = set()
     for arn in widget["alarms"]:
-        found = re.fullmatch(r"arn:\$\{AWS::Partition\}:cloudwatch:\$\{AWS::Region\}:\$\{AWS::AccountId\}:alarm:"
-                             r"\$\{(\w+)\}", arn)
+        found = re.fullmatch(
+            r"arn:\$\{AWS::Partition\}:cloudwatch:\$\{AWS::Region\}:\$\{AWS::AccountId\}:alarm:"
+            r"\$\{(\w+)\}",
+            arn,
+        )
         assert found, arn
         shown.add(found.group(1))
     assert shown == alarms
 
 
 def test_provider_stays_cfn_lint_clean():
-    run = subprocess.run([cfn_lint_executable(), "--format", "parseable", "--", str(PROVIDER)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [cfn_lint_executable(), "--format", "parseable", "--", str(PROVIDER)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, f"cfn-lint exit {run.returncode}:\n{run.stdout}{run.stderr}"

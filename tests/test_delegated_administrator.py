@@ -21,7 +21,9 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from test_lifecycle import ADMIN, MEMBER, OTHER, R1, R2, assert_enrolled, assert_not_member, enable_hubs, hub, ok, props
+from harness.assertions import assert_enrolled, assert_not_member, hub, ok
+from harness.constants import ADMIN, MEMBER, OTHER, R1, R2
+from harness.scenario import enable_hubs, props
 
 LEAVING = ("DisassociateMembers", "DeleteMembers", "DisassociateFromAdministratorAccount")
 
@@ -132,6 +134,7 @@ def test_a_refused_disable_is_failed_naming_it_and_the_region(emulator, cfn):
 # User Guide, "Understanding central configuration in Security Hub CSPM"); the accounts' own EnableSecurityHub and
 # DisableSecurityHub are refused AccessDeniedException (the emulator's model, tests/emulator/securityhub.py).
 
+
 def test_under_central_configuration_an_organization_member_joins_and_a_disable_is_explained(emulator, cfn):
     member = organization_member(emulator)
     emulator.configure(central_configuration=[ADMIN])
@@ -149,8 +152,10 @@ def test_under_central_configuration_an_organization_member_joins_and_a_disable_
     # Its DisableSecurityHub is the policy's to decide: FAILED, saying so in each region, the hub left enabled.
     resp = ok(cfn.delete(p, member), "FAILED")
     for region in (R1, R2):
-        assert (f"{region}: DisableSecurityHub: refused: the account is governed by a Security Hub CSPM central "
-                "configuration policy") in resp.reason, resp.reason
+        assert (
+            f"{region}: DisableSecurityHub: refused: the account is governed by a Security Hub CSPM central "
+            "configuration policy"
+        ) in resp.reason, resp.reason
         assert hub(emulator.state(), member, region)["enabled"], region
     assert "OnDelete: Disassociate" in resp.reason
     assert_not_member(emulator, ADMIN, member, [R1, R2])

@@ -123,26 +123,41 @@ def verb(call):
     """The service and operation of a call: its first two words once --region and its value are taken out."""
     rest = list(call)
     if "--region" in rest:
-        del rest[rest.index("--region"):rest.index("--region") + 2]
+        del rest[rest.index("--region") : rest.index("--region") + 2]
     return rest[:2]
 
 
 def run_deploy(repo: Path, state: dict | None = None, env: dict | None = None, path: str | None = None) -> Run:
     tmp = repo.parent
-    base_state = {"caller": MANAGEMENT, "management": MANAGEMENT, "organization": ORGANIZATION,
-                  "bucket_location": "eu-west-1"}
+    base_state = {
+        "caller": MANAGEMENT,
+        "management": MANAGEMENT,
+        "organization": ORGANIZATION,
+        "bucket_location": "eu-west-1",
+    }
     (tmp / "state.json").write_text(json.dumps({**base_state, **(state or {})}))
     log = tmp / "calls.jsonl"
     log.unlink(missing_ok=True)
     environment = {
-        "HOME": str(tmp), "PATH": path or f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "FAKE_AWS_LOG": str(log), "FAKE_AWS_STATE": str(tmp / "state.json"),
-        "DEPLOY_BUCKET": BUCKET, "ADMINISTRATOR_ACCOUNT_IDS": ADMINISTRATORS, "AWS_REGION": "eu-west-1",
-        "SKIP_PACKAGE": "1", **(env or {}),
+        "HOME": str(tmp),
+        "PATH": path or f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_AWS_LOG": str(log),
+        "FAKE_AWS_STATE": str(tmp / "state.json"),
+        "DEPLOY_BUCKET": BUCKET,
+        "ADMINISTRATOR_ACCOUNT_IDS": ADMINISTRATORS,
+        "AWS_REGION": "eu-west-1",
+        "SKIP_PACKAGE": "1",
+        **(env or {}),
     }
     environment = {k: v for k, v in environment.items() if v is not None}
-    completed = subprocess.run(["/usr/bin/env", "bash", str(repo / "scripts" / "deploy.sh")], env=environment,
-                               capture_output=True, text=True, timeout=60, cwd=tmp)
+    completed = subprocess.run(
+        ["/usr/bin/env", "bash", str(repo / "scripts" / "deploy.sh")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp,
+    )
     return Run(completed, log)
 
 
@@ -156,17 +171,27 @@ def expected_key(repo: Path, architecture="x86_64", zip_name="bootstrap.zip"):
 
 
 def test_deploys_with_region_on_every_call_after_the_checks(repo):
-    run = run_deploy(repo, env={"TAGS": "Owner=security CostCenter=42",
-                                "PERMISSIONS_BOUNDARY": "arn:aws:iam::111111111111:policy/Boundary",
-                                "MEMBER_ROLE_NAME": "SecurityHubMemberAccountEnrollment"})
+    run = run_deploy(
+        repo,
+        env={
+            "TAGS": "Owner=security CostCenter=42",
+            "PERMISSIONS_BOUNDARY": "arn:aws:iam::111111111111:policy/Boundary",
+            "MEMBER_ROLE_NAME": "SecurityHubMemberAccountEnrollment",
+        },
+    )
     assert run.returncode == 0, run.stderr
     commands = run.commands()
     for call in commands:
         assert option(call, "--region") == "eu-west-1", call
     # The checks come before anything is uploaded or deployed.
     assert [verb(c) for c in commands] == [
-        ["sts", "get-caller-identity"], ["organizations", "describe-organization"], ["s3api", "get-bucket-location"],
-        ["s3", "cp"], ["cloudformation", "deploy"], ["cloudformation", "describe-stacks"]]
+        ["sts", "get-caller-identity"],
+        ["organizations", "describe-organization"],
+        ["s3api", "get-bucket-location"],
+        ["s3", "cp"],
+        ["cloudformation", "deploy"],
+        ["cloudformation", "describe-stacks"],
+    ]
     assert option(run.call("s3api", "get-bucket-location"), "--bucket") == BUCKET
     key = expected_key(repo)
     upload = run.call("s3", "cp")
@@ -175,13 +200,20 @@ def test_deploys_with_region_on_every_call_after_the_checks(repo):
     assert option(deploy, "--template-file") == "cloudformation/provider.yaml"
     assert option(deploy, "--stack-name") == "securityhub-member-account-provider"
     assert option(deploy, "--capabilities") == "CAPABILITY_IAM"
-    overrides = deploy[deploy.index("--parameter-overrides") + 1:deploy.index("--tags")]
+    overrides = deploy[deploy.index("--parameter-overrides") + 1 : deploy.index("--tags")]
     assert overrides == [
-        f"CodeS3Bucket={BUCKET}", f"CodeS3Key={key}", "Architecture=x86_64", f"OrganizationId={ORGANIZATION}",
-        f"AdministratorAccountIds={ADMINISTRATORS}", "MemberRoleName=SecurityHubMemberAccountEnrollment",
-        "PermissionsBoundary=arn:aws:iam::111111111111:policy/Boundary"]
-    assert deploy[deploy.index("--tags") + 1:] == ["Owner=security", "CostCenter=42"]
-    assert option(run.call("cloudformation", "describe-stacks"), "--stack-name") == "securityhub-member-account-provider"
+        f"CodeS3Bucket={BUCKET}",
+        f"CodeS3Key={key}",
+        "Architecture=x86_64",
+        f"OrganizationId={ORGANIZATION}",
+        f"AdministratorAccountIds={ADMINISTRATORS}",
+        "MemberRoleName=SecurityHubMemberAccountEnrollment",
+        "PermissionsBoundary=arn:aws:iam::111111111111:policy/Boundary",
+    ]
+    assert deploy[deploy.index("--tags") + 1 :] == ["Owner=security", "CostCenter=42"]
+    assert (
+        option(run.call("cloudformation", "describe-stacks"), "--stack-name") == "securityhub-member-account-provider"
+    )
 
 
 def test_refuses_credentials_of_another_account_than_the_management_account(repo):
@@ -189,12 +221,23 @@ def test_refuses_credentials_of_another_account_than_the_management_account(repo
     assert run.returncode == 1
     assert f"account {OTHER_ACCOUNT}, not the organization's management account {MANAGEMENT}" in run.stderr
     assert [verb(c) for c in run.commands()] == [
-        ["sts", "get-caller-identity"], ["organizations", "describe-organization"]], run.calls
+        ["sts", "get-caller-identity"],
+        ["organizations", "describe-organization"],
+    ], run.calls
 
 
 def test_refuses_an_account_outside_an_organization(repo):
-    run = run_deploy(repo, state={"fail": {"organizations describe-organization": (
-        "An error occurred (AWSOrganizationsNotInUseException) when calling the DescribeOrganization operation")}})
+    run = run_deploy(
+        repo,
+        state={
+            "fail": {
+                "organizations describe-organization": (
+                    "An error occurred (AWSOrganizationsNotInUseException) when calling the "
+                    "DescribeOrganization operation"
+                )
+            }
+        },
+    )
     assert run.returncode == 1
     assert "management account of an organization" in run.stderr, run.stderr
     assert not [c for c in run.commands() if "cp" in c or "deploy" in c], run.calls
@@ -220,8 +263,9 @@ def test_bucket_locations_as_s3_names_them(repo, location, region):
 
 
 def test_the_region_comes_from_the_environment_or_the_profile_or_it_stops(repo):
-    run = run_deploy(repo, state={"configured_region": "eu-central-1", "bucket_location": "eu-central-1"},
-                     env={"AWS_REGION": None})
+    run = run_deploy(
+        repo, state={"configured_region": "eu-central-1", "bucket_location": "eu-central-1"}, env={"AWS_REGION": None}
+    )
     assert run.returncode == 0, run.stderr
     assert all(option(c, "--region") == "eu-central-1" for c in run.commands())
     run = run_deploy(repo, env={"AWS_REGION": None, "AWS_DEFAULT_REGION": "eu-west-1"})
@@ -232,8 +276,10 @@ def test_the_region_comes_from_the_environment_or_the_profile_or_it_stops(repo):
 
 
 def test_missing_settings_stop_it_before_any_call(repo):
-    for unset, message in (("DEPLOY_BUCKET", "set DEPLOY_BUCKET"),
-                           ("ADMINISTRATOR_ACCOUNT_IDS", "set ADMINISTRATOR_ACCOUNT_IDS")):
+    for unset, message in (
+        ("DEPLOY_BUCKET", "set DEPLOY_BUCKET"),
+        ("ADMINISTRATOR_ACCOUNT_IDS", "set ADMINISTRATOR_ACCOUNT_IDS"),
+    ):
         run = run_deploy(repo, env={unset: None})
         assert run.returncode == 1 and message in run.stderr, run.stderr
         assert run.commands() == []

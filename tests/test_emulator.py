@@ -56,6 +56,7 @@ def accept(emulator, invitation_id):
 
 # --- Security Hub membership ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("accept", ["AcceptAdministratorInvitation", "AcceptInvitation"])
 def test_created_invited_accepted_member_is_enabled_and_sees_its_administrator(emulator, accept):
     emulator.enable_hub(ADMIN, REGION)
@@ -76,8 +77,12 @@ def test_created_invited_accepted_member_is_enabled_and_sees_its_administrator(e
         member.accept_invitation(MasterId=ADMIN, InvitationId=invitation["InvitationId"])
 
     (record,) = admin.get_members(AccountIds=[MEMBER])["Members"]
-    assert (record["MemberStatus"], record["AdministratorId"], record["MasterId"], record["Email"]) == \
-        ("Enabled", ADMIN, ADMIN, "member@example.com")
+    assert (record["MemberStatus"], record["AdministratorId"], record["MasterId"], record["Email"]) == (
+        "Enabled",
+        ADMIN,
+        ADMIN,
+        "member@example.com",
+    )
     assert {"InvitedAt", "UpdatedAt"} <= set(record)
     assert member.get_administrator_account()["Administrator"]["AccountId"] == ADMIN
     assert member.get_master_account()["Master"]["AccountId"] == ADMIN
@@ -88,8 +93,9 @@ def test_created_invited_accepted_member_is_enabled_and_sees_its_administrator(e
 
 def test_accept_without_an_invitation_fails(emulator):
     emulator.enable_hub(MEMBER, REGION)
-    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
-                     AdministratorId=ADMIN, InvitationId="0" * 32)
+    error = error_of(
+        hub(emulator, MEMBER).accept_administrator_invitation, AdministratorId=ADMIN, InvitationId="0" * 32
+    )
     assert code_and_status(error) == ("ResourceNotFoundException", 404)
     assert emulator.member_status(ADMIN, MEMBER, REGION) is None
 
@@ -99,8 +105,9 @@ def test_accept_naming_another_administrator_or_a_wrong_id_fails(emulator):
     emulator.enable_hub(MEMBER, REGION)
     member = hub(emulator, MEMBER)
 
-    wrong_admin = error_of(member.accept_administrator_invitation,
-                           AdministratorId=OTHER_ADMIN, InvitationId=invitation_id)
+    wrong_admin = error_of(
+        member.accept_administrator_invitation, AdministratorId=OTHER_ADMIN, InvitationId=invitation_id
+    )
     wrong_id = error_of(member.accept_administrator_invitation, AdministratorId=ADMIN, InvitationId="f" * 32)
 
     assert code_and_status(wrong_admin) == ("ResourceNotFoundException", 404)
@@ -111,16 +118,20 @@ def test_accept_naming_another_administrator_or_a_wrong_id_fails(emulator):
 
 def test_accept_needs_the_members_hub_enabled(emulator):
     invitation_id = invite(emulator)
-    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
-                     AdministratorId=ADMIN, InvitationId=invitation_id)
+    error = error_of(
+        hub(emulator, MEMBER).accept_administrator_invitation, AdministratorId=ADMIN, InvitationId=invitation_id
+    )
     assert code_and_status(error) == ("InvalidAccessException", 401)
 
 
 def test_operations_of_an_account_without_a_hub_fail_with_invalid_access_but_disabling_with_not_found(emulator):
     admin = hub(emulator, ADMIN)
-    for call, kwargs in [(admin.create_members, {"AccountDetails": [{"AccountId": MEMBER}]}),
-                         (admin.describe_hub, {}), (admin.get_administrator_account, {}),
-                         (admin.list_invitations, {})]:
+    for call, kwargs in [
+        (admin.create_members, {"AccountDetails": [{"AccountId": MEMBER}]}),
+        (admin.describe_hub, {}),
+        (admin.get_administrator_account, {}),
+        (admin.list_invitations, {}),
+    ]:
         error = error_of(call, **kwargs)
         assert code_and_status(error) == ("InvalidAccessException", 401)
         assert error.response["Error"]["Message"] == f"Account {ADMIN} is not subscribed to AWS Security Hub"
@@ -184,8 +195,9 @@ def test_disabling_a_members_hub_resigns_it_but_an_administrator_of_members_cann
 def test_a_member_cannot_accept_a_second_administrator(emulator):
     accept(emulator, invite(emulator))
     second = invite(emulator, admin=OTHER_ADMIN)
-    error = error_of(hub(emulator, MEMBER).accept_administrator_invitation,
-                     AdministratorId=OTHER_ADMIN, InvitationId=second)
+    error = error_of(
+        hub(emulator, MEMBER).accept_administrator_invitation, AdministratorId=OTHER_ADMIN, InvitationId=second
+    )
     assert code_and_status(error) == ("InvalidInputException", 400)
     assert emulator.administrator_of(MEMBER, REGION) == ADMIN
 
@@ -205,8 +217,10 @@ def test_organization_members_of_an_auto_enabling_administrator_are_enabled_at_o
     assert emulator.member_status(audit, "999999999999", REGION) == "Created"
 
 
-ALREADY_MEMBER = ("The request is rejected because the given account ID is already a member or associated member "
-                  "of the current account.")
+ALREADY_MEMBER = (
+    "The request is rejected because the given account ID is already a member or associated member "
+    "of the current account."
+)
 
 
 @pytest.mark.parametrize("status", ["Created", "Invited", "Enabled"])
@@ -221,8 +235,9 @@ def test_create_members_of_a_member_already_is_refused_in_unprocessed_accounts_a
     admin = hub(emulator, ADMIN)
     (before,) = admin.get_members(AccountIds=[MEMBER])["Members"]
 
-    answer = admin.create_members(AccountDetails=[{"AccountId": MEMBER, "Email": "other@example.com"},
-                                                  {"AccountId": OTHER_ADMIN}])
+    answer = admin.create_members(
+        AccountDetails=[{"AccountId": MEMBER, "Email": "other@example.com"}, {"AccountId": OTHER_ADMIN}]
+    )
 
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["UnprocessedAccounts"] == [{"AccountId": MEMBER, "ProcessingResult": ALREADY_MEMBER}]
@@ -263,6 +278,7 @@ def test_get_members_naming_no_member_is_a_bad_request_and_some_members_answer_t
 
 # --- Security Hub tags ----------------------------------------------------------------------------
 
+
 def hub_arn(account, region=REGION) -> str:
     return f"arn:aws:securityhub:{region}:{account}:hub/default"
 
@@ -274,23 +290,32 @@ def test_hub_tags_are_added_listed_replaced_and_removed(emulator):
 
     admin.tag_resource(ResourceArn=arn, Tags={"StackId": "stack-1", "Team": "security", "Env": "test"})
     admin.tag_resource(ResourceArn=arn, Tags={"Team": "platform"})
-    assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == \
-        {"StackId": "stack-1", "Team": "platform", "Env": "test"}
+    assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == {
+        "StackId": "stack-1",
+        "Team": "platform",
+        "Env": "test",
+    }
 
     # Several tagKeys in the query string; a key the hub does not have is ignored.
     admin.untag_resource(ResourceArn=arn, TagKeys=["Team", "Env", "Absent"])
     assert admin.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"StackId": "stack-1"}
     assert emulator.state()[ADMIN][REGION]["tags"] == {"StackId": "stack-1"}
-    assert [c["operation"] for c in emulator.aws_calls(service="securityhub")] == \
-        ["ListTagsForResource", "TagResource", "TagResource", "ListTagsForResource", "UntagResource",
-         "ListTagsForResource"]
+    assert [c["operation"] for c in emulator.aws_calls(service="securityhub")] == [
+        "ListTagsForResource",
+        "TagResource",
+        "TagResource",
+        "ListTagsForResource",
+        "UntagResource",
+        "ListTagsForResource",
+    ]
 
 
 def signed_request(emulator, account, method, path, body=b"") -> tuple[int, dict]:
     """A Security Hub request with `path` sent exactly as given (SigV4-signed as `account`)."""
     credentials = emulator.session(account, REGION).get_credentials().get_frozen_credentials()
-    request = AWSRequest(method=method, url=f"{emulator.url}{path}", data=body,
-                         headers={"Content-Type": "application/json"})
+    request = AWSRequest(
+        method=method, url=f"{emulator.url}{path}", data=body, headers={"Content-Type": "application/json"}
+    )
     SigV4Auth(credentials, "securityhub", REGION).add_auth(request)
     sent = urllib.request.Request(request.url, data=body or None, method=method, headers=dict(request.headers))
     try:
@@ -320,14 +345,24 @@ def test_tags_of_another_accounts_or_regions_hub_are_not_found(emulator):
     hub(emulator, MEMBER).tag_resource(ResourceArn=hub_arn(MEMBER), Tags={"Owner": "member"})
     admin = hub(emulator, ADMIN)
 
-    for arn in (hub_arn(MEMBER), hub_arn(ADMIN, "us-east-1"), f"arn:aws:securityhub:{REGION}:{ADMIN}:hub/other",
-                f"arn:aws:securityhub:{REGION}:{ADMIN}:automation-rule/0123"):
-        assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"Owner": "admin"})) == \
-            ("ResourceNotFoundException", 404), arn
-        assert code_and_status(error_of(admin.list_tags_for_resource, ResourceArn=arn)) == \
-            ("ResourceNotFoundException", 404), arn
-        assert code_and_status(error_of(admin.untag_resource, ResourceArn=arn, TagKeys=["Owner"])) == \
-            ("ResourceNotFoundException", 404), arn
+    for arn in (
+        hub_arn(MEMBER),
+        hub_arn(ADMIN, "us-east-1"),
+        f"arn:aws:securityhub:{REGION}:{ADMIN}:hub/other",
+        f"arn:aws:securityhub:{REGION}:{ADMIN}:automation-rule/0123",
+    ):
+        assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"Owner": "admin"})) == (
+            "ResourceNotFoundException",
+            404,
+        ), arn
+        assert code_and_status(error_of(admin.list_tags_for_resource, ResourceArn=arn)) == (
+            "ResourceNotFoundException",
+            404,
+        ), arn
+        assert code_and_status(error_of(admin.untag_resource, ResourceArn=arn, TagKeys=["Owner"])) == (
+            "ResourceNotFoundException",
+            404,
+        ), arn
     assert hub(emulator, MEMBER).list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"Owner": "member"}
     assert emulator.state()[ADMIN][REGION]["tags"] == {}
 
@@ -348,8 +383,10 @@ def test_invalid_tags_and_arns_are_invalid_input(emulator):
         assert code_and_status(error_of(call, **kwargs)) == ("InvalidInputException", 400), kwargs
     # At most 50 tags on the hub in all.
     admin.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
-    assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"one-more": "v"})) == \
-        ("InvalidInputException", 400)
+    assert code_and_status(error_of(admin.tag_resource, ResourceArn=arn, Tags={"one-more": "v"})) == (
+        "InvalidInputException",
+        400,
+    )
     assert len(admin.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 50
 
 
@@ -359,8 +396,7 @@ def test_enable_security_hub_tags_land_in_the_hubs_tags(emulator):
     assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"StackId": "stack-1"}
     assert emulator.state()[MEMBER][REGION]["tags"] == {"StackId": "stack-1"}
     # A second EnableSecurityHub conflicts and leaves the tags alone.
-    assert code_and_status(error_of(member.enable_security_hub, Tags={"Other": "x"}))[0] == \
-        "ResourceConflictException"
+    assert code_and_status(error_of(member.enable_security_hub, Tags={"Other": "x"}))[0] == "ResourceConflictException"
     assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {"StackId": "stack-1"}
 
 
@@ -371,10 +407,15 @@ def test_disabling_the_hub_drops_its_tags_and_a_disabled_hub_has_none_to_tag(emu
     member.disable_security_hub()
 
     assert MEMBER not in emulator.state()  # no hub, no tags
-    for call, kwargs in [(member.list_tags_for_resource, {}), (member.tag_resource, {"Tags": {"k": "v"}}),
-                         (member.untag_resource, {"TagKeys": ["Team"]})]:
-        assert code_and_status(error_of(call, ResourceArn=hub_arn(MEMBER), **kwargs)) == \
-            ("ResourceNotFoundException", 404)
+    for call, kwargs in [
+        (member.list_tags_for_resource, {}),
+        (member.tag_resource, {"Tags": {"k": "v"}}),
+        (member.untag_resource, {"TagKeys": ["Team"]}),
+    ]:
+        assert code_and_status(error_of(call, ResourceArn=hub_arn(MEMBER), **kwargs)) == (
+            "ResourceNotFoundException",
+            404,
+        )
     member.enable_security_hub()
     assert member.list_tags_for_resource(ResourceArn=hub_arn(MEMBER))["Tags"] == {}
 
@@ -390,13 +431,15 @@ def test_reset_clears_hub_tags(emulator):
 
 # --- Organizations and STS ------------------------------------------------------------------------
 
+
 def test_created_account_is_in_progress_and_hidden_until_the_delay_passes_and_keeps_its_tags(emulator):
     emulator.create_organization()
     emulator.configure(create_account_delay_s=1.0)
     organizations = emulator.client("organizations")
 
-    status = organizations.create_account(AccountName="new", Email="new@example.com",
-                                          Tags=[{"Key": "StackId", "Value": "stack-1"}])["CreateAccountStatus"]
+    status = organizations.create_account(
+        AccountName="new", Email="new@example.com", Tags=[{"Key": "StackId", "Value": "stack-1"}]
+    )["CreateAccountStatus"]
     assert status["State"] == "IN_PROGRESS" and "AccountId" not in status
     described = organizations.describe_create_account_status(CreateAccountRequestId=status["Id"])
     assert described["CreateAccountStatus"]["State"] == "IN_PROGRESS"
@@ -411,8 +454,9 @@ def test_created_account_is_in_progress_and_hidden_until_the_delay_passes_and_ke
     done = wait_until(succeeded, 5.0, 0.1, "CreateAccount succeeding")
     accounts = {a["Email"]: a["Id"] for a in organizations.list_accounts()["Accounts"]}
     assert accounts["new@example.com"] == done["AccountId"]
-    assert organizations.list_tags_for_resource(ResourceId=done["AccountId"])["Tags"] == \
-        [{"Key": "StackId", "Value": "stack-1"}]
+    assert organizations.list_tags_for_resource(ResourceId=done["AccountId"])["Tags"] == [
+        {"Key": "StackId", "Value": "stack-1"}
+    ]
 
 
 def test_create_account_failures_end_failed_with_their_reason(emulator):
@@ -438,8 +482,10 @@ def test_create_account_beyond_the_concurrency_is_refused_until_a_creation_finis
     def refused_create(name):
         refused = error_of(create, name)
         assert code_and_status(refused) == ("TooManyRequestsException", 400)
-        assert refused.response["Error"]["Message"] == ("AWS Organizations can't complete your request because "
-                                                        "another request is already in progress. Try again later.")
+        assert refused.response["Error"]["Message"] == (
+            "AWS Organizations can't complete your request because "
+            "another request is already in progress. Try again later."
+        )
 
     first = create("first")
     time.sleep(0.5)  # the second finishes 0.5 s after the first
@@ -461,9 +507,18 @@ def test_create_account_beyond_the_concurrency_is_refused_until_a_creation_finis
 
     assert emulator.call_totals("organizations", operation="CreateAccount") == {"served": 3, "throttled": 2}
     assert [c["fault"] for c in emulator.aws_calls(operation="CreateAccount")] == [
-        None, None, "service_throttled", None, "service_throttled"]
-    wait_until(lambda: not organizations.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],
-               5.0, 0.1, "every CreateAccount finishing")
+        None,
+        None,
+        "service_throttled",
+        None,
+        "service_throttled",
+    ]
+    wait_until(
+        lambda: not organizations.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],
+        5.0,
+        0.1,
+        "every CreateAccount finishing",
+    )
     emails = sorted(a["Email"] for a in emulator.org_accounts() if a["Email"] not in management_email)
     assert emails == ["first@example.com", "second@example.com", "third@example.com"]
     assert len(organizations.list_create_account_status()["CreateAccountStatuses"]) == 3
@@ -498,8 +553,9 @@ def test_a_repeat_of_a_create_account_in_progress_fails_with_concurrent_account_
     failed = wait_until(finished(repeated), 5.0, 0.1, "the repeated CreateAccount finishing")
     assert (failed["State"], failed["FailureReason"]) == ("FAILED", "CONCURRENT_ACCOUNT_MODIFICATION")
     assert "AccountId" not in failed
-    assert wait_until(finished(renamed), 5.0, 0.1, "the renamed one finishing")["FailureReason"] == \
-        "EMAIL_ALREADY_EXISTS"
+    assert (
+        wait_until(finished(renamed), 5.0, 0.1, "the renamed one finishing")["FailureReason"] == "EMAIL_ALREADY_EXISTS"
+    )
     assert len(emulator.accounts_with_email("repeat@example.com")) == 1
     # Once the creation has finished, the same request meets the existing account.
     again = wait_until(finished(create("repeat", "repeat@example.com")), 5.0, 0.1, "the last one finishing")
@@ -520,8 +576,9 @@ def test_close_account_is_pending_closure_then_suspended_and_a_second_close_is_r
     assert {a["Id"]: a["Status"] for a in emulator.org_accounts()}[account] == "PENDING_CLOSURE"
     conflict = error_of(organizations.close_account, AccountId=account)
     assert code_and_status(conflict) == ("ConflictException", 400)
-    assert conflict.response["Error"]["Message"] == ("The request failed because it conflicts with the current "
-                                                     "state of the specified resource.")
+    assert conflict.response["Error"]["Message"] == (
+        "The request failed because it conflicts with the current state of the specified resource."
+    )
     assert code_and_status(error_of(assume, emulator, account)) == ("AccessDenied", 403)
 
     wait_until(lambda: status() == "SUSPENDED", 5.0, 0.1, "the account suspended")
@@ -542,8 +599,9 @@ def test_closing_beyond_the_quota_is_a_constraint_violation_with_its_reason(emul
 
     assert code_and_status(refused) == ("ConstraintViolationException", 400)
     assert refused.response["Reason"] == "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
-    assert refused.response["Error"]["Message"] == ("CLOSE_ACCOUNT_QUOTA_EXCEEDED: You have exceeded close account "
-                                                    "quota for the past 30 days.")
+    assert refused.response["Error"]["Message"] == (
+        "CLOSE_ACCOUNT_QUOTA_EXCEEDED: You have exceeded close account quota for the past 30 days."
+    )
     assert organizations.describe_account(AccountId=second)["Account"]["Status"] == "ACTIVE"
     for bad in (-1, 1.5, True, "1"):
         with pytest.raises(EmulatorError, match="400"):
@@ -572,14 +630,18 @@ def test_move_account_list_parents_and_close_account(emulator):
 
     organizations.close_account(AccountId=account)
     assert organizations.describe_account(AccountId=account)["Account"]["Status"] == "SUSPENDED"
-    refused = error_of(emulator.client("sts").assume_role,
-                       RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="t1")
+    refused = error_of(
+        emulator.client("sts").assume_role,
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="t1",
+    )
     assert code_and_status(refused) == ("AccessDenied", 403)
 
 
 def assume(emulator, account):
     return emulator.client("sts", config=NO_RETRIES).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test"
+    )
 
 
 def test_assume_role_into_a_fresh_account_is_denied_until_its_role_is_ready(emulator):
@@ -636,8 +698,11 @@ def test_list_regions_answers_what_describe_regions_does_for_each_account(emulat
     emulator.configure(disabled_regions={MEMBER: ["eu-west-1"]})
 
     def listed(account, statuses=("ENABLED", "ENABLED_BY_DEFAULT")):
-        pages = emulator.client("account", account).get_paginator("list_regions").paginate(
-            RegionOptStatusContains=list(statuses), PaginationConfig={"PageSize": 7})
+        pages = (
+            emulator.client("account", account)
+            .get_paginator("list_regions")
+            .paginate(RegionOptStatusContains=list(statuses), PaginationConfig={"PageSize": 7})
+        )
         return {r["RegionName"]: r["RegionOptStatus"] for page in pages for r in page["Regions"]}
 
     def described(account):
@@ -651,6 +716,7 @@ def test_list_regions_answers_what_describe_regions_does_for_each_account(emulat
 
 
 # --- faults ---------------------------------------------------------------------------------------
+
 
 def test_throttling_is_each_services_own_error(emulator):
     emulator.create_organization()
@@ -669,10 +735,18 @@ def test_throttling_is_each_services_own_error(emulator):
 def test_errors_are_500s_in_each_services_format(emulator):
     emulator.session(ADMIN, REGION)
     emulator.configure(error_fraction=1.0)
-    expected = {"securityhub": ("InternalException", 500), "organizations": ("ServiceException", 500),
-                "sts": ("InternalFailure", 500), "ec2": ("InternalError", 500)}
-    calls = {"securityhub": lambda c: c.describe_hub(), "organizations": lambda c: c.list_accounts(),
-             "sts": lambda c: c.get_caller_identity(), "ec2": lambda c: c.describe_regions()}
+    expected = {
+        "securityhub": ("InternalException", 500),
+        "organizations": ("ServiceException", 500),
+        "sts": ("InternalFailure", 500),
+        "ec2": ("InternalError", 500),
+    }
+    calls = {
+        "securityhub": lambda c: c.describe_hub(),
+        "organizations": lambda c: c.list_accounts(),
+        "sts": lambda c: c.get_caller_identity(),
+        "ec2": lambda c: c.describe_regions(),
+    }
     for service, call in calls.items():
         client = emulator.client(service, ADMIN, REGION, config=NO_RETRIES)
         assert code_and_status(error_of(call, client)) == expected[service], service
@@ -751,8 +825,10 @@ def test_a_new_account_needs_a_subscription_until_its_services_are_ready(emulato
 
 
 def iam_deny(account, operation, why, region=REGION) -> str:
-    return (f"User: arn:aws:sts::{account}:assumed-role/OrganizationAccountAccessRole/session is not authorized to "
-            f"perform: securityhub:{operation} on resource: arn:aws:securityhub:{region}:{account}:hub/default {why}")
+    return (
+        f"User: arn:aws:sts::{account}:assumed-role/OrganizationAccountAccessRole/session is not authorized to "
+        f"perform: securityhub:{operation} on resource: arn:aws:securityhub:{region}:{account}:hub/default {why}"
+    )
 
 
 def test_access_denied_accounts_and_denied_regions_answer_iams_403_for_the_operation(emulator):
@@ -763,11 +839,13 @@ def test_access_denied_accounts_and_denied_regions_answer_iams_403_for_the_opera
     plain = error_of(hub(emulator, ADMIN, config=NO_RETRIES).list_members)
     assert code_and_status(plain) == ("AccessDeniedException", 403)
     assert plain.response["Error"]["Message"] == iam_deny(
-        ADMIN, "ListMembers", "because no identity-based policy allows the securityhub:ListMembers action")
+        ADMIN, "ListMembers", "because no identity-based policy allows the securityhub:ListMembers action"
+    )
     scp = error_of(hub(emulator, MEMBER, config=NO_RETRIES).describe_hub)
     assert code_and_status(scp) == ("AccessDeniedException", 403)
     assert scp.response["Error"]["Message"] == iam_deny(
-        MEMBER, "DescribeHub", "with an explicit deny in a service control policy")
+        MEMBER, "DescribeHub", "with an explicit deny in a service control policy"
+    )
     assert [c["fault"] for c in emulator.aws_calls(service="securityhub")] == ["access_denied", "denied_region"]
     assert hub(emulator, MEMBER, "us-east-1").enable_security_hub() is not None, "the SCP denies one region only"
     with pytest.raises(EmulatorError, match="400"):
@@ -805,27 +883,38 @@ def test_response_put_failures_fail_the_next_uploads_before_storing(emulator):
     assert emulator.read_object("cfn-responses", "stack/request-1") is None
     assert put(url, b'{"Status": "SUCCESS"}') == 200
     assert emulator.read_object("cfn-responses", "stack/request-1") == b'{"Status": "SUCCESS"}'
-    assert [c["fault"] for c in emulator.calls() if c["operation"] == "PutObject"] == \
-        ["put_failure", "put_failure", None]
+    assert [c["fault"] for c in emulator.calls() if c["operation"] == "PutObject"] == [
+        "put_failure",
+        "put_failure",
+        None,
+    ]
 
 
 # --- Lambda invocations ---------------------------------------------------------------------------
+
 
 def lambda_function(emulator, name: str = "invoked") -> str:
     """A moto Lambda function (its code never runs); answers its ARN."""
     role = emulator.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     return emulator.client("lambda").create_function(
-        FunctionName=name, Runtime="provided.al2023", Handler="bootstrap", Role=role,
-        Code={"ZipFile": placeholder_code()}, Timeout=30)["FunctionArn"]
+        FunctionName=name,
+        Runtime="provided.al2023",
+        Handler="bootstrap",
+        Role=role,
+        Code={"ZipFile": placeholder_code()},
+        Timeout=30,
+    )["FunctionArn"]
 
 
 def answer_once(api: RuntimeApi, body: bytes) -> threading.Thread:
     """A runtime client in a thread: take one event, answer `body`."""
+
     def run():
         with urllib.request.urlopen(f"http://{api.address}/2018-06-01/runtime/invocation/next", timeout=10) as r:
             request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        answer = urllib.request.Request(f"http://{api.address}/2018-06-01/runtime/invocation/{request_id}/response",
-                                        data=body, method="POST")
+        answer = urllib.request.Request(
+            f"http://{api.address}/2018-06-01/runtime/invocation/{request_id}/response", data=body, method="POST"
+        )
         urllib.request.urlopen(answer, timeout=10).close()
 
     thread = threading.Thread(target=run, daemon=True)
@@ -875,13 +964,15 @@ def stack_resource(emulator, stack_id: str, logical_id: str = "Member") -> dict:
     account, region = stack_id.split(":")[4], stack_id.split(":")[3]
     cloudformation = emulator.client("cloudformation", account, region)
     return cloudformation.describe_stack_resource(StackName=stack_id, LogicalResourceId=logical_id)[
-        "StackResourceDetail"]
+        "StackResourceDetail"
+    ]
 
 
 def stack_status(emulator, stack_id: str) -> str:
     account, region = stack_id.split(":")[4], stack_id.split(":")[3]
-    return emulator.client("cloudformation", account, region).describe_stacks(StackName=stack_id)[
-        "Stacks"][0]["StackStatus"]
+    return emulator.client("cloudformation", account, region).describe_stacks(StackName=stack_id)["Stacks"][0][
+        "StackStatus"
+    ]
 
 
 def test_a_held_stack_waits_in_create_in_progress_for_its_custom_resource(emulator):
@@ -903,8 +994,12 @@ def test_a_held_stack_waits_in_create_in_progress_for_its_custom_resource(emulat
 
 def test_a_held_stack_gets_the_given_id_and_more_resources(emulator):
     assert emulator.hold_stack(STACK_OWNER, REGION, stack_id=FIXED_STACK_ID) == FIXED_STACK_ID
-    assert emulator.hold_stack(STACK_OWNER, REGION, "Second", "AWS::CloudFormation::CustomResource",
-                               stack_id=FIXED_STACK_ID) == FIXED_STACK_ID
+    assert (
+        emulator.hold_stack(
+            STACK_OWNER, REGION, "Second", "AWS::CloudFormation::CustomResource", stack_id=FIXED_STACK_ID
+        )
+        == FIXED_STACK_ID
+    )
     assert emulator.hold_stack(STACK_OWNER, REGION, stack_id=FIXED_STACK_ID) == FIXED_STACK_ID  # again: no-op
     assert stack_resource(emulator, FIXED_STACK_ID)["ResourceType"] == "Custom::SecurityHubMemberAccount"
     assert stack_resource(emulator, FIXED_STACK_ID, "Second")["ResourceType"] == "AWS::CloudFormation::CustomResource"
@@ -928,9 +1023,12 @@ def test_set_stack_gives_the_status_and_physical_id_describe_answers(emulator):
     stack_id = emulator.hold_stack(STACK_OWNER, REGION)
     # The resource's own status is the one CloudFormation shows for it in the stack's (during a cleanup only a
     # replaced physical id is deleted: the resource itself is UPDATE_COMPLETE; docs/origin-statuses.md).
-    for status, resource_status in (("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
-                                    ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"),
-                                    ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"), ("CREATE_COMPLETE", "CREATE_COMPLETE")):
+    for status, resource_status in (
+        ("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"),
+        ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+        ("CREATE_COMPLETE", "CREATE_COMPLETE"),
+    ):
         held = emulator.set_stack(stack_id, status, {"Member": "111122223333"})
         assert held["status"] == status and held["resources"]["Member"]["physical_id"] == "111122223333"
         assert stack_status(emulator, stack_id) == status
@@ -947,10 +1045,11 @@ def test_missing_stacks_and_resources_are_validation_errors_that_say_does_not_ex
     """What the provider recognises a missing stack or resource by."""
     stack_id = emulator.hold_stack(STACK_OWNER, REGION)
     cloudformation = emulator.client("cloudformation", STACK_OWNER, REGION)
-    for call, kwargs in ((cloudformation.describe_stacks, {"StackName": FIXED_STACK_ID}),
-                         (cloudformation.describe_stack_resource, {"StackName": stack_id, "LogicalResourceId": "X"}),
-                         (cloudformation.describe_stack_resource, {"StackName": FIXED_STACK_ID,
-                                                                   "LogicalResourceId": "Member"})):
+    for call, kwargs in (
+        (cloudformation.describe_stacks, {"StackName": FIXED_STACK_ID}),
+        (cloudformation.describe_stack_resource, {"StackName": stack_id, "LogicalResourceId": "X"}),
+        (cloudformation.describe_stack_resource, {"StackName": FIXED_STACK_ID, "LogicalResourceId": "Member"}),
+    ):
         error = error_of(call, **kwargs)
         assert error.response["Error"]["Code"] == "ValidationError", error.response
         assert "does not exist" in error.response["Error"]["Message"], error.response
@@ -960,11 +1059,14 @@ def test_missing_stacks_and_resources_are_validation_errors_that_say_does_not_ex
 
 def test_held_stack_requests_are_checked(emulator):
     stack_id = emulator.hold_stack(STACK_OWNER, REGION)
-    for bad in ({"account": "1234", "region": REGION}, {"account": STACK_OWNER, "region": "nowhere"},
-                {"account": STACK_OWNER, "region": REGION, "logical_id": "not alnum"},
-                {"account": STACK_OWNER, "region": REGION, "resource_type": "Bogus"},
-                {"account": STACK_OWNER, "region": REGION, "stack_id": "not-an-arn"},
-                {"account": STACK_OWNER, "region": REGION, "colour": "blue"}):
+    for bad in (
+        {"account": "1234", "region": REGION},
+        {"account": STACK_OWNER, "region": "nowhere"},
+        {"account": STACK_OWNER, "region": REGION, "logical_id": "not alnum"},
+        {"account": STACK_OWNER, "region": REGION, "resource_type": "Bogus"},
+        {"account": STACK_OWNER, "region": REGION, "stack_id": "not-an-arn"},
+        {"account": STACK_OWNER, "region": REGION, "colour": "blue"},
+    ):
         with pytest.raises(EmulatorError, match="400"):
             emulator._control("POST", "stacks/hold", bad)
     with pytest.raises(EmulatorError, match="400"):
@@ -986,30 +1088,44 @@ def test_reset_drops_held_stacks(emulator):
 
 # --- control API and call log ---------------------------------------------------------------------
 
+
 def test_call_log_records_each_aws_request_with_its_outcome(emulator):
     emulator.enable_hub(ADMIN, REGION)
     hub(emulator, ADMIN).describe_hub()
     emulator.configure(throttle_fraction=1.0)
     error_of(hub(emulator, ADMIN, config=NO_RETRIES).list_members)
 
-    logged = [(c["service"], c["operation"], c["account"], c["region"], c["status"], c["fault"])
-              for c in emulator.calls()]
+    logged = [
+        (c["service"], c["operation"], c["account"], c["region"], c["status"], c["fault"]) for c in emulator.calls()
+    ]
     assert logged[0] == ("sts", "AssumeRole", DEFAULT_ACCOUNT, "us-east-1", 200, None)
-    assert logged[1:] == [("securityhub", "DescribeHub", ADMIN, REGION, 200, None),
-                          ("securityhub", "ListMembers", ADMIN, REGION, 429, "throttle")]
+    assert logged[1:] == [
+        ("securityhub", "DescribeHub", ADMIN, REGION, 200, None),
+        ("securityhub", "ListMembers", ADMIN, REGION, 429, "throttle"),
+    ]
     assert all(c["start"] <= c["end"] for c in emulator.calls())
 
 
 def test_reset_clears_state_faults_and_the_call_log(emulator):
     emulator.enable_hub(ADMIN, REGION)
-    emulator.configure(latency_ms=10, fail_regions={REGION: [ADMIN]}, new_account_not_ready_s=5,
-                       access_denied_accounts=[ADMIN], close_account_delay_s=5, close_account_quota=0)
+    emulator.configure(
+        latency_ms=10,
+        fail_regions={REGION: [ADMIN]},
+        new_account_not_ready_s=5,
+        access_denied_accounts=[ADMIN],
+        close_account_delay_s=5,
+        close_account_quota=0,
+    )
     emulator.reset()
     assert emulator.state() == {} and emulator.calls() == []
     config = emulator.config()
     assert config["latency_ms"] == 0 and config["fail_regions"] == {}
-    assert (config["new_account_not_ready_s"], config["access_denied_accounts"], config["close_account_delay_s"],
-            config["close_account_quota"]) == (0, [], 0, None)
+    assert (
+        config["new_account_not_ready_s"],
+        config["access_denied_accounts"],
+        config["close_account_delay_s"],
+        config["close_account_quota"],
+    ) == (0, [], 0, None)
 
 
 def test_unknown_configuration_keys_are_refused(emulator):
@@ -1025,6 +1141,7 @@ def test_motos_other_security_hub_operations_still_work(emulator):
 
 
 # --- token buckets (emulator/throttle.py) ----------------------------------------------------------
+
 
 class FakeClock:
     def __init__(self) -> None:
@@ -1048,8 +1165,9 @@ def test_the_rate_limiter_keeps_one_bucket_per_service_account_and_region_and_co
     clock = FakeClock()
     limiter = RateLimiter(clock)
     limit = (1.0, 2)
-    admitted = [limiter.admit("securityhub", ADMIN, REGION, op, limit) for op in ("GetMembers", "GetMembers",
-                                                                                  "InviteMembers")]
+    admitted = [
+        limiter.admit("securityhub", ADMIN, REGION, op, limit) for op in ("GetMembers", "GetMembers", "InviteMembers")
+    ]
     assert admitted == [True, True, False]
     assert limiter.admit("securityhub", MEMBER, REGION, "GetMembers", limit), "another account's bucket"
     assert limiter.admit("securityhub", ADMIN, "us-east-1", "GetMembers", limit), "another region's bucket"
@@ -1058,13 +1176,17 @@ def test_the_rate_limiter_keeps_one_bucket_per_service_account_and_region_and_co
     clock.now += 1.0
     assert limiter.admit("securityhub", ADMIN, REGION, "InviteMembers", limit), "refilled after 1 s at 1/s"
     assert limiter.admit("securityhub", ADMIN, REGION, "GetMembers", (1.0, 3)), "new settings: a new, full bucket"
-    rows = {(r["service"], r["account"], r["region"], r["operation"]): (r["served"], r["throttled"])
-            for r in limiter.snapshot()}
-    assert rows == {("organizations", ADMIN, REGION, "ListAccounts"): (1, 0),
-                    ("securityhub", ADMIN, REGION, "GetMembers"): (4, 0),
-                    ("securityhub", ADMIN, REGION, "InviteMembers"): (1, 1),
-                    ("securityhub", ADMIN, "us-east-1", "GetMembers"): (1, 0),
-                    ("securityhub", MEMBER, REGION, "GetMembers"): (1, 0)}
+    rows = {
+        (r["service"], r["account"], r["region"], r["operation"]): (r["served"], r["throttled"])
+        for r in limiter.snapshot()
+    }
+    assert rows == {
+        ("organizations", ADMIN, REGION, "ListAccounts"): (1, 0),
+        ("securityhub", ADMIN, REGION, "GetMembers"): (4, 0),
+        ("securityhub", ADMIN, REGION, "InviteMembers"): (1, 1),
+        ("securityhub", ADMIN, "us-east-1", "GetMembers"): (1, 0),
+        ("securityhub", MEMBER, REGION, "GetMembers"): (1, 0),
+    }
     limiter.reset()
     assert limiter.snapshot() == []
 
@@ -1077,8 +1199,16 @@ def test_token_buckets_are_off_by_default_and_every_call_is_counted_served(emula
     assert (config["securityhub_rate_per_s"], config["securityhub_burst"]) == (10.0, 30)
     for _ in range(40):  # more than a default burst, at once
         client.describe_hub()
-    assert emulator.call_counts("securityhub") == [{"service": "securityhub", "account": ADMIN, "region": REGION,
-                                                    "operation": "DescribeHub", "served": 40, "throttled": 0}]
+    assert emulator.call_counts("securityhub") == [
+        {
+            "service": "securityhub",
+            "account": ADMIN,
+            "region": REGION,
+            "operation": "DescribeHub",
+            "served": 40,
+            "throttled": 0,
+        }
+    ]
 
 
 def test_the_security_hub_bucket_serves_its_burst_then_answers_429_until_it_refills(emulator):
@@ -1101,16 +1231,21 @@ def test_the_security_hub_bucket_serves_its_burst_then_answers_429_until_it_refi
 
     assert emulator.call_totals("securityhub", ADMIN, REGION) == {"served": 6, "throttled": 2}
     assert emulator.call_totals(operation="GetFindings") == {"served": 0, "throttled": 1}
-    assert [c["fault"] for c in emulator.aws_calls(service="securityhub")][-3:] == ["rate_limited", None,
-                                                                                      "rate_limited"]
+    assert [c["fault"] for c in emulator.aws_calls(service="securityhub")][-3:] == [
+        "rate_limited",
+        None,
+        "rate_limited",
+    ]
 
 
 def test_each_account_and_each_region_has_its_own_security_hub_bucket(emulator):
     for account, region in ((ADMIN, REGION), (MEMBER, REGION), (ADMIN, "us-east-1")):
         emulator.enable_hub(account, region)
-    clients = {(ADMIN, REGION): hub(emulator, ADMIN, config=NO_RETRIES),
-               (MEMBER, REGION): hub(emulator, MEMBER, config=NO_RETRIES),
-               (ADMIN, "us-east-1"): hub(emulator, ADMIN, "us-east-1", config=NO_RETRIES)}
+    clients = {
+        (ADMIN, REGION): hub(emulator, ADMIN, config=NO_RETRIES),
+        (MEMBER, REGION): hub(emulator, MEMBER, config=NO_RETRIES),
+        (ADMIN, "us-east-1"): hub(emulator, ADMIN, "us-east-1", config=NO_RETRIES),
+    }
     # Rate 0: no refill at all, so the outcome cannot depend on timing.
     emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=0, securityhub_burst=2)
 
@@ -1122,16 +1257,28 @@ def test_each_account_and_each_region_has_its_own_security_hub_bucket(emulator):
 
     for account, region in clients:
         assert emulator.call_counts("securityhub", account, region) == [
-            {"service": "securityhub", "account": account, "region": region, "operation": "DescribeHub",
-             "served": 2, "throttled": 1}]
+            {
+                "service": "securityhub",
+                "account": account,
+                "region": region,
+                "operation": "DescribeHub",
+                "served": 2,
+                "throttled": 1,
+            }
+        ]
 
 
 def test_organizations_and_sts_buckets_answer_their_own_throttling_errors(emulator):
     emulator.create_organization()
     organizations = emulator.client("organizations", config=NO_RETRIES)
     sts = emulator.client("sts", config=NO_RETRIES)
-    emulator.configure(token_buckets=["organizations", "sts"], organizations_rate_per_s=0, organizations_burst=1,
-                       sts_rate_per_s=0, sts_burst=1)
+    emulator.configure(
+        token_buckets=["organizations", "sts"],
+        organizations_rate_per_s=0,
+        organizations_burst=1,
+        sts_rate_per_s=0,
+        sts_burst=1,
+    )
 
     organizations.list_accounts()
     assert code_and_status(error_of(organizations.list_accounts)) == ("TooManyRequestsException", 400)
@@ -1139,16 +1286,19 @@ def test_organizations_and_sts_buckets_answer_their_own_throttling_errors(emulat
     throttled = error_of(sts.get_caller_identity)
     assert code_and_status(throttled) == ("Throttling", 400)
     assert throttled.response["Error"]["Message"] == "Rate exceeded"
-    assert emulator.call_totals("organizations", DEFAULT_ACCOUNT, operation="ListAccounts") == {"served": 1,
-                                                                                              "throttled": 1}
+    assert emulator.call_totals("organizations", DEFAULT_ACCOUNT, operation="ListAccounts") == {
+        "served": 1,
+        "throttled": 1,
+    }
     assert emulator.call_totals("sts", DEFAULT_ACCOUNT, "us-east-1") == {"served": 1, "throttled": 1}
 
 
 def test_the_random_fraction_still_throttles_beside_the_buckets_and_takes_no_token(emulator):
     emulator.enable_hub(ADMIN, REGION)
     client = hub(emulator, ADMIN, config=NO_RETRIES)
-    emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=0, securityhub_burst=1,
-                       throttle_fraction=1.0)
+    emulator.configure(
+        token_buckets=["securityhub"], securityhub_rate_per_s=0, securityhub_burst=1, throttle_fraction=1.0
+    )
     assert code_and_status(error_of(client.describe_hub)) == ("LimitExceededException", 429)
     assert emulator.aws_calls(service="securityhub")[-1]["fault"] == "throttle"
     emulator.configure(throttle_fraction=0)
@@ -1162,7 +1312,12 @@ def test_reset_clears_buckets_and_counts_and_bad_bucket_settings_are_refused(emu
     emulator.configure(token_buckets=["securityhub"], securityhub_burst=1)
     emulator.reset()
     assert emulator.call_counts() == [] and emulator.config()["token_buckets"] == []
-    for bad in ({"token_buckets": ["ec2"]}, {"token_buckets": "securityhub"}, {"securityhub_burst": 0},
-                {"securityhub_burst": 1.5}, {"sts_rate_per_s": -1}):
+    for bad in (
+        {"token_buckets": ["ec2"]},
+        {"token_buckets": "securityhub"},
+        {"securityhub_burst": 0},
+        {"securityhub_burst": 1.5},
+        {"sts_rate_per_s": -1},
+    ):
         with pytest.raises(EmulatorError, match="400"):
             emulator.configure(**bad)

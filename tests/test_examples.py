@@ -114,8 +114,12 @@ LZA_STACKSET = {
             "type": "object",
             "minProperties": 1,
             "additionalProperties": False,
-            "properties": {"organizationalUnits": STRINGS, "accounts": STRINGS, "excludedRegions": STRINGS,
-                           "excludedAccounts": STRINGS},
+            "properties": {
+                "organizationalUnits": STRINGS,
+                "accounts": STRINGS,
+                "excludedRegions": STRINGS,
+                "excludedAccounts": STRINGS,
+            },
         },
         "regions": {"type": "array", "minItems": 1, "items": REGION},
         "parameters": {
@@ -182,14 +186,23 @@ def template(relative: str) -> dict:
 
 def cfct_stack_sets() -> list[tuple[str, dict[str, str], list[str], dict]]:
     """(template path, parameters, regions, entry) of the manifest's stack sets, in order."""
-    return [(r["resource_file"], {p["parameter_key"]: p["parameter_value"] for p in r.get("parameters", [])},
-             r.get("regions") or [cfct()["region"]], r)
-            for r in cfct()["resources"] if r["deploy_method"] == "stack_set"]
+    return [
+        (
+            r["resource_file"],
+            {p["parameter_key"]: p["parameter_value"] for p in r.get("parameters", [])},
+            r.get("regions") or [cfct()["region"]],
+            r,
+        )
+        for r in cfct()["resources"]
+        if r["deploy_method"] == "stack_set"
+    ]
 
 
 def lza_stack_sets() -> list[tuple[str, dict[str, str], list[str], dict]]:
-    return [(s["template"], {p["name"]: p["value"] for p in s.get("parameters", [])}, s["regions"], s)
-            for s in lza()["customizations"]["cloudFormationStackSets"]]
+    return [
+        (s["template"], {p["name"]: p["value"] for p in s.get("parameters", [])}, s["regions"], s)
+        for s in lza()["customizations"]["cloudFormationStackSets"]
+    ]
 
 
 EXAMPLES = {"cfct": cfct_stack_sets, "lza": lza_stack_sets}
@@ -221,15 +234,43 @@ def test_lza_config_has_the_documented_shape():
             assert dependency in names, f"{stack_set['name']} depends on an unknown StackSet {dependency}"
 
 
-@pytest.mark.parametrize("schema, document", [(CFCT_SCHEMA, {"region": "eu-west-1", "version": "2021-03-15",
-                                                            "resources": [{"name": "x", "resource_file": "t.yaml",
-                                                                           "deploy_method": "stack_sets",
-                                                                           "deployment_targets": {"accounts": []}}]}),
-                                              (LZA_SCHEMA, {"customizations": {"cloudFormationStackSets": [
-                                                  {"name": "x", "template": "t.yaml", "regions": ["us-east-1"],
-                                                   "deploymentTargets": {"organizationalUnits": ["A"]},
-                                                   "parameters": [{"ParameterKey": "A", "ParameterValue": "b"}]}]}})],
-                         ids=["cfct", "lza"])
+@pytest.mark.parametrize(
+    "schema, document",
+    [
+        (
+            CFCT_SCHEMA,
+            {
+                "region": "eu-west-1",
+                "version": "2021-03-15",
+                "resources": [
+                    {
+                        "name": "x",
+                        "resource_file": "t.yaml",
+                        "deploy_method": "stack_sets",
+                        "deployment_targets": {"accounts": []},
+                    }
+                ],
+            },
+        ),
+        (
+            LZA_SCHEMA,
+            {
+                "customizations": {
+                    "cloudFormationStackSets": [
+                        {
+                            "name": "x",
+                            "template": "t.yaml",
+                            "regions": ["us-east-1"],
+                            "deploymentTargets": {"organizationalUnits": ["A"]},
+                            "parameters": [{"ParameterKey": "A", "ParameterValue": "b"}],
+                        }
+                    ]
+                }
+            },
+        ),
+    ],
+    ids=["cfct", "lza"],
+)
 def test_the_schemas_refuse_what_the_tools_refuse(schema, document):
     """The schemas are not vacuous: a misspelt deploy_method, CloudFormation's own parameter keys in LZA."""
     with pytest.raises(jsonschema.ValidationError):
@@ -264,10 +305,12 @@ def check_parameters(relative: str, passed: dict[str, str]) -> None:
         for item in values:
             if "AllowedPattern" in spec:
                 assert re.fullmatch(spec["AllowedPattern"], item), (
-                    f"{relative} {name}: {item!r} does not match AllowedPattern {spec['AllowedPattern']}")
+                    f"{relative} {name}: {item!r} does not match AllowedPattern {spec['AllowedPattern']}"
+                )
             if "AllowedValues" in spec:
                 assert item in [str(v) for v in spec["AllowedValues"]], (
-                    f"{relative} {name}: {item!r} is not one of {spec['AllowedValues']}")
+                    f"{relative} {name}: {item!r} is not one of {spec['AllowedValues']}"
+                )
             if "MinLength" in spec:
                 assert len(item) >= int(spec["MinLength"]), f"{relative} {name}: shorter than MinLength"
             if "MaxLength" in spec:
@@ -282,19 +325,35 @@ def test_parameters_are_accepted_by_the_templates(example):
 
 def test_the_parameter_check_refuses_bad_parameters():
     with pytest.raises(AssertionError, match="does not declare"):
-        check_parameters(STACKSET_MEMBER, {"TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t",
-                                           "AdministratorAccountId": "999988887777", "Bogus": "x"})
+        check_parameters(
+            STACKSET_MEMBER,
+            {
+                "TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t",
+                "AdministratorAccountId": "999988887777",
+                "Bogus": "x",
+            },
+        )
     with pytest.raises(AssertionError, match="required parameters"):
         check_parameters(STACKSET_MEMBER, {"AdministratorAccountId": "999988887777"})
     with pytest.raises(AssertionError, match="AllowedPattern"):
-        check_parameters(ENROLLMENT_ROLE, {"ProviderRoleArn": "arn:aws:iam::111111111111:role/r",
-                                           "AdministratorAccountIds": "999988887777,12345"})
+        check_parameters(
+            ENROLLMENT_ROLE,
+            {"ProviderRoleArn": "arn:aws:iam::111111111111:role/r", "AdministratorAccountIds": "999988887777,12345"},
+        )
     with pytest.raises(AssertionError, match="one of"):
-        check_parameters(STACKSET_MEMBER, {"TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t",
-                                           "AdministratorAccountId": "999988887777", "OnDelete": "Delete"})
+        check_parameters(
+            STACKSET_MEMBER,
+            {
+                "TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t",
+                "AdministratorAccountId": "999988887777",
+                "OnDelete": "Delete",
+            },
+        )
     with pytest.raises(AssertionError, match="not a string"):
-        check_parameters(STACKSET_MEMBER, {"TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t",
-                                           "AdministratorAccountId": 999988887777})
+        check_parameters(
+            STACKSET_MEMBER,
+            {"TopicServiceToken": "arn:aws:sns:eu-west-1:111111111111:t", "AdministratorAccountId": 999988887777},
+        )
 
 
 def effective(relative: str, passed: dict[str, str], name: str) -> str:
@@ -313,7 +372,8 @@ def test_the_member_uses_the_role_the_first_stack_set_makes(example):
         assert effective(STACKSET_MEMBER, member_parameters, name) == role_name, name
     administrators = effective(ENROLLMENT_ROLE, role_parameters, "AdministratorAccountIds").split(",")
     assert member_parameters["AdministratorAccountId"] in administrators, (
-        "the role has the administrator's side only in its AdministratorAccountIds")
+        "the role has the administrator's side only in its AdministratorAccountIds"
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -359,8 +419,11 @@ def iam_capability_needed(relative: str) -> str | None:
     API Reference, CreateStackSet: Capabilities)."""
     resources = template(relative)["Resources"].values()
     iam = [r for r in resources if r["Type"].startswith("AWS::IAM::")]
-    if any(key in r.get("Properties", {}) for r in iam for key in ("RoleName", "UserName", "GroupName",
-                                                                     "ManagedPolicyName", "InstanceProfileName")):
+    if any(
+        key in r.get("Properties", {})
+        for r in iam
+        for key in ("RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName")
+    ):
         return "CAPABILITY_NAMED_IAM"
     return "CAPABILITY_IAM" if iam else None
 

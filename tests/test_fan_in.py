@@ -20,11 +20,12 @@ from __future__ import annotations
 import collections
 import time
 
-from harness.assertions import assert_delivered
+from harness.assertions import assert_delivered, member_statuses
+from harness.constants import ADMIN2
 from harness.fixtures import send_at_once
-from reliability_support import enrolled_regions, list_members, record_figure
+from harness.reliability import list_members, record_figure
 
-ADMIN = "210987654321"  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; not the provider's own account
+ADMIN = ADMIN2  # in the harness's ADMINISTRATOR_ACCOUNT_IDS; not the provider's own account
 MEMBERS = [str(410000000000 + i) for i in range(14)]
 REGIONS = ["eu-west-1", "us-east-1"]
 RATE, BURST = 2, 5  # the administrator's Security Hub bucket: requests per second, and burst
@@ -47,7 +48,7 @@ def test_a_whole_ou_enrolling_at_once_into_one_throttled_administrator_all_succe
     for deployment in deployments:
         deployment.runtime_api.wait_polling(1, timeout=START_TIMEOUT_S)
     requests = []
-    for deployment, member in zip(deployments, MEMBERS):
+    for deployment, member in zip(deployments, MEMBERS, strict=True):
         deployment.cfn.ensure_bucket()  # one response bucket for all: made by the first, found by the others
         props = {"AdministratorAccountId": ADMIN, "AccountId": member, "Regions": REGIONS}
         event, key = deployment.cfn.event("Create", props)
@@ -56,39 +57,56 @@ def test_a_whole_ou_enrolling_at_once_into_one_throttled_administrator_all_succe
     emulator.configure(token_buckets=["securityhub"], securityhub_rate_per_s=RATE, securityhub_burst=BURST)
 
     started = time.monotonic()
-    answered = send_at_once([(deployment, event, key) for deployment, _, event, key in requests], DEADLINE_S,
-                            DEADLINE_S + ANSWER_MARGIN_S)
-    responses = [(member, resp) for (_, member, _, _), resp in zip(requests, answered)]
+    answered = send_at_once(
+        [(deployment, event, key) for deployment, _, event, key in requests], DEADLINE_S, DEADLINE_S + ANSWER_MARGIN_S
+    )
+    responses = [(member, resp) for (_, member, _, _), resp in zip(requests, answered, strict=True)]
     elapsed = time.monotonic() - started
     totals = emulator.call_totals("securityhub", ADMIN)
     emulator.configure(token_buckets=[])
 
     # Exactly one answer per request, to the runtime and to CloudFormation, whatever it says.
-    for deployment, (member, resp) in zip(deployments, responses):
+    for deployment, (member, resp) in zip(deployments, responses, strict=True):
         assert len(deployment.runtime_api.posts) == 1, f"{member}: {len(deployment.runtime_api.posts)} answers"
         assert_delivered(resp)
     bucket = deployments[0].cfn.bucket
-    puts = collections.Counter(c["path"] for c in emulator.calls() if c["service"] == "s3" and c["method"] == "PUT"
-                               and c["fault"] is None and c["path"].startswith(f"/{bucket}/responses/"))
+    puts = collections.Counter(
+        c["path"]
+        for c in emulator.calls()
+        if c["service"] == "s3"
+        and c["method"] == "PUT"
+        and c["fault"] is None
+        and c["path"].startswith(f"/{bucket}/responses/")
+    )
     assert sorted(puts.values()) == [1] * len(MEMBERS), puts
 
     statuses = collections.Counter(resp.status for _, resp in responses)
     per_enrollment = totals["served"] / (len(MEMBERS) * len(REGIONS))
-    record_figure("fan_in", f"{len(MEMBERS)} concurrent Creates into one administrator",
-                  regions=len(REGIONS), rate_per_s=RATE, burst=BURST, backlog_s=BACKLOG_S,
-                  success=statuses["SUCCESS"], failed=statuses["FAILED"], seconds=round(elapsed, 1),
-                  time_over_bound=round(elapsed / BACKLOG_S, 2),
-                  admin_calls_per_enrollment_per_region=round(per_enrollment, 2),
-                  admin_throttled=totals["throttled"])
+    record_figure(
+        "fan_in",
+        f"{len(MEMBERS)} concurrent Creates into one administrator",
+        regions=len(REGIONS),
+        rate_per_s=RATE,
+        burst=BURST,
+        backlog_s=BACKLOG_S,
+        success=statuses["SUCCESS"],
+        failed=statuses["FAILED"],
+        seconds=round(elapsed, 1),
+        time_over_bound=round(elapsed / BACKLOG_S, 2),
+        admin_calls_per_enrollment_per_region=round(per_enrollment, 2),
+        admin_throttled=totals["throttled"],
+    )
     failed = [f"{member}: {resp.reason}" for member, resp in responses if resp.status != "SUCCESS"]
-    assert not failed, (f"{len(failed)} of {len(MEMBERS)} Creates FAILED (administrator: {totals['served']} calls "
-                        f"served, {totals['throttled']} throttled, in {elapsed:.1f} s against a "
-                        f"{BACKLOG_S:.0f} s backlog); first ones:\n" + "\n".join(failed[:5]))
+    assert not failed, (
+        f"{len(failed)} of {len(MEMBERS)} Creates FAILED (administrator: {totals['served']} calls "
+        f"served, {totals['throttled']} throttled, in {elapsed:.1f} s against a "
+        f"{BACKLOG_S:.0f} s backlog); first ones:\n" + "\n".join(failed[:5])
+    )
 
     for member, resp in responses:
         assert resp.physical_id == member, resp.describe()
         assert resp.data["Regions"] == ",".join(sorted(REGIONS)), resp.describe()
-        statuses_seen = enrolled_regions(emulator, ADMIN, member, REGIONS)
+        statuses_seen = member_statuses(emulator, ADMIN, member, REGIONS)
         assert set(statuses_seen.values()) == {"Enabled"}, f"{member}: {statuses_seen}"
         administrators = {r: emulator.administrator_of(member, r) for r in REGIONS}
         assert set(administrators.values()) == {ADMIN}, f"{member} sees: {administrators}"

@@ -21,32 +21,34 @@ SNS, a trusted stack's direct Create of a new account, the cleanup Delete of a r
 from __future__ import annotations
 
 import json
-import re
 import time
 
 from harness import events
 from harness.assertions import assert_delivered
+from harness.constants import (
+    ADMIN,
+    ADMIN2,
+    ENVELOPE_KEY,
+    LOGICAL_ID_TAG,
+    R1,
+    R2,
+    READ_OPERATIONS,
+    REFUSED,
+    STACK_ACCOUNT,
+    STACK_TAG,
+)
+from harness.scenario import props_builder
 
-ADMIN = "123456789012"  # the provider's own account: trusted by default, and an administrator it may enroll into
-ADMIN2 = "210987654321"  # another administrator the harness's provider may enroll into
-M = "232323232323"  # a member account with a StackSet instance: its own stack, through the provider's topic
+M = STACK_ACCOUNT  # a member account with a StackSet instance: its own stack, through the provider's topic
 VICTIM = "111111111111"
 SECOND = "222222222222"
-R1, R2 = "us-east-1", "eu-west-1"
 TOPIC = events.SNS_TOPIC_ARN  # the provider's topic, which the organization's StackSet roles may publish to
 TRUSTED_TOPIC = f"arn:aws:sns:{R1}:{ADMIN}:management-requests"  # a topic of the management account's own
 OU = "ou-ab12-abcdefgh"
-REFUSED = "request refused"
-STACK_TAG = "securityhub-member-account:stack-id"  # the creation tags (src/enrollment/accounts.rs)
-LOGICAL_ID_TAG = "securityhub-member-account:logical-id"
-READ_OPERATIONS = re.compile(r"^(Get|List|Describe|BatchGet)|^AssumeRole$")
-ENVELOPE_KEY = "SecurityHubMemberAccountContinuation"
 
 
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": M, "Regions": R1}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
+# M enrolled with ADMIN in R1.
+props = props_builder(AccountId=M, Regions=R1)
 
 
 def template_properties(values: dict) -> dict:
@@ -59,17 +61,30 @@ def stack_in(account: str, name: str = "StackSet-securityhub-member-0f1e2d3c") -
     return events.stack_id(name, account=account)
 
 
-def real_stack(emulator, account: str, status: str, *, physical_id: str | None = None,
-               resource_status: str | None = None, values: dict | None = None, logical_id: str = "Member",
-               resource_type: str = events.RESOURCE_TYPE, **shown) -> str:
+def real_stack(
+    emulator,
+    account: str,
+    status: str,
+    *,
+    physical_id: str | None = None,
+    resource_status: str | None = None,
+    values: dict | None = None,
+    logical_id: str = "Member",
+    resource_type: str = events.RESOURCE_TYPE,
+    **shown,
+) -> str:
     """A stack in `account` holding `logical_id`, in `status` as CloudFormation shows it: the resource's own
     status (the one CloudFormation shows for it in that stack status, or `resource_status`), its physical id,
     and its Properties in the template (`values`); `shown` goes to `stage_stack` as it is."""
     stack = emulator.hold_stack(account, R1, logical_id, resource_type)
     emulator.stage_stack(
-        stack, status, physical_ids={logical_id: physical_id} if physical_id else {},
+        stack,
+        status,
+        physical_ids={logical_id: physical_id} if physical_id else {},
         resource_statuses={logical_id: resource_status} if resource_status else {},
-        properties={logical_id: template_properties(values)} if values is not None else {}, **shown)
+        properties={logical_id: template_properties(values)} if values is not None else {},
+        **shown,
+    )
     return stack
 
 
@@ -97,12 +112,18 @@ class World:
     def calls(self, service: str | None = None, operation: str | None = None) -> list[dict]:
         if self.until is None:
             self.until = self.emulator.last_seq()
-        return [c for c in self.emulator.calls(self.since) if c["seq"] <= self.until
-                and service in (None, c["service"]) and operation in (None, c["operation"])]
+        return [
+            c
+            for c in self.emulator.calls(self.since)
+            if c["seq"] <= self.until and service in (None, c["service"]) and operation in (None, c["operation"])
+        ]
 
     def writes(self) -> list[tuple[str, str]]:
-        return [(c["service"], c["operation"]) for c in self.calls()
-                if c["service"] != "s3" and not READ_OPERATIONS.match(c["operation"] or "")]
+        return [
+            (c["service"], c["operation"])
+            for c in self.calls()
+            if c["service"] != "s3" and not READ_OPERATIONS.match(c["operation"] or "")
+        ]
 
     def assert_unchanged(self) -> None:
         assert self.writes() == [], self.writes()
@@ -110,14 +131,18 @@ class World:
         assert self._accounts() == self.accounts, "the organization's accounts changed"
 
     def refusal_line(self, event: dict) -> dict:
-        lines = refusal_lines(self.provider)[self.lines:]
+        lines = refusal_lines(self.provider)[self.lines :]
         assert len(lines) == 1, f"{len(lines)} refusal lines:\n{self.provider.tail()}"
         fields = lines[0]["fields"]
         claimed = event["ResourceProperties"].get("AccountId") or (
-            "" if event["RequestType"] == "Create" else event["PhysicalResourceId"])
+            "" if event["RequestType"] == "Create" else event["PhysicalResourceId"]
+        )
         assert lines[0]["level"] == "ERROR", lines[0]
         assert (fields["StackId"], fields["RequestType"], fields["AccountId"]) == (
-            event["StackId"], event["RequestType"], claimed), fields
+            event["StackId"],
+            event["RequestType"],
+            claimed,
+        ), fields
         assert fields["AdministratorAccountId"] == event["ResourceProperties"].get("AdministratorAccountId", "")
         return lines[0]
 
@@ -148,6 +173,7 @@ def hub_enabled(emulator, account: str, region: str) -> bool:
 
 # -- through SNS, a trusted account's stack is no trusted request -----------------------------------------------
 
+
 def test_forged_create_through_sns_naming_the_management_stack_creates_no_account(emulator, cfn):
     """The management account's own stack is creating its member (its real Create held); a publisher to the
     provider's topic names that stack to create an account, move it into an OU, or enroll another account."""
@@ -157,14 +183,23 @@ def test_forged_create_through_sns_naming_the_management_stack_creates_no_accoun
     stack = emulator.hold_stack(ADMIN, R1)
     world = World(emulator, cfn.provider, organization=True)
     new = props(AccountId=None, AccountName="Forged", Email="forged@example.com", ParentId=OU)
-    world.assert_refused(cfn.create(new, stack=stack, sns=True, hold=False),
-                         "AccountName", f"published to SNS topic {TOPIC}", ADMIN, "may not create, move or close")
+    world.assert_refused(
+        cfn.create(new, stack=stack, sns=True, hold=False),
+        "AccountName",
+        f"published to SNS topic {TOPIC}",
+        ADMIN,
+        "may not create, move or close",
+    )
     assert emulator.accounts_with_email("forged@example.com") == []
     assert world.calls(service="organizations") == [] and world.calls(service="cloudformation") == []
 
     world = World(emulator, cfn.provider, organization=True)
-    world.assert_refused(cfn.create(props(AccountId=SECOND), stack=stack, sns=True, hold=False),
-                         "AccountId", "may act only on its own account", SECOND)
+    world.assert_refused(
+        cfn.create(props(AccountId=SECOND), stack=stack, sns=True, hold=False),
+        "AccountId",
+        "may act only on its own account",
+        SECOND,
+    )
     assert emulator.member_status(ADMIN, SECOND, R1) is None
 
 
@@ -203,10 +238,19 @@ def test_forged_delete_through_sns_naming_the_management_stack_closes_no_account
     held = emulator.hold_stack(ADMIN, R1, stack_id=stack)
     emulator.stage_stack(held, "DELETE_IN_PROGRESS", physical_ids={"Member": account})
     world = World(emulator, cfn.provider, organization=True)
-    closing = props(AccountId=None, AccountName="Workload", Email="workload@example.com",
-                    CloseAccountOnDelete="true", OnDelete="DisableSecurityHub")
-    world.assert_refused(cfn.delete(closing, account, stack=stack, sns=True, hold=False),
-                         "AccountName", "published to SNS", "may not create, move or close")
+    closing = props(
+        AccountId=None,
+        AccountName="Workload",
+        Email="workload@example.com",
+        CloseAccountOnDelete="true",
+        OnDelete="DisableSecurityHub",
+    )
+    world.assert_refused(
+        cfn.delete(closing, account, stack=stack, sns=True, hold=False),
+        "AccountName",
+        "published to SNS",
+        "may not create, move or close",
+    )
     assert world.calls(operation="CloseAccount") == []
     assert emulator.client("organizations").describe_account(AccountId=account)["Account"]["Status"] == "ACTIVE"
     still_enrolled(emulator, account, R1)
@@ -215,13 +259,20 @@ def test_forged_delete_through_sns_naming_the_management_stack_closes_no_account
 
 # -- the origin: the request must be the one CloudFormation waits for -------------------------------------------
 
+
 def test_forged_delete_of_another_accounts_stack_that_updates_something_else(emulator, cfn):
     """Account M's StackSet instance is updating another resource: the stack is UPDATE_IN_PROGRESS, but M's own
     Member is UPDATE_COMPLETE, untouched. A Delete of it, with OnDelete: DisableSecurityHub, is no request
     CloudFormation sends; nor is an Update of it."""
     emulator.join_by_invitation(ADMIN, M, R1)
-    stack = real_stack(emulator, M, "UPDATE_IN_PROGRESS", physical_id=M, resource_status="UPDATE_COMPLETE",
-                       values=props(OnDelete="DisableSecurityHub"))
+    stack = real_stack(
+        emulator,
+        M,
+        "UPDATE_IN_PROGRESS",
+        physical_id=M,
+        resource_status="UPDATE_COMPLETE",
+        values=props(OnDelete="DisableSecurityHub"),
+    )
     emulator.hold_stack(M, R1, "Other", stack_id=stack)
     emulator.stage_stack(stack, resource_statuses={"Other": "UPDATE_IN_PROGRESS"})
     world = World(emulator, cfn.provider)
@@ -241,8 +292,11 @@ def test_forged_delete_while_a_rollback_updates_the_resource(emulator, cfn):
     emulator.join_by_invitation(ADMIN, M, R1)
     stack = real_stack(emulator, M, "UPDATE_ROLLBACK_IN_PROGRESS", physical_id=M, values=props())
     world = World(emulator, cfn.provider)
-    world.assert_refused(cfn.delete(props(), M, stack=stack, sns=True, hold=False),
-                         "RequestType", "UPDATE_IN_PROGRESS, the stack UPDATE_ROLLBACK_IN_PROGRESS")
+    world.assert_refused(
+        cfn.delete(props(), M, stack=stack, sns=True, hold=False),
+        "RequestType",
+        "UPDATE_IN_PROGRESS, the stack UPDATE_ROLLBACK_IN_PROGRESS",
+    )
     still_enrolled(emulator, M, R1)
 
 
@@ -256,12 +310,21 @@ def test_forged_delete_in_a_cleanup_window_naming_another_physical_id(emulator, 
         emulator.join_by_invitation(ADMIN, account, R1)
     replaced = "444455556666"
     cfn = provider_factory({"TRUSTED_TOPIC_ARNS": TRUSTED_TOPIC}).cfn
-    stack = real_stack(emulator, ADMIN, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_id=SECOND,
-                       values=props(AccountId=SECOND), deleting={"Member": replaced})
+    stack = real_stack(
+        emulator,
+        ADMIN,
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        physical_id=SECOND,
+        values=props(AccountId=SECOND),
+        deleting={"Member": replaced},
+    )
     world = World(emulator, cfn.provider)
     forged = props(AccountId=VICTIM, OnDelete="DisableSecurityHub")
-    world.assert_refused(cfn.delete(forged, VICTIM, stack=stack, sns=TRUSTED_TOPIC, hold=False),
-                         "PhysicalResourceId", "events show no delete of 111111111111")
+    world.assert_refused(
+        cfn.delete(forged, VICTIM, stack=stack, sns=TRUSTED_TOPIC, hold=False),
+        "PhysicalResourceId",
+        "events show no delete of 111111111111",
+    )
     assert "DescribeStackEvents" in cloudformation_reads(world)
     still_enrolled(emulator, VICTIM, R1)
     assert hub_enabled(emulator, VICTIM, R1)
@@ -277,13 +340,20 @@ def test_forged_request_of_another_custom_type_or_naming_a_resource_of_another_t
     """The stack's Member is a Custom::Other being deleted: a request of that type is not this provider's (refused
     before any read), and one claiming this provider's type for it does not match the stack."""
     emulator.join_by_invitation(ADMIN, M, R1)
-    stack = real_stack(emulator, M, "DELETE_IN_PROGRESS", physical_id=M, resource_type="Custom::Other",
-                       values=props(OnDelete="DisableSecurityHub"))
+    stack = real_stack(
+        emulator,
+        M,
+        "DELETE_IN_PROGRESS",
+        physical_id=M,
+        resource_type="Custom::Other",
+        values=props(OnDelete="DisableSecurityHub"),
+    )
     world = World(emulator, cfn.provider)
     event, key = cfn.event("Delete", props(OnDelete="DisableSecurityHub"), physical_id=M, stack=stack)
     event["ResourceType"] = "Custom::Other"
-    world.assert_refused(cfn.send(event, key=key, sns=True, hold=False), "ResourceType", "Custom::Other",
-                         "RESOURCE_TYPES")
+    world.assert_refused(
+        cfn.send(event, key=key, sns=True, hold=False), "ResourceType", "Custom::Other", "RESOURCE_TYPES"
+    )
     assert world.calls(service="cloudformation") == []
 
     world = World(emulator, cfn.provider)
@@ -295,6 +365,7 @@ def test_forged_request_of_another_custom_type_or_naming_a_resource_of_another_t
 
 # -- what an untrusted request may do: the harmful properties are its template's -----------------------------------
 
+
 def test_untrusted_delete_may_disable_the_hub_only_as_its_template_says(emulator, cfn):
     """M's stack is really being deleted, and its template says OnDelete: Disassociate. A publisher sends the
     Delete CloudFormation waits for, with DisableSecurityHub: refused before any change; the genuine Delete
@@ -303,7 +374,7 @@ def test_untrusted_delete_may_disable_the_hub_only_as_its_template_says(emulator
     stack = real_stack(emulator, M, "DELETE_IN_PROGRESS", physical_id=M, values=props(OnDelete="Disassociate"))
     world = World(emulator, cfn.provider)
     resp = cfn.delete(props(OnDelete="DisableSecurityHub"), M, stack=stack, sns=True, hold=False)
-    world.assert_refused(resp, "OnDelete", "the stack's template has \"Disassociate\"")
+    world.assert_refused(resp, "OnDelete", 'the stack\'s template has "Disassociate"')
     assert "GetTemplate" in cloudformation_reads(world)
     still_enrolled(emulator, M, R1)
     assert hub_enabled(emulator, M, R1)
@@ -320,10 +391,19 @@ def test_untrusted_update_may_drop_regions_or_change_administrator_only_as_its_t
     for region in (R1, R2):
         emulator.join_by_invitation(ADMIN, M, region)
     emulator.enable_hub(ADMIN2, R1)
-    values = {"AdministratorAccountId": {"Ref": "Administrator"}, "AccountId": {"Ref": "AWS::AccountId"},
-              "Regions": {"Ref": "Regions"}}
-    stack = real_stack(emulator, M, "UPDATE_IN_PROGRESS", physical_id=M, values=values,
-                       parameters={"Administrator": ADMIN, "Regions": f"{R1},{R2}"})
+    values = {
+        "AdministratorAccountId": {"Ref": "Administrator"},
+        "AccountId": {"Ref": "AWS::AccountId"},
+        "Regions": {"Ref": "Regions"},
+    }
+    stack = real_stack(
+        emulator,
+        M,
+        "UPDATE_IN_PROGRESS",
+        physical_id=M,
+        values=values,
+        parameters={"Administrator": ADMIN, "Regions": f"{R1},{R2}"},
+    )
     old = props(Regions=[R1, R2])
     world = World(emulator, cfn.provider)
     resp = cfn.update(props(Regions=[R1]), old, M, stack=stack, sns=True, hold=False)
@@ -331,17 +411,17 @@ def test_untrusted_update_may_drop_regions_or_change_administrator_only_as_its_t
     still_enrolled(emulator, M, R1, R2)
 
     world = World(emulator, cfn.provider)
-    resp = cfn.update(props(AdministratorAccountId=ADMIN2, Regions=[R1, R2]), old, M, stack=stack, sns=True,
-                      hold=False)
-    world.assert_refused(resp, "AdministratorAccountId", f"\"{ADMIN}\"")
+    resp = cfn.update(props(AdministratorAccountId=ADMIN2, Regions=[R1, R2]), old, M, stack=stack, sns=True, hold=False)
+    world.assert_refused(resp, "AdministratorAccountId", f'"{ADMIN}"')
     still_enrolled(emulator, M, R1, R2)
     assert emulator.member_status(ADMIN2, M, R1) is None
 
     # What the template says goes through: adding a region is no harm, the same regions are the template's.
     for region in (R1, R2):
         emulator.enable_hub(ADMIN, region)
-    assert_delivered(cfn.update(props(Regions=[R1, R2]), props(Regions=[R1]), M, stack=stack, sns=True,
-                                hold=False), "SUCCESS")
+    assert_delivered(
+        cfn.update(props(Regions=[R1, R2]), props(Regions=[R1]), M, stack=stack, sns=True, hold=False), "SUCCESS"
+    )
     still_enrolled(emulator, M, R1, R2)
 
 
@@ -350,33 +430,45 @@ def test_what_the_template_cannot_show_is_refused_unless_the_operator_allows_it(
     untrusted request's harmful property is refused, naming ALLOW_UNVERIFIED_HARMFUL_PROPERTIES. With it set the
     request goes through; a value the template shows otherwise is refused all the same."""
     emulator.join_by_invitation(ADMIN, M, R1)
-    yaml = ("Resources:\n  Member:\n    Type: Custom::SecurityHubMemberAccount\n    Properties:\n"
-            f"      ServiceToken: {TOPIC}\n      AdministratorAccountId: '{ADMIN}'\n      AccountId: '{M}'\n"
-            "      OnDelete: DisableSecurityHub\n")
+    yaml = (
+        "Resources:\n  Member:\n    Type: Custom::SecurityHubMemberAccount\n    Properties:\n"
+        f"      ServiceToken: {TOPIC}\n      AdministratorAccountId: '{ADMIN}'\n      AccountId: '{M}'\n"
+        "      OnDelete: DisableSecurityHub\n"
+    )
     stack = real_stack(emulator, M, "DELETE_IN_PROGRESS", physical_id=M, template_body=yaml)
     disabling = props(OnDelete="DisableSecurityHub")
     world = World(emulator, cfn.provider)
-    world.assert_refused(cfn.delete(disabling, M, stack=stack, sns=True, hold=False),
-                         "OnDelete", "not JSON", "ALLOW_UNVERIFIED_HARMFUL_PROPERTIES=true")
+    world.assert_refused(
+        cfn.delete(disabling, M, stack=stack, sns=True, hold=False),
+        "OnDelete",
+        "not JSON",
+        "ALLOW_UNVERIFIED_HARMFUL_PROPERTIES=true",
+    )
     still_enrolled(emulator, M, R1)
 
-    conditional = real_stack(emulator, M, "DELETE_IN_PROGRESS", physical_id=M, values=props(
-        OnDelete={"Fn::If": ["Disable", "DisableSecurityHub", "Disassociate"]}))
+    conditional = real_stack(
+        emulator,
+        M,
+        "DELETE_IN_PROGRESS",
+        physical_id=M,
+        values=props(OnDelete={"Fn::If": ["Disable", "DisableSecurityHub", "Disassociate"]}),
+    )
     world = World(emulator, cfn.provider)
-    world.assert_refused(cfn.delete(disabling, M, stack=conditional, sns=True, hold=False),
-                         "OnDelete", "Fn::If is not evaluated")
+    world.assert_refused(
+        cfn.delete(disabling, M, stack=conditional, sns=True, hold=False), "OnDelete", "Fn::If is not evaluated"
+    )
 
     lenient = provider_factory({"ALLOW_UNVERIFIED_HARMFUL_PROPERTIES": "true"}).cfn
     mismatched = real_stack(emulator, M, "DELETE_IN_PROGRESS", physical_id=M, values=props())
     world = World(emulator, lenient.provider)
-    world.assert_refused(lenient.delete(disabling, M, stack=mismatched, sns=True, hold=False),
-                         "OnDelete", "no value")
+    world.assert_refused(lenient.delete(disabling, M, stack=mismatched, sns=True, hold=False), "OnDelete", "no value")
     assert_delivered(lenient.delete(disabling, M, stack=stack, sns=True, hold=False), "SUCCESS")
     assert emulator.member_status(ADMIN, M, R1) is None
     assert not hub_enabled(emulator, M, R1)
 
 
 # -- the genuine paths --------------------------------------------------------------------------------------------
+
 
 def test_a_stackset_instance_creates_updates_and_deletes_its_own_account_through_sns(emulator, cfn):
     """cloudformation/stackset-member.yaml in account M, through the provider's topic: Create, an Update that drops
@@ -392,19 +484,21 @@ def test_a_stackset_instance_creates_updates_and_deletes_its_own_account_through
     assert "GetTemplate" not in {c["operation"] for c in emulator.calls(since)}, "a Create binds nothing"
 
     since = emulator.last_seq()
-    updated = cfn.update(props(Regions=[R1]), props(Regions=[R1, R2]), M, stack=stack, sns=True,
-                         service_token=TOPIC)
+    updated = cfn.update(props(Regions=[R1]), props(Regions=[R1, R2]), M, stack=stack, sns=True, service_token=TOPIC)
     assert_delivered(updated, "SUCCESS")
     still_enrolled(emulator, M, R1)
     assert emulator.member_status(ADMIN, M, R2) is None
     assert "GetTemplate" in {c["operation"] for c in emulator.calls(since)}, "the dropped region is bound"
 
     disabling = props(Regions=[R1], OnDelete="DisableSecurityHub")
-    emulator.stage_stack(stack, "DELETE_IN_PROGRESS", physical_ids={"Member": M},
-                         resource_statuses={"Member": "DELETE_IN_PROGRESS"},
-                         properties={"Member": template_properties(
-                             dict(props(Regions=[R1]), OnDelete={"Ref": "OnDelete"}))},
-                         parameters={"OnDelete": "DisableSecurityHub"})
+    emulator.stage_stack(
+        stack,
+        "DELETE_IN_PROGRESS",
+        physical_ids={"Member": M},
+        resource_statuses={"Member": "DELETE_IN_PROGRESS"},
+        properties={"Member": template_properties(dict(props(Regions=[R1]), OnDelete={"Ref": "OnDelete"}))},
+        parameters={"OnDelete": "DisableSecurityHub"},
+    )
     deleted = cfn.delete(disabling, M, stack=stack, sns=True, service_token=TOPIC, hold=False)
     assert_delivered(deleted, "SUCCESS")
     assert emulator.member_status(ADMIN, M, R1) is None
@@ -447,40 +541,56 @@ def test_a_continuation_no_longer_awaited_is_refused_in_the_log(emulator, cfn):
 
 # -- the emulator shows what CloudFormation shows ------------------------------------------------------------------
 
+
 def test_the_emulator_shows_the_resources_own_status_events_template_and_parameters(emulator):
     stack = emulator.hold_stack(M, R1)
     cloudformation = emulator.client("cloudformation", M, R1)
 
     def resource() -> dict:
         return cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Member")[
-            "StackResourceDetail"]
+            "StackResourceDetail"
+        ]
 
     assert resource()["ResourceStatus"] == "CREATE_IN_PROGRESS"
     newest = emulator.stack_events(stack)
     assert (newest[0]["LogicalResourceId"], newest[0]["ResourceStatus"], newest[0]["PhysicalResourceId"]) == (
-        "Member", "CREATE_IN_PROGRESS", "")
+        "Member",
+        "CREATE_IN_PROGRESS",
+        "",
+    )
     own = [e for e in newest if e["ResourceType"] == "AWS::CloudFormation::Stack"]
     assert own and all(e["PhysicalResourceId"] == stack for e in own)
 
-    for stack_status, resource_status in (("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
-                                          ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
-                                          ("ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"),
-                                          ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS")):
+    for stack_status, resource_status in (
+        ("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+        ("ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+        ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    ):
         emulator.stage_stack(stack, stack_status, physical_ids={"Member": M})
         assert resource()["ResourceStatus"] == resource_status, stack_status
-    emulator.stage_stack(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": SECOND},
-                         deleting={"Member": M})
+    emulator.stage_stack(
+        stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": SECOND}, deleting={"Member": M}
+    )
     assert (resource()["ResourceStatus"], resource()["PhysicalResourceId"]) == ("UPDATE_COMPLETE", SECOND)
     first, second, third = emulator.stack_events(stack)[:3]
     assert (first["LogicalResourceId"], first["PhysicalResourceId"], first["ResourceStatus"]) == (
-        "Member", M, "DELETE_IN_PROGRESS")
+        "Member",
+        M,
+        "DELETE_IN_PROGRESS",
+    )
     assert first["ResourceType"] == "AWS::CloudFormation::CustomResource"
     assert (second["PhysicalResourceId"], second["ResourceStatus"]) == (SECOND, "UPDATE_COMPLETE")
     assert (third["ResourceType"], third["ResourceStatus"]) == (
-        "AWS::CloudFormation::Stack", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        "AWS::CloudFormation::Stack",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    )
 
-    emulator.stage_stack(stack, properties={"Member": template_properties({"OnDelete": {"Ref": "OnDelete"}})},
-                         parameters={"OnDelete": "DisableSecurityHub"})
+    emulator.stage_stack(
+        stack,
+        properties={"Member": template_properties({"OnDelete": {"Ref": "OnDelete"}})},
+        parameters={"OnDelete": "DisableSecurityHub"},
+    )
     body = cloudformation.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
     template = body if isinstance(body, dict) else json.loads(body)
     assert template["Resources"]["Member"]["Properties"]["OnDelete"] == {"Ref": "OnDelete"}

@@ -30,8 +30,7 @@ def _get_next(api: RuntimeApi, timeout: float = 10):
 
 
 def _post(api: RuntimeApi, path: str, body: bytes, headers: dict | None = None):
-    req = urllib.request.Request(f"http://{api.address}{BASE}{path}", data=body, method="POST",
-                                 headers=headers or {})
+    req = urllib.request.Request(f"http://{api.address}{BASE}{path}", data=body, method="POST", headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status
@@ -107,8 +106,9 @@ def test_second_answer_and_unknown_id_are_refused():
 def _invoke_api(api: RuntimeApi, function: str, payload: bytes, invocation_type: str | None = None):
     """Lambda's Invoke API on the stand-in: (status, headers, body)."""
     headers = {"X-Amz-Invocation-Type": invocation_type} if invocation_type else {}
-    req = urllib.request.Request(f"{api.invoke_url}/2015-03-31/functions/{function}/invocations", data=payload,
-                                 method="POST", headers=headers)
+    req = urllib.request.Request(
+        f"{api.invoke_url}/2015-03-31/functions/{function}/invocations", data=payload, method="POST", headers=headers
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         return r.status, dict(r.headers), r.read()
 
@@ -208,8 +208,12 @@ def test_a_poller_that_hung_up_does_not_swallow_an_event():
 
 def test_events_are_shaped_like_cloudformation():
     url = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?X-Amz-Signature=abc"
-    ev = events.update({"AccountId": "111111111111", "EnableDefaultStandards": False, "Regions": ["us-east-1"]},
-                       {"AccountId": "111111111111"}, "111111111111", url)
+    ev = events.update(
+        {"AccountId": "111111111111", "EnableDefaultStandards": False, "Regions": ["us-east-1"]},
+        {"AccountId": "111111111111"},
+        "111111111111",
+        url,
+    )
     assert ev["RequestType"] == "Update" and ev["ResponseURL"] == url
     assert ev["ResourceType"] == "Custom::SecurityHubMemberAccount"
     assert ev["StackId"].startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/member-stack/")
@@ -230,7 +234,7 @@ def test_events_are_shaped_like_cloudformation():
     assert rec["EventSource"] == "aws:sns" and json.loads(rec["Sns"]["Message"]) == ev
 
 
-FAKE_BOOTSTRAP = textwrap.dedent('''\
+FAKE_BOOTSTRAP = textwrap.dedent("""\
     #!{python}
     # A stand-in runtime client: answers every event SUCCESS, reporting its environment's AWS_* names.
     import json, os, sys, urllib.request
@@ -253,7 +257,7 @@ FAKE_BOOTSTRAP = textwrap.dedent('''\
         print(json.dumps({{"level": "INFO", "message": "answered", "RequestId": event["RequestId"]}}), flush=True)
         urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=b"{{}}", method="POST"),
                                timeout=30).close()
-''')
+""")
 
 
 def test_provider_and_cfn_driver_with_a_stand_in_client(emulator, tmp_path, monkeypatch):
@@ -304,21 +308,26 @@ def test_the_cfn_driver_holds_each_requests_stack_as_cloudformation_has_it(emula
         assert sorted(emulator.held_stack(cfn.stack_id)["resources"]) == ["Member", "Second"]
         elsewhere = events.stack_id(account="232323232323", region="eu-west-1")
         cfn.hold(cfn.event("Create", {}, stack=elsewhere)[0])
-        described = emulator.client("cloudformation", "232323232323", "eu-west-1").describe_stacks(
-            StackName=elsewhere)["Stacks"][0]
+        described = emulator.client("cloudformation", "232323232323", "eu-west-1").describe_stacks(StackName=elsewhere)[
+            "Stacks"
+        ][0]
         assert described["StackStatus"] == "CREATE_IN_PROGRESS"
         # After a reset of the emulator the stack is held again.
         emulator.reset()
         cfn.hold(cfn.event("Delete", {}, physical_id="111111111111")[0])
         assert emulator.held_stack(cfn.stack_id)["status"] == "DELETE_IN_PROGRESS"
         # Events no stack could send are sent as they are.
-        for forged in ({"StackId": "not-an-arn"}, {"LogicalResourceId": "no such id!"},
-                       {"ResourceType": "AWS::SNS::Topic"}):
+        for forged in (
+            {"StackId": "not-an-arn"},
+            {"LogicalResourceId": "no such id!"},
+            {"ResourceType": "AWS::SNS::Topic"},
+        ):
             assert cfn.hold(dict(create, **forged)) is None
 
 
 def test_missing_binary_fails_clearly(tmp_path):
     from harness.provider import BinaryMissing
+
     with RuntimeApi() as api:
         with pytest.raises(BinaryMissing, match="not found"):
             Provider(tmp_path / "nope", api, "http://127.0.0.1:1")

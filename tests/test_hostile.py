@@ -30,7 +30,7 @@ each is refused for its trick alone, and the `url-bucket-*` cases hold the bucke
 {"$repeat": s, "times": n}, {"$list": x, "times": n}, {"$regions": n}, {"$nest": n},
 {"$object": {"prefix": p, "times": n}}, and in properties {"$key": k, "$value": v}.
 
-Every binary here runs behind a proxy standing in for the internet (reliability_support.Internet), so that a URL
+Every binary here runs behind a proxy standing in for the internet (harness.reliability.Internet), so that a URL
 wrongly accepted could never leave the machine, and would be seen.
 """
 
@@ -46,11 +46,12 @@ import pytest
 from emulator.client import Emulator
 from harness import events
 from harness.assertions import MAX_BODY, has_control_chars
+from harness.constants import ADMIN
 from harness.fixtures import STACK_ARN, Cfn
 from harness.listener import Listener
 from harness.provider import Provider
+from harness.reliability import AWS_RESPONSE_HOST, Internet, record_figure
 from harness.runtime_api import RuntimeApi
-from reliability_support import ADMIN, AWS_RESPONSE_HOST, Internet, record_figure
 
 CORPUS_DIR = pathlib.Path(__file__).resolve().parent / "hostile"
 MEMBER = "222222222222"
@@ -59,10 +60,12 @@ CASE_TIMEOUT_S = 60
 MAX_AWS_CALLS_PER_CASE = 50
 KINDS = ("FAILED naming ", "SUCCESS", "refused", "redirect not followed")
 # Response-bucket hosts the url-bucket-* controls answer at (the TLS stand-in must hold their names).
-RESPONSE_HOSTS = ("cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com",
-                  "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
-                  "s3.eu-west-1.amazonaws.com",
-                  "cloudformation-custom-resource-response-useast2.s3.dualstack.us-east-2.amazonaws.com")
+RESPONSE_HOSTS = (
+    "cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com",
+    "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
+    "s3.eu-west-1.amazonaws.com",
+    "cloudformation-custom-resource-response-useast2.s3.dualstack.us-east-2.amazonaws.com",
+)
 
 
 def load_corpus() -> list[dict]:
@@ -93,14 +96,18 @@ def test_corpus_is_well_formed():
         assert case.get("description"), case["file"]
         for expect in expectations(case):
             assert expect.startswith(KINDS), f"{case['file']}: unknown expectation {expect!r}"
-    record_figure("hostile_cases", len(CASES),
-                  refused=sum("refused" in expectations(c) for c in CASES),
-                  failed_naming=sum(any(e.startswith("FAILED") for e in expectations(c)) for c in CASES),
-                  success=sum("SUCCESS" in expectations(c) for c in CASES),
-                  redirects=sum("redirect not followed" in expectations(c) for c in CASES))
+    record_figure(
+        "hostile_cases",
+        len(CASES),
+        refused=sum("refused" in expectations(c) for c in CASES),
+        failed_naming=sum(any(e.startswith("FAILED") for e in expectations(c)) for c in CASES),
+        success=sum("SUCCESS" in expectations(c) for c in CASES),
+        redirects=sum("redirect not followed" in expectations(c) for c in CASES),
+    )
 
 
 # -- the world: an emulator, two binaries behind a fake internet, local listeners ------------------------------
+
 
 class Side:
     """One binary on its own Runtime API stand-in."""
@@ -108,8 +115,9 @@ class Side:
     def __init__(self, name: str, binary, emulator: Emulator, env: dict, log_dir: pathlib.Path):
         self.name = name
         self.api = RuntimeApi()
-        self.provider = Provider(binary, self.api, emulator.url, env_overrides=env,
-                                 log_path=log_dir / f"hostile-{name}.log")
+        self.provider = Provider(
+            binary, self.api, emulator.url, env_overrides=env, log_path=log_dir / f"hostile-{name}.log"
+        )
         self.api.wait_polling(1, timeout=20)
         self.pid = self.provider.pid
         self.cfn = Cfn(emulator, self.api, self.provider)
@@ -128,13 +136,18 @@ class World:
         self.internet = Internet(tmp / "internet", hostnames=RESPONSE_HOSTS)
         self.sink = Listener()
         self.sink2 = Listener()
-        self.redirector = Listener(redirects={"sink2": self.sink2.url + "/stolen",
-                                              "internet": "http://evil.example/stolen",
-                                              "aws": f"https://{AWS_RESPONSE_HOST}/stolen"})
+        self.redirector = Listener(
+            redirects={
+                "sink2": self.sink2.url + "/stolen",
+                "internet": "http://evil.example/stolen",
+                "aws": f"https://{AWS_RESPONSE_HOST}/stolen",
+            }
+        )
         self.sides: dict[str, Side] = {}
         self.sides["loopback"] = Side("loopback", binary, self.emulator, self.internet.env(), tmp)
-        self.sides["no-loopback"] = Side("no-loopback", binary, self.emulator,
-                                         {**self.internet.env(), "ALLOW_LOOPBACK_RESPONSE_URL": None}, tmp)
+        self.sides["no-loopback"] = Side(
+            "no-loopback", binary, self.emulator, {**self.internet.env(), "ALLOW_LOOPBACK_RESPONSE_URL": None}, tmp
+        )
         self.sides["loopback"].cfn.ensure_bucket()
 
     def close(self):
@@ -144,8 +157,12 @@ class World:
             server.close()
 
     def contacts(self) -> dict[str, int]:
-        return {"sink": self.sink.contacts(), "sink2": self.sink2.contacts(),
-                "redirector": self.redirector.contacts(), "internet": self.internet.contacts()}
+        return {
+            "sink": self.sink.contacts(),
+            "sink2": self.sink2.contacts(),
+            "redirector": self.redirector.contacts(),
+            "internet": self.internet.contacts(),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +175,7 @@ def world(emulator_server, bootstrap_binary, tmp_path_factory):
 
 
 # -- building a case's payload ---------------------------------------------------------------------------------
+
 
 def region_name(i: int) -> str:
     """A distinct region-shaped name nobody has enabled: zz-<letters>-1."""
@@ -227,12 +245,14 @@ def build(case: dict, world: World, side: Side) -> Built:
         target = "listener"
 
     def subst(text: str) -> str:
-        return (text.replace("@@RESPONSE_URL@@", response_url)
-                .replace("@@KEY@@", response_key)
-                .replace("@@LISTENER_PORT@@", str(world.sink.port))
-                .replace("@@LISTENER@@", f"127.0.0.1:{world.sink.port}")
-                .replace("@@REDIRECTOR@@", f"127.0.0.1:{world.redirector.port}")
-                .replace("@@CASE@@", case["id"]))
+        return (
+            text.replace("@@RESPONSE_URL@@", response_url)
+            .replace("@@KEY@@", response_key)
+            .replace("@@LISTENER_PORT@@", str(world.sink.port))
+            .replace("@@LISTENER@@", f"127.0.0.1:{world.sink.port}")
+            .replace("@@REDIRECTOR@@", f"127.0.0.1:{world.redirector.port}")
+            .replace("@@CASE@@", case["id"])
+        )
 
     if "raw" in case:
         return Built(subst(case["raw"]).encode(), None, response_key, target)
@@ -240,13 +260,23 @@ def build(case: dict, world: World, side: Side) -> Built:
         return Built(bytes.fromhex(case["raw_hex"]), None, response_key, target)
     if "payload" in case:
         return Built(expand(case["payload"], subst), None, response_key, target)
-    props = merge(events.properties({"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": [REGION]}),
-                  case.get("properties", {}), subst)
+    props = merge(
+        events.properties({"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": [REGION]}),
+        case.get("properties", {}),
+        subst,
+    )
     # CloudFormation repeats ServiceToken and ServiceTimeout at the top level (harness.events).
-    event = {"RequestType": "Create", "ServiceToken": events.SERVICE_TOKEN, "ServiceTimeout": events.SERVICE_TIMEOUT,
-             "ResponseURL": response_url,
-             "StackId": events.stack_id("hostile"), "RequestId": str(uuid.uuid4()),
-             "LogicalResourceId": "Member", "ResourceType": events.RESOURCE_TYPE, "ResourceProperties": props}
+    event = {
+        "RequestType": "Create",
+        "ServiceToken": events.SERVICE_TOKEN,
+        "ServiceTimeout": events.SERVICE_TIMEOUT,
+        "ResponseURL": response_url,
+        "StackId": events.stack_id("hostile"),
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "Member",
+        "ResourceType": events.RESOURCE_TYPE,
+        "ResourceProperties": props,
+    }
     event = merge(event, case.get("event", {}), subst)
     hold_stack(world, side, event)
     payload = event
@@ -269,6 +299,7 @@ def hold_stack(world: World, side: Side, event: dict) -> None:
 
 # -- judging ---------------------------------------------------------------------------------------------------
 
+
 class Outcome:
     def __init__(self, world: World, side: Side, built: Built, rid: str, before: dict, seq: int, errors_before: int):
         self.world, self.side, self.built = world, side, built
@@ -286,12 +317,14 @@ class Outcome:
             return [] if raw is None else [raw]
         if built.target == "internet":
             return [s.body for s in world.internet.received_key(built.key)]
-        return [s.body for s in world.sink.requests[-max(self.contacts["sink"], 0):]] if self.contacts["sink"] else []
+        return [s.body for s in world.sink.requests[-max(self.contacts["sink"], 0) :]] if self.contacts["sink"] else []
 
     def describe(self) -> str:
         answers = [p[:600].decode("utf-8", "replace") for p in self.puts]
-        return (f"runtime {self.result.kind} {self.result.body[:300]!r}; answers {answers}; contacts {self.contacts}; "
-                f"AWS calls {[c['operation'] for c in self.aws_calls]}")
+        return (
+            f"runtime {self.result.kind} {self.result.body[:300]!r}; answers {answers}; contacts {self.contacts}; "
+            f"AWS calls {[c['operation'] for c in self.aws_calls]}"
+        )
 
 
 def others_untouched(outcome: Outcome, allowed: tuple[str, ...] = ()) -> str | None:
@@ -339,7 +372,7 @@ def judge(expect: str, case: dict, outcome: Outcome) -> str | None:
                 return f"{field} not echoed exactly: {body.get(field)!r:.100}"
     if expect == "SUCCESS":
         return None if body.get("Status") == "SUCCESS" else f"status {body.get('Status')}: {body.get('Reason')}"
-    name = expect[len("FAILED naming "):]
+    name = expect[len("FAILED naming ") :]
     reason = body.get("Reason") or ""
     if body.get("Status") != "FAILED":
         return f"status {body.get('Status')}"
@@ -362,10 +395,14 @@ def verify(check: str, case: dict, outcome: Outcome) -> None:
     elif check == "bounded-aws-calls":
         # A huge property must not turn into as many AWS calls (10,000 DescribeHub would outlast the Lambda).
         assert len(outcome.aws_calls) <= MAX_AWS_CALLS_PER_CASE, (
-            f"{len(outcome.aws_calls)} AWS calls, e.g. {[c['operation'] for c in outcome.aws_calls[:5]]}")
+            f"{len(outcome.aws_calls)} AWS calls, e.g. {[c['operation'] for c in outcome.aws_calls[:5]]}"
+        )
     elif check == "no-injected-header":
-        seen = (outcome.world.internet.received_key(built.key) if built.target == "internet"
-                else outcome.world.sink.requests[-1:])
+        seen = (
+            outcome.world.internet.received_key(built.key)
+            if built.target == "internet"
+            else outcome.world.sink.requests[-1:]
+        )
         assert seen, "nothing received"
         for request in seen:
             assert "x-injected" not in request.headers, request.headers
@@ -387,8 +424,12 @@ def still_serving(world: World, side: Side) -> None:
         side.cfn.assert_still_serving()
         return
     key = f"harmless/{uuid.uuid4().hex}"
-    event = events.request("Delete", {"AdministratorAccountId": ADMIN, "AccountId": MEMBER},
-                           world.internet.aws_url(key), physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}")
+    event = events.request(
+        "Delete",
+        {"AdministratorAccountId": ADMIN, "AccountId": MEMBER},
+        world.internet.aws_url(key),
+        physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}",
+    )
     result = side.api.wait_result(side.api.invoke(event), 30)
     answers = world.internet.received("/" + key)
     assert result.kind == "response" and len(answers) == 1, f"{result.kind} {result.body[:200]!r}; {answers}"
@@ -408,7 +449,9 @@ def test_hostile_input(world, case):
     verdicts = {expect: judge(expect, case, outcome) for expect in expectations(case)}
     assert any(v is None for v in verdicts.values()), (
         f"{case['id']} ({case['description']}): expected {' or '.join(verdicts)}; "
-        + "; ".join(f"not {e}: {why}" for e, why in verdicts.items()) + f"\n{outcome.describe()}")
+        + "; ".join(f"not {e}: {why}" for e, why in verdicts.items())
+        + f"\n{outcome.describe()}"
+    )
     for check in case.get("verify", []):
         verify(check, case, outcome)
     still_serving(world, side)

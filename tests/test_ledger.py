@@ -49,14 +49,22 @@ def capture(call: Callable, *args, account: str = ADMIN, region: str = REGION, *
     except ClientError as error:
         reply = error.response
         body = {k: v for k, v in reply.items() if k not in ("Error", "ResponseMetadata")}
-        return Answer(reply["ResponseMetadata"]["HTTPStatusCode"], reply["Error"]["Code"],
-                      reply["Error"].get("Message", ""), body, account, region)
+        return Answer(
+            reply["ResponseMetadata"]["HTTPStatusCode"],
+            reply["Error"]["Code"],
+            reply["Error"].get("Message", ""),
+            body,
+            account,
+            region,
+        )
     body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    return Answer(response["ResponseMetadata"]["HTTPStatusCode"], "", json.dumps(body, default=str), body, account,
-                  region)
+    return Answer(
+        response["ResponseMetadata"]["HTTPStatusCode"], "", json.dumps(body, default=str), body, account, region
+    )
 
 
 # --- set-ups ---------------------------------------------------------------------------------------------------
+
 
 def hub(emulator: Emulator, account: str = ADMIN, region: str = REGION):
     return emulator.client("securityhub", account, region, config=NO_RETRIES)
@@ -97,9 +105,11 @@ def enrolled_organization_member(emulator: Emulator) -> tuple[str, str]:
 
 def finished_creation(emulator: Emulator, request_id: str) -> Answer:
     """DescribeCreateAccountStatus once the request is no longer IN_PROGRESS."""
+
     def done() -> Answer | None:
         answer = capture(orgs(emulator).describe_create_account_status, CreateAccountRequestId=request_id)
         return answer if answer.body["CreateAccountStatus"]["State"] != "IN_PROGRESS" else None
+
     return wait_until(done, 5.0, 0.05, f"CreateAccount {request_id} finishing")
 
 
@@ -110,20 +120,27 @@ def create_account(emulator: Emulator, name: str, email: str) -> str:
 
 def assume(emulator: Emulator, account: str, role: str = "OrganizationAccountAccessRole") -> Answer:
     sts = emulator.client("sts", config=NO_RETRIES)
-    return capture(sts.assume_role, RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="ledger",
-                   account=account)
+    return capture(
+        sts.assume_role, RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="ledger", account=account
+    )
 
 
-def faulted(emulator: Emulator, setting: str, service: str, call: Callable[[object], object],
-            account: str = ADMIN) -> Answer:
+def faulted(
+    emulator: Emulator, setting: str, service: str, call: Callable[[object], object], account: str = ADMIN
+) -> Answer:
     """The answer to `call(client of service as account)` under `setting` = 1.0 (credentials taken before)."""
     client = emulator.client(service, account, REGION, config=NO_RETRIES)
     emulator.configure(**{setting: 1.0})
     return capture(call, client, account=account)
 
 
-def emptied_bucket(emulator: Emulator, service: str, call: Callable[[object], object],
-                   account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> Answer:
+def emptied_bucket(
+    emulator: Emulator,
+    service: str,
+    call: Callable[[object], object],
+    account: str = DEFAULT_ACCOUNT,
+    region: str = DEFAULT_REGION,
+) -> Answer:
     """The answer to `call` once `service`'s token bucket (burst 1, nearly no refill) is empty."""
     client = emulator.client(service, account, region, config=NO_RETRIES)
     emulator.configure(token_buckets=[service], **{f"{service}_rate_per_s": 0.001, f"{service}_burst": 1})
@@ -284,15 +301,23 @@ def securityhub_delete_members_organization_member(emulator):
 @situation
 def securityhub_accept_without_invitation(emulator):
     emulator.enable_hub(MEMBER, REGION)
-    return capture(hub(emulator, MEMBER).accept_administrator_invitation, AdministratorId=ADMIN,
-                   InvitationId="0" * 32, account=MEMBER)
+    return capture(
+        hub(emulator, MEMBER).accept_administrator_invitation,
+        AdministratorId=ADMIN,
+        InvitationId="0" * 32,
+        account=MEMBER,
+    )
 
 
 @situation
 def securityhub_accept_wrong_invitation_id(emulator):
     invited(emulator)
-    return capture(hub(emulator, MEMBER).accept_administrator_invitation, AdministratorId=ADMIN,
-                   InvitationId="f" * 32, account=MEMBER)
+    return capture(
+        hub(emulator, MEMBER).accept_administrator_invitation,
+        AdministratorId=ADMIN,
+        InvitationId="f" * 32,
+        account=MEMBER,
+    )
 
 
 @situation
@@ -301,8 +326,12 @@ def securityhub_accept_second_administrator(emulator):
     invited(emulator, admin=OTHER)
     member = hub(emulator, MEMBER)
     invitation = next(i for i in member.list_invitations()["Invitations"] if i["AccountId"] == OTHER)
-    return capture(member.accept_administrator_invitation, AdministratorId=OTHER,
-                   InvitationId=invitation["InvitationId"], account=MEMBER)
+    return capture(
+        member.accept_administrator_invitation,
+        AdministratorId=OTHER,
+        InvitationId=invitation["InvitationId"],
+        account=MEMBER,
+    )
 
 
 @situation
@@ -479,8 +508,9 @@ def organizations_create_account_too_many(emulator):
     emulator.create_organization()
     emulator.configure(create_account_delay_s=5, create_account_concurrency=1)
     create_account(emulator, "first", "first@example.com")
-    return capture(orgs(emulator).create_account, AccountName="second", Email="second@example.com",
-                   account=DEFAULT_ACCOUNT)
+    return capture(
+        orgs(emulator).create_account, AccountName="second", Email="second@example.com", account=DEFAULT_ACCOUNT
+    )
 
 
 @situation
@@ -533,15 +563,15 @@ def organizations_move_account_duplicate(emulator):
 @situation
 def organizations_move_account_source_not_found(emulator):
     account, root, _ = moved_account(emulator)
-    return capture(orgs(emulator).move_account, AccountId=account, SourceParentId=root + "x",
-                   DestinationParentId=root)
+    return capture(orgs(emulator).move_account, AccountId=account, SourceParentId=root + "x", DestinationParentId=root)
 
 
 @situation
 def organizations_move_account_destination_not_found(emulator):
     account, root, _ = moved_account(emulator)
-    return capture(orgs(emulator).move_account, AccountId=account, SourceParentId=root,
-                   DestinationParentId="ou-none-00000000")
+    return capture(
+        orgs(emulator).move_account, AccountId=account, SourceParentId=root, DestinationParentId="ou-none-00000000"
+    )
 
 
 @situation
@@ -628,15 +658,22 @@ def ec2_describe_regions_disabled_left_out(emulator):
 @situation
 def ec2_describe_regions_all_not_opted_in(emulator):
     emulator.configure(disabled_regions={MEMBER: [REGION]})
-    return capture(emulator.client("ec2", MEMBER, config=NO_RETRIES).describe_regions, AllRegions=True,
-                   RegionNames=[REGION], account=MEMBER)
+    return capture(
+        emulator.client("ec2", MEMBER, config=NO_RETRIES).describe_regions,
+        AllRegions=True,
+        RegionNames=[REGION],
+        account=MEMBER,
+    )
 
 
 @situation
 def account_list_regions_disabled(emulator):
     emulator.configure(disabled_regions={MEMBER: [REGION]})
-    return capture(emulator.client("account", MEMBER, config=NO_RETRIES).list_regions,
-                   RegionOptStatusContains=["DISABLED"], account=MEMBER)
+    return capture(
+        emulator.client("account", MEMBER, config=NO_RETRIES).list_regions,
+        RegionOptStatusContains=["DISABLED"],
+        account=MEMBER,
+    )
 
 
 @situation
@@ -648,8 +685,9 @@ def cloudformation_held_stack_in_progress(emulator):
 @situation
 def cloudformation_held_resource_no_physical_id(emulator):
     stack_id, cloudformation = held_stack(emulator)
-    answer = capture(cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Member",
-                     account=MEMBER)
+    answer = capture(
+        cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Member", account=MEMBER
+    )
     assert "PhysicalResourceId" not in answer.body["StackResourceDetail"]
     return answer
 
@@ -658,12 +696,21 @@ def cloudformation_held_resource_no_physical_id(emulator):
 def cloudformation_failed_answer(emulator):
     stack_id, cloudformation = held_stack(emulator)
     create = emulator.held_stack(stack_id)["requests"]["Member"]
-    failed = json.dumps({"Status": "FAILED", "Reason": "refused", "PhysicalResourceId": "none",
-                         "StackId": stack_id, "RequestId": create["RequestId"],
-                         "LogicalResourceId": "Member"}).encode()
+    failed = json.dumps(
+        {
+            "Status": "FAILED",
+            "Reason": "refused",
+            "PhysicalResourceId": "none",
+            "StackId": stack_id,
+            "RequestId": create["RequestId"],
+            "LogicalResourceId": "Member",
+        }
+    ).encode()
     # As CloudFormation's ResponseURL is used: a PUT with an empty Content-Type (urllib would send a form's).
-    urllib.request.urlopen(urllib.request.Request(create["ResponseURL"], data=failed, method="PUT",
-                                                  headers={"Content-Type": ""}), timeout=10).close()
+    urllib.request.urlopen(
+        urllib.request.Request(create["ResponseURL"], data=failed, method="PUT", headers={"Content-Type": ""}),
+        timeout=10,
+    ).close()
     answer = capture(cloudformation.describe_stacks, StackName=stack_id, account=MEMBER)
     assert answer.body["Stacks"][0]["StackStatusReason"] == "refused"
     return answer
@@ -685,8 +732,9 @@ def cloudformation_missing_stack(emulator):
 @situation
 def cloudformation_missing_resource(emulator):
     stack_id, cloudformation = held_stack(emulator)
-    return capture(cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Missing",
-                   account=MEMBER)
+    return capture(
+        cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Missing", account=MEMBER
+    )
 
 
 def left_members(emulator: Emulator) -> object:
@@ -754,6 +802,7 @@ def organizations_tag_account_outside_organization(emulator):
 
 # --- the tests -------------------------------------------------------------------------------------------------
 
+
 def expected_body_holds(want: object, got: object) -> bool:
     """A body entry of the ledger: true (present), a number (a list of that length), or the value itself."""
     if want is True:
@@ -774,8 +823,9 @@ def test_the_emulator_answers_as_its_ledger_row_says(emulator, row_id):
     assert message in answer.message, answer
     for key, want in row.get("body", {}).items():
         assert key in answer.body and expected_body_holds(want, answer.body[key]), (key, want, answer)
-    assert any((c["service"], c["operation"]) == (row["service"], row["operation"])
-               for c in emulator.calls(since)), f"no {row['service']} {row['operation']} call was made"
+    assert any((c["service"], c["operation"]) == (row["service"], row["operation"]) for c in emulator.calls(since)), (
+        f"no {row['service']} {row['operation']} call was made"
+    )
 
 
 def test_every_row_has_a_situation_and_every_situation_a_row():
@@ -791,8 +841,9 @@ def test_rows_have_unique_snake_case_ids_their_fields_and_one_of_the_three_grade
         assert FIELDS <= set(row) <= FIELDS | OPTIONAL, (row["id"], sorted(set(row) ^ FIELDS))
         assert row["grade"] in GRADES, row["id"]
         assert isinstance(row["status"], int) and (row["code"] == "") == (row["status"] == 200), row["id"]
-        assert all(isinstance(row[f], str) and (row[f] or f in ("code", "message")) for f in FIELDS - {"status"}), \
-            row["id"]
+        assert all(isinstance(row[f], str) and (row[f] or f in ("code", "message")) for f in FIELDS - {"status"}), row[
+            "id"
+        ]
 
 
 def test_observed_rows_cite_a_public_issue_or_pull_request():

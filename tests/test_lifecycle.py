@@ -12,83 +12,40 @@ second administrator (ADMIN2) is entered through AssumeRole, as is every member 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 
 import pytest
 
+from harness.assertions import assert_enrolled, assert_not_member, enabled_member_regions, hub, ok
+from harness.constants import ACCOUNT_ID, ADMIN, ADMIN2, LOGICAL_ID_TAG, MEMBER, OTHER, R1, R2, R3, STACK_TAG
+from harness.scenario import enable_hubs, props
 from harness.wait import wait_until
 
-ADMIN = "123456789012"  # the provider's own account, and the organization's management account
-ADMIN2 = "210987654321"
-MEMBER = "222233334444"
-OTHER = "555566667777"
-R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
 THREE = [R1, R2, R3]
-
-STACK_TAG = "securityhub-member-account:stack-id"
-LOGICAL_ID_TAG = "securityhub-member-account:logical-id"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 # Security Hub operations that change something; an update that changes nothing must make none of them.
 SECURITY_HUB_WRITES = {
-    "EnableSecurityHub", "DisableSecurityHub", "CreateMembers", "InviteMembers", "AcceptAdministratorInvitation",
-    "AcceptInvitation", "DisassociateMembers", "DeleteMembers", "DisassociateFromAdministratorAccount",
-    "DisassociateFromMasterAccount", "DeclineInvitations", "DeleteInvitations",
+    "EnableSecurityHub",
+    "DisableSecurityHub",
+    "CreateMembers",
+    "InviteMembers",
+    "AcceptAdministratorInvitation",
+    "AcceptInvitation",
+    "DisassociateMembers",
+    "DeleteMembers",
+    "DisassociateFromAdministratorAccount",
+    "DisassociateFromMasterAccount",
+    "DeclineInvitations",
+    "DeleteInvitations",
 }
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
-def props(**overrides) -> dict:
-    """Properties enrolling MEMBER with ADMIN in R1 and R2, with `overrides` (a value of None drops the key)."""
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
-
 
 def new_account_props(name: str = "Security Sandbox", email: str = "sandbox@example.com", **overrides) -> dict:
     return props(AccountId=None, AccountName=name, Email=email, **overrides)
-
-
-def enable_hubs(emulator, account: str, regions) -> None:
-    for region in regions:
-        emulator.enable_hub(account, region)
-
-
-def hub(state: dict, account: str, region: str) -> dict:
-    return state.get(account, {}).get(region, {})
-
-
-def ok(resp, status: str = "SUCCESS"):
-    assert resp.status == status, resp.describe()
-    return resp
-
-
-def assert_enrolled(emulator, admin: str, member: str, regions) -> None:
-    """`member` is an Enabled member of `admin` in every region, seen from both sides."""
-    state = emulator.state()
-    for region in regions:
-        assert hub(state, admin, region).get("members", {}).get(member) == "Enabled", (region, state)
-        assert hub(state, member, region).get("administrator") == admin, (region, state)
-        assert hub(state, member, region).get("enabled"), (region, state)
-
-
-def assert_not_member(emulator, admin: str, member: str, regions) -> None:
-    """`admin` has no member record of `member`, and `member` is not associated with `admin`, in any region."""
-    state = emulator.state()
-    for region in regions:
-        assert member not in hub(state, admin, region).get("members", {}), (region, state)
-        assert hub(state, member, region).get("administrator") != admin, (region, state)
-        pending = [i["administrator"] for i in hub(state, member, region).get("invitations", [])]
-        assert admin not in pending, (region, state)
-
-
-def member_regions(emulator, admin: str, member: str) -> list[str]:
-    """The regions where `admin` sees `member` as Enabled, sorted."""
-    return sorted(region for region, view in emulator.state().get(admin, {}).items()
-                  if view.get("members", {}).get(member) == "Enabled")
 
 
 def organizations(emulator):
@@ -110,6 +67,7 @@ def leave_directly(emulator, member: str, region: str) -> None:
 
 # --- Create: a new account -------------------------------------------------------------------------------------
 
+
 def test_create_new_account_tags_it_and_enrolls_it(emulator, cfn):
     emulator.create_organization()
     emulator.configure(create_account_delay_s=3)
@@ -120,14 +78,18 @@ def test_create_new_account_tags_it_and_enrolls_it(emulator, cfn):
 
     account = resp.physical_id
     assert ACCOUNT_ID.match(account), resp.describe()
-    assert resp.data == {"AccountId": account, "AdministratorAccountId": ADMIN, "Regions": f"{R2},{R1}",
-                         "AccountCreated": "true"}
+    assert resp.data == {
+        "AccountId": account,
+        "AdministratorAccountId": ADMIN,
+        "Regions": f"{R2},{R1}",
+        "AccountCreated": "true",
+    }
     [created] = emulator.accounts_with_email("sandbox@example.com")
     assert created["Id"] == account and created["Name"] == "Security Sandbox" and created["Status"] == "ACTIVE"
     tags = account_tags(emulator, account)
     assert tags.get(STACK_TAG) == cfn.stack_id and tags.get(LOGICAL_ID_TAG) == "Member", tags
     assert_enrolled(emulator, ADMIN, account, [R1, R2])
-    assert member_regions(emulator, ADMIN, account) == [R2, R1]
+    assert enabled_member_regions(emulator, ADMIN, account) == [R2, R1]
     # The email is given to CreateMembers when known.
     admin_hub = emulator.client("securityhub", ADMIN, R1)
     [seen] = admin_hub.get_members(AccountIds=[account])["Members"]
@@ -192,8 +154,11 @@ def test_retried_create_while_the_first_waits_on_creation(emulator, cfn, provide
     cfn.hold(event)
     first_id = cfn.runtime_api.invoke(event)
     org = organizations(emulator)
-    wait_until(lambda: org.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],
-               timeout=10, message="CreateAccount in progress")
+    wait_until(
+        lambda: org.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"],
+        timeout=10,
+        message="CreateAccount in progress",
+    )
     retried = ok(second.cfn.send(retry, key=retry_key))
     cfn.runtime_api.wait_result(first_id, 60)
     first_raw = cfn.read_response(key)
@@ -215,8 +180,10 @@ def test_create_while_another_resource_creates_an_account_of_the_same_name(emula
     enable_hubs(emulator, ADMIN, [R1])
     other_stack = cfn.stack_id.rsplit("/", 1)[0] + f"/{uuid.uuid4()}"
     organizations(emulator).create_account(
-        AccountName="Security Sandbox", Email="other-sandbox@example.com",
-        Tags=[{"Key": STACK_TAG, "Value": other_stack}, {"Key": LOGICAL_ID_TAG, "Value": "Member"}])
+        AccountName="Security Sandbox",
+        Email="other-sandbox@example.com",
+        Tags=[{"Key": STACK_TAG, "Value": other_stack}, {"Key": LOGICAL_ID_TAG, "Value": "Member"}],
+    )
     resp = ok(cfn.create(new_account_props(Regions=R1)))
     [mine] = emulator.accounts_with_email("sandbox@example.com")
     [theirs] = emulator.accounts_with_email("other-sandbox@example.com")
@@ -271,12 +238,17 @@ def test_new_account_whose_role_is_not_assumable_yet_still_succeeds(emulator, cf
 
 # --- Create: an existing account ------------------------------------------------------------------------------
 
+
 def test_enroll_existing_account_in_explicit_regions(emulator, cfn):
     enable_hubs(emulator, ADMIN, THREE)
     resp = ok(cfn.create(props(Regions=[R1, R2], EnableDefaultStandards=False)))
     assert resp.physical_id == MEMBER
-    assert resp.data == {"AccountId": MEMBER, "AdministratorAccountId": ADMIN, "Regions": f"{R2},{R1}",
-                         "AccountCreated": "false"}
+    assert resp.data == {
+        "AccountId": MEMBER,
+        "AdministratorAccountId": ADMIN,
+        "Regions": f"{R2},{R1}",
+        "AccountCreated": "false",
+    }
     assert_enrolled(emulator, ADMIN, MEMBER, [R1, R2])
     state = emulator.state()
     assert hub(state, MEMBER, R1)["enable_default_standards"] is False
@@ -339,7 +311,7 @@ def test_discovered_regions_are_where_the_administrator_hub_is(emulator, cfn):
     enable_hubs(emulator, ADMIN, THREE)
     resp = ok(cfn.create(props(Regions=None)))
     assert resp.data["Regions"] == ",".join(sorted(THREE))
-    assert member_regions(emulator, ADMIN, MEMBER) == sorted(THREE)
+    assert enabled_member_regions(emulator, ADMIN, MEMBER) == sorted(THREE)
     assert_enrolled(emulator, ADMIN, MEMBER, THREE)
     # Nothing enabled in the member outside those regions.
     assert sorted(r for r, v in emulator.state()[MEMBER].items() if v.get("enabled")) == sorted(THREE)
@@ -350,13 +322,15 @@ def test_discovered_regions_leave_out_regions_disabled_in_the_member(emulator, c
     emulator.configure(disabled_regions={MEMBER: [R2]})
     resp = ok(cfn.create(props(Regions=None)))
     assert resp.data["Regions"] == f"{R3},{R1}"
-    assert member_regions(emulator, ADMIN, MEMBER) == [R3, R1]
+    assert enabled_member_regions(emulator, ADMIN, MEMBER) == [R3, R1]
     assert not hub(emulator.state(), MEMBER, R2).get("enabled")
 
 
-@pytest.mark.parametrize("admin_regions,disabled,whose", [([R1, R2], {MEMBER: [R2]}, "member"),
-                                                          ([R1], {}, "administrator")],
-                         ids=["disabled-in-the-member", "without-the-administrator-hub"])
+@pytest.mark.parametrize(
+    "admin_regions,disabled,whose",
+    [([R1, R2], {MEMBER: [R2]}, "member"), ([R1], {}, "administrator")],
+    ids=["disabled-in-the-member", "without-the-administrator-hub"],
+)
 def test_explicit_region_unusable_fails_naming_it(emulator, cfn, admin_regions, disabled, whose):
     """R2 is disabled in the member, or the administrator has no hub there: FAILED naming R2 and whose side."""
     enable_hubs(emulator, ADMIN, admin_regions)
@@ -401,6 +375,7 @@ def test_close_account_on_delete_with_account_id_is_a_property_error(emulator, c
 
 # --- Update ----------------------------------------------------------------------------------------------------
 
+
 def test_update_adds_and_removes_regions(emulator, cfn):
     enable_hubs(emulator, ADMIN, THREE)
     old = props()
@@ -431,7 +406,7 @@ def test_update_from_discovered_to_explicit_regions_removes_the_others(emulator,
     enable_hubs(emulator, ADMIN, THREE)
     old = props(Regions=None)
     ok(cfn.create(old))
-    assert member_regions(emulator, ADMIN, MEMBER) == sorted(THREE)
+    assert enabled_member_regions(emulator, ADMIN, MEMBER) == sorted(THREE)
     new = props(Regions=R1)
     resp = ok(cfn.update(new, old, MEMBER))
     assert resp.data["Regions"] == R1
@@ -490,8 +465,9 @@ def test_failed_update_changes_nothing_and_its_rollback_succeeds(emulator, cfn):
     assert_not_member(emulator, ADMIN2, MEMBER, [R1, R2])
 
 
-@pytest.mark.parametrize("change", [{"AccountName": "Renamed"}, {"Email": "renamed@example.com"}],
-                         ids=["AccountName", "Email"])
+@pytest.mark.parametrize(
+    "change", [{"AccountName": "Renamed"}, {"Email": "renamed@example.com"}], ids=["AccountName", "Email"]
+)
 def test_update_of_a_created_account_name_or_email_fails(emulator, cfn, change):
     emulator.create_organization()
     enable_hubs(emulator, ADMIN, [R1])
@@ -512,8 +488,9 @@ def test_update_of_role_names_and_on_delete_makes_no_aws_call(emulator, cfn):
     old = props()
     created = ok(cfn.create(old))
     # The same regions written another way (a list, another order) are no change either.
-    new = props(Regions=[R2, R1], MemberRoleName="SecurityHubEnrollment", OnDelete="Retain",
-                EnableDefaultStandards=False)
+    new = props(
+        Regions=[R2, R1], MemberRoleName="SecurityHubEnrollment", OnDelete="Retain", EnableDefaultStandards=False
+    )
     since = emulator.last_seq()
     resp = ok(cfn.update(new, old, MEMBER))
     assert emulator.aws_calls(since) == []
@@ -529,14 +506,14 @@ def test_update_of_on_delete_with_discovered_regions_changes_nothing(emulator, c
     new = props(Regions=None, OnDelete="DisableSecurityHub")
     since = emulator.last_seq()
     resp = ok(cfn.update(new, old, MEMBER))
-    writes = [c["operation"] for c in emulator.aws_calls(since, "securityhub")
-              if c["operation"] in SECURITY_HUB_WRITES]
+    writes = [c["operation"] for c in emulator.aws_calls(since, "securityhub") if c["operation"] in SECURITY_HUB_WRITES]
     assert writes == [], writes
     assert resp.physical_id == MEMBER and resp.data == created.data
     assert_enrolled(emulator, ADMIN, MEMBER, [R1, R2])
 
 
 # --- Delete ----------------------------------------------------------------------------------------------------
+
 
 def test_delete_disassociates_and_keeps_the_member_hub(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
@@ -627,6 +604,7 @@ def test_rollback_delete_after_a_failed_region_cleans_the_others(emulator, cfn):
 
 # --- CloseAccountOnDelete ---------------------------------------------------------------------------------------
 
+
 def test_close_account_on_delete_closes_the_account_it_created(emulator, cfn):
     emulator.create_organization()
     enable_hubs(emulator, ADMIN, [R1])
@@ -645,8 +623,9 @@ def test_close_account_on_delete_leaves_an_account_with_other_tags_open(emulator
     """The account carries this stack's tag but another logical id: not this resource's, so it stays open."""
     emulator.create_organization()
     enable_hubs(emulator, ADMIN, [R1])
-    account = emulator.create_account("Security Sandbox", "sandbox@example.com",
-                                      {STACK_TAG: cfn.stack_id, LOGICAL_ID_TAG: "SomeoneElse"})
+    account = emulator.create_account(
+        "Security Sandbox", "sandbox@example.com", {STACK_TAG: cfn.stack_id, LOGICAL_ID_TAG: "SomeoneElse"}
+    )
     p = new_account_props(Regions=R1, CloseAccountOnDelete=True)
     since = emulator.last_seq()
     resp = cfn.delete(p, account)

@@ -16,15 +16,13 @@ import uuid
 import pytest
 
 from harness import events
+from harness.constants import ADMIN, MARK_PREFIX, R1, R2, WATCH_EVENT
 
-ADMIN = "123456789012"  # the provider's own account and the organization's management account
-R1, R2 = "us-east-1", "eu-west-1"
-WATCH_EVENT = {"SecurityHubMemberAccountWatch": {"AdministratorRoleName": "OrganizationAccountAccessRole"}}
-MARK_PREFIX = "securityhub-member-account:member-of:"
 DEPARTED = "member no longer enabled"
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
 
 def organization_with_hubs(emulator) -> None:
     emulator.create_organization()
@@ -76,6 +74,7 @@ def messages(provider, message: str) -> list[dict]:
 
 # --- the mark ---------------------------------------------------------------------------------------------------
 
+
 def test_a_create_marks_the_member_and_its_delete_takes_the_mark_off(emulator, cfn):
     organization_with_hubs(emulator)
     member = new_member(emulator)
@@ -97,11 +96,13 @@ def test_a_member_outside_the_organization_gets_no_mark_and_is_still_enrolled(em
     resp = cfn.create({"AdministratorAccountId": ADMIN, "AccountId": outside, "Regions": R1})
     assert resp.status == "SUCCESS", resp.describe()
     assert emulator.member_status(ADMIN, outside, R1) == "Enabled"
-    assert messages(cfn.provider, "the account is not in the organization: no membership watch mark, the watch will "
-                                  "not see it")
+    assert messages(
+        cfn.provider, "the account is not in the organization: no membership watch mark, the watch will not see it"
+    )
 
 
 # --- reporting ----------------------------------------------------------------------------------------------
+
 
 def test_a_member_that_resigns_is_reported_with_its_stack_and_left_as_it_is(emulator, cfn):
     organization_with_hubs(emulator)
@@ -109,11 +110,19 @@ def test_a_member_that_resigns_is_reported_with_its_stack_and_left_as_it_is(emul
     stack = enroll(emulator, cfn, member)
     resign(emulator, member, R1)
     departed, metrics = run_watch(cfn)
-    assert departed == [{
-        "message": DEPARTED, "AccountId": member, "Region": R1, "MemberStatus": "Resigned",
-        "AdministratorAccountId": ADMIN, "StackId": stack, "LogicalResourceId": "Member", "Owner": "held",
-        "OwnerDetail": "",
-    }]
+    assert departed == [
+        {
+            "message": DEPARTED,
+            "AccountId": member,
+            "Region": R1,
+            "MemberStatus": "Resigned",
+            "AdministratorAccountId": ADMIN,
+            "StackId": stack,
+            "LogicalResourceId": "Member",
+            "Owner": "held",
+            "OwnerDetail": "",
+        }
+    ]
     assert metrics["DepartedMembers"] == 1 and metrics["Resigned"] == 1 and metrics["Healed"] == 0, metrics
     assert metrics["Status"] == "COMPLETE" and metrics["Healing"] is False, metrics
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SecurityHubMemberAccount"
@@ -123,8 +132,11 @@ def test_a_member_that_resigns_is_reported_with_its_stack_and_left_as_it_is(emul
 
 def test_members_removed_or_deleted_by_the_administrator_are_reported(emulator, cfn):
     organization_with_hubs(emulator)
-    removed, deleted, shown_deleted = new_member(emulator, "removed"), new_member(emulator, "deleted"), \
-        new_member(emulator, "shown")
+    removed, deleted, shown_deleted = (
+        new_member(emulator, "removed"),
+        new_member(emulator, "deleted"),
+        new_member(emulator, "shown"),
+    )
     for member in (removed, deleted, shown_deleted):
         enroll(emulator, cfn, member)
     admin = emulator.client("securityhub", ADMIN, R2)
@@ -152,6 +164,7 @@ def test_a_closed_account_is_reported_suspended_and_never_healed(emulator, provi
 
 
 # --- healing ------------------------------------------------------------------------------------------------
+
 
 def test_with_healing_on_a_member_that_resigned_is_enabled_again_after_the_next_run(emulator, provider_factory):
     organization_with_hubs(emulator)
@@ -184,13 +197,17 @@ def test_members_another_tool_enrolled_are_left_alone(emulator, provider_factory
     departed, metrics = run_watch(deployment)
     assert departed == [] and metrics["DepartedMembers"] == 0, metrics
     assert emulator.member_status(ADMIN, theirs, R1) == "Resigned"
-    touched = [c for c in emulator.aws_calls(since, "securityhub") if c["account"] == theirs
-               or c["operation"] in ("CreateMembers", "InviteMembers")]
+    touched = [
+        c
+        for c in emulator.aws_calls(since, "securityhub")
+        if c["account"] == theirs or c["operation"] in ("CreateMembers", "InviteMembers")
+    ]
     assert touched == [], touched
 
 
 def test_a_mark_whose_stack_no_longer_holds_the_member_is_not_reported_nor_healed_and_is_taken_off(
-        emulator, provider_factory):
+    emulator, provider_factory
+):
     """A mark is a claim: the stack named in it must still hold that logical id with that account (here the
     resource now holds another account, as after a replacement whose old id's Delete never came)."""
     organization_with_hubs(emulator)
@@ -220,6 +237,7 @@ def test_a_member_whose_stack_is_in_an_operation_waits_for_the_next_run(emulator
 
 # --- the event's channel and the administrator's rate -----------------------------------------------------------
 
+
 def test_a_watch_event_published_through_sns_changes_nothing(emulator, provider_factory):
     organization_with_hubs(emulator)
     deployment = provider_factory({"WATCH_HEALING": "true"})
@@ -232,8 +250,11 @@ def test_a_watch_event_published_through_sns_changes_nothing(emulator, provider_
     assert result.kind == "error", result
     assert emulator.aws_calls(since) == []
     assert emulator.member_status(ADMIN, member, R1) == "Resigned"
-    watch_lines = [r for r in deployment.provider.log_records() if r.get("RequestType") == "Watch"
-                   or r.get("fields", {}).get("message") == DEPARTED]
+    watch_lines = [
+        r
+        for r in deployment.provider.log_records()
+        if r.get("RequestType") == "Watch" or r.get("fields", {}).get("message") == DEPARTED
+    ]
     assert watch_lines == []
 
 
@@ -262,9 +283,11 @@ def test_the_watch_stops_a_region_at_its_first_throttled_answer(emulator, cfn):
 
 # --- the templates ------------------------------------------------------------------------------------------
 
+
 def test_the_provider_template_schedules_the_watch_and_alarms_on_departed_members():
-    from cfnlint.decode import cfn_yaml
     from pathlib import Path
+
+    from cfnlint.decode import cfn_yaml
 
     template = cfn_yaml.load(str(Path(__file__).parent.parent / "cloudformation" / "provider.yaml"))
     parameters, resources = template["Parameters"], template["Resources"]

@@ -12,23 +12,47 @@ from __future__ import annotations
 import time
 import uuid
 
-ADMIN = "123456789012"  # the provider's own account
-MEMBER = "222233334444"
-R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
+from harness.constants import ADMIN, MEMBER, R1, R2, R3
+from harness.scenario import props
+
 NAMESPACE = "SecurityHubMemberAccount"
-METRICS = {"Duration": "Milliseconds", "Regions": "Count", "FailedRegions": "Count", "ThrottledCalls": "Count",
-           "Failed": "Count"}
+METRICS = {
+    "Duration": "Milliseconds",
+    "Regions": "Count",
+    "FailedRegions": "Count",
+    "ThrottledCalls": "Count",
+    "Failed": "Count",
+}
 # The units the specification allows (CloudWatch API Reference, MetricDatum: Unit).
-UNITS = {"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
-         "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
-         "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
-         "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"}
-
-
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
+UNITS = {
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+}
 
 
 def emf_lines(provider) -> list[dict]:
@@ -58,8 +82,13 @@ def assert_emf(line: dict, started_ms: int) -> None:
             value = line.get(metric["Name"])
             assert isinstance(value, (int, float)) and not isinstance(value, bool), (metric, line)
             assert value >= 0, (metric, line)
-    assert directives == [{"Namespace": NAMESPACE, "Dimensions": [["RequestType"]],
-                           "Metrics": [{"Name": name, "Unit": unit} for name, unit in METRICS.items()]}], directives
+    assert directives == [
+        {
+            "Namespace": NAMESPACE,
+            "Dimensions": [["RequestType"]],
+            "Metrics": [{"Name": name, "Unit": unit} for name, unit in METRICS.items()],
+        }
+    ], directives
 
 
 def line_of(provider, event: dict) -> dict:

@@ -109,7 +109,10 @@ def test_binary_polls_the_runtime_api(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("start")
     binary_path = extract_bootstrap(package_zip("x86_64"), scratch)
     with RuntimeApi() as api, Provider(binary_path, api, "http://127.0.0.1:1", log_path=scratch / "log") as provider:
-        wait_until(lambda: api.waiting_pollers, 10,
-                   message=lambda: f"a `next` request (exit code {provider.returncode}):\n{provider.tail()}")
+        wait_until(
+            lambda: api.waiting_pollers,
+            10,
+            message=lambda: f"a `next` request (exit code {provider.returncode}):\n{provider.tail()}",
+        )
         assert (api.next_requests, api.init_errors) == (1, []), provider.tail()
         assert provider.alive(), f"bootstrap exited after polling:\n{provider.tail()}"

@@ -5,7 +5,6 @@ ResponseURL, what the Lambda runtime was told, and what the process logged."""
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -13,18 +12,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harness.assertions import MAX_BODY, assert_delivered, has_control_chars
+from harness.constants import ACCOUNT_ID, ADMIN
 from harness.fixtures import RESPONSE_BUCKET, Cfn, CfnResponse
 from harness.listener import Listener
 from harness.provider import LOG_STREAM_NAME, SECRET_ACCESS_KEY
 from harness.wait import wait_until
 
-ADMIN = "123456789012"  # the provider's own account (default emulator credentials)
 MEMBER = "111111111111"
 VALID = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER}
-TWELVE_DIGITS = re.compile(r"^\d{12}$")
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
+
 
 def assert_failed_naming(resp: CfnResponse, *names: str) -> CfnResponse:
     assert_delivered(resp, "FAILED")
@@ -35,9 +34,13 @@ def assert_failed_naming(resp: CfnResponse, *names: str) -> CfnResponse:
 
 def response_puts(emulator, key: str | None = None) -> list[dict]:
     """The emulator's log entries for PUTs to the response bucket (to one key when given)."""
-    return [c for c in emulator.calls()
-            if c["service"] == "s3" and c["method"] == "PUT"
-            and (c["path"] == f"/{RESPONSE_BUCKET}/{key}" if key else c["path"].startswith(f"/{RESPONSE_BUCKET}/"))]
+    return [
+        c
+        for c in emulator.calls()
+        if c["service"] == "s3"
+        and c["method"] == "PUT"
+        and (c["path"] == f"/{RESPONSE_BUCKET}/{key}" if key else c["path"].startswith(f"/{RESPONSE_BUCKET}/"))
+    ]
 
 
 @pytest.fixture
@@ -52,19 +55,24 @@ def listener():
 BAD_INPUT = {
     "unknown property": ({**VALID, "Colour": "blue"}, ["Colour"]),
     "missing AdministratorAccountId": ({"AccountId": MEMBER}, ["AdministratorAccountId"]),
-    "short AdministratorAccountId": ({"AdministratorAccountId": "12345", "AccountId": MEMBER},
-                                     ["AdministratorAccountId"]),
-    "non-digit AdministratorAccountId": ({"AdministratorAccountId": "12345678901x", "AccountId": MEMBER},
-                                         ["AdministratorAccountId"]),
+    "short AdministratorAccountId": (
+        {"AdministratorAccountId": "12345", "AccountId": MEMBER},
+        ["AdministratorAccountId"],
+    ),
+    "non-digit AdministratorAccountId": (
+        {"AdministratorAccountId": "12345678901x", "AccountId": MEMBER},
+        ["AdministratorAccountId"],
+    ),
     "invalid AccountId": ({"AdministratorAccountId": ADMIN, "AccountId": "1111"}, ["AccountId"]),
-    "invalid Email": ({"AdministratorAccountId": ADMIN, "AccountName": "Workload", "Email": "not-an-email"},
-                      ["Email"]),
+    "invalid Email": ({"AdministratorAccountId": ADMIN, "AccountName": "Workload", "Email": "not-an-email"}, ["Email"]),
     "invalid OnDelete": ({**VALID, "OnDelete": "Sometimes"}, ["OnDelete"]),
     "unknown region": ({**VALID, "Regions": ["not-a-region"]}, ["Regions"]),
     "unknown region in a string": ({**VALID, "Regions": "us-east-1,not-a-region"}, ["Regions"]),
     "empty Regions": ({**VALID, "Regions": []}, ["Regions"]),
-    "neither AccountId nor AccountName+Email": ({"AdministratorAccountId": ADMIN},
-                                                ["AccountId", "AccountName", "Email"]),
+    "neither AccountId nor AccountName+Email": (
+        {"AdministratorAccountId": ADMIN},
+        ["AccountId", "AccountName", "Email"],
+    ),
     "AccountName without Email": ({"AdministratorAccountId": ADMIN, "AccountName": "Workload"}, ["Email"]),
     "EnableDefaultStandards maybe": ({**VALID, "EnableDefaultStandards": "maybe"}, ["EnableDefaultStandards"]),
     "CloseAccountOnDelete maybe": ({**VALID, "CloseAccountOnDelete": "maybe"}, ["CloseAccountOnDelete"]),
@@ -75,11 +83,13 @@ BAD_INPUT = {
 def test_bad_input_is_failed_naming_the_field(cfn, emulator, props, names):
     resp = cfn.create(props)
     assert_failed_naming(resp, *names)
-    assert not TWELVE_DIGITS.match(resp.physical_id), resp.describe()
+    assert not ACCOUNT_ID.match(resp.physical_id), resp.describe()
     cfn.assert_still_serving()
 
 
-@pytest.mark.parametrize("value", ["true", "false", True, False], ids=["str-true", "str-false", "json-true", "json-false"])
+@pytest.mark.parametrize(
+    "value", ["true", "false", True, False], ids=["str-true", "str-false", "json-true", "json-false"]
+)
 def test_booleans_as_strings_or_json_are_accepted(cfn, emulator, value):
     emulator.enable_hub(ADMIN, "us-east-1")
     props = {**VALID, "Regions": ["us-east-1"], "EnableDefaultStandards": value, "CloseAccountOnDelete": False}
@@ -96,6 +106,7 @@ def test_booleans_as_strings_or_json_are_accepted(cfn, emulator, value):
 
 # -- physical ids and the rollback's Delete ----------------------------------------------------------------------
 
+
 def test_delete_of_a_non_account_id_succeeds_without_aws_calls(cfn, emulator):
     cfn.ensure_bucket()
     since = emulator.last_seq()
@@ -109,7 +120,7 @@ def test_failed_create_rolls_back_cleanly(cfn, emulator):
     props = {"AdministratorAccountId": "12345", "AccountId": MEMBER}
     created = assert_failed_naming(cfn.create(props), "AdministratorAccountId")
     pid = created.physical_id
-    assert not TWELVE_DIGITS.match(pid), f"a failed Create that never knew an account answered {pid!r}"
+    assert not ACCOUNT_ID.match(pid), f"a failed Create that never knew an account answered {pid!r}"
     # Lambda retries asynchronous invocations: the same request gets the same physical id.
     again = cfn.send(created.event)
     assert_delivered(again, "FAILED")
@@ -124,6 +135,7 @@ def test_failed_create_rolls_back_cleanly(cfn, emulator):
 
 # -- delivery of the response ------------------------------------------------------------------------------------
 
+
 def test_response_put_is_retried_on_5xx(cfn, emulator):
     cfn.ensure_bucket()
     emulator.configure(response_put_failures=2)
@@ -136,13 +148,16 @@ def test_response_put_is_retried_on_5xx(cfn, emulator):
 
 CUT_CASES = {
     "one 10,000-character unknown property": ({**VALID, "Bogus" + "x" * 9995: "1"}, "Bogus"),
-    "300 unknown properties": ({**VALID, **{f"UnknownProperty{i:03d}": "x" for i in range(300)}},
-                               "UnknownProperty000"),
+    "300 unknown properties": ({**VALID, **{f"UnknownProperty{i:03d}": "x" for i in range(300)}}, "UnknownProperty000"),
     # 64 is the most Regions the provider takes; each bad name is quoted back in the Reason.
-    "64 long bad regions": ({**VALID, "Regions": [f"bad-region-{i:02d}-{'x' * 50}" for i in range(64)]},
-                            "bad-region-00"),
-    "three 3,000-character bad values": ({**VALID, "OnDelete": "x" * 3000, "EnableDefaultStandards": "y" * 3000,
-                                          "CloseAccountOnDelete": "z" * 3000}, "OnDelete"),
+    "64 long bad regions": (
+        {**VALID, "Regions": [f"bad-region-{i:02d}-{'x' * 50}" for i in range(64)]},
+        "bad-region-00",
+    ),
+    "three 3,000-character bad values": (
+        {**VALID, "OnDelete": "x" * 3000, "EnableDefaultStandards": "y" * 3000, "CloseAccountOnDelete": "z" * 3000},
+        "OnDelete",
+    ),
 }
 
 
@@ -195,13 +210,16 @@ def test_undeliverable_response_is_reported_to_the_runtime(cfn, emulator):
 
 # -- failures inside the work ------------------------------------------------------------------------------------
 
+
 def test_panic_in_the_work_is_answered_failed(provider_factory, emulator):
     dep = provider_factory({"SECURITYHUB_MEMBER_ACCOUNT_TEST_PANIC": "1"})
     emulator.enable_hub(ADMIN, "us-east-1")
     pid = dep.provider.pid
     resp = dep.cfn.create({**VALID, "Regions": ["us-east-1"]})
-    assert resp.status != "SUCCESS", ("no panic: the SECURITYHUB_MEMBER_ACCOUNT_TEST_PANIC hook exists only in "
-                                      "debug builds; run this test against target/debug/bootstrap")
+    assert resp.status != "SUCCESS", (
+        "no panic: the SECURITYHUB_MEMBER_ACCOUNT_TEST_PANIC hook exists only in "
+        "debug builds; run this test against target/debug/bootstrap"
+    )
     assert_delivered(resp, "FAILED")
     assert LOG_STREAM_NAME in resp.reason, resp.describe()
     assert "panic" in dep.provider.logs(), "the panic left no trace in the logs"
@@ -214,6 +232,7 @@ def test_panic_in_the_work_is_answered_failed(provider_factory, emulator):
 def _slow_aws_call(cfn: Cfn, emulator, rid: str) -> None:
     """Make the binary's first AWS call take 8 s, and everything after it (the response PUT included) fast:
     the emulator's latency is read when a request arrives, and applies to S3 too."""
+
     def first_calls() -> list[dict]:
         calls = emulator.aws_calls()
         assert calls or cfn.runtime_api.result(rid) is None, "answered before any AWS call"
@@ -234,8 +253,12 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
     else:
         emulator.create_organization()
         emulator.configure(create_account_delay_s=120)
-        props = {"AdministratorAccountId": ADMIN, "AccountName": "Slow", "Email": "slow@example.com",
-                 "Regions": ["us-east-1"]}
+        props = {
+            "AdministratorAccountId": ADMIN,
+            "AccountName": "Slow",
+            "Email": "slow@example.com",
+            "Regions": ["us-east-1"],
+        }
     # CloudFormation stops waiting within the invocation: no hand-off to a fresh invocation can help.
     event, key = cfn.event("Create", props, service_timeout=5)
     cfn.hold(event)
@@ -244,11 +267,21 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
     if slow == "aws-call":
         _slow_aws_call(cfn, emulator, rid)
     # Watch the response bucket until the deadline: the answer must be there by then.
-    wait_until(lambda: time.time() < deadline and cfn.read_response(key) is not None, deadline - time.time(), 0.1,
-               "a response PUT before the deadline")
+    wait_until(
+        lambda: time.time() < deadline and cfn.read_response(key) is not None,
+        deadline - time.time(),
+        0.1,
+        "a response PUT before the deadline",
+    )
     result = cfn.runtime_api.wait_result(rid, timeout=15)
-    resp = CfnResponse(raw=cfn.read_response(key), runtime_result=result, event=event, lambda_request_id=rid,
-                       response_key=key, deadline=deadline)
+    resp = CfnResponse(
+        raw=cfn.read_response(key),
+        runtime_result=result,
+        event=event,
+        lambda_request_id=rid,
+        response_key=key,
+        deadline=deadline,
+    )
     assert_delivered(resp, "FAILED")
     reason = resp.reason.lower()
     assert any(w in reason for w in ("time", "deadline")), f"Reason does not mention the time limit: {resp.reason!r}"
@@ -259,11 +292,13 @@ def test_deadline_is_answered_failed_before_it_comes(cfn, emulator, slow):
 
 # -- the ResponseURL allowlist -----------------------------------------------------------------------------------
 
+
 def _refused(cfn: Cfn, url: str, timeout: float = 90) -> CfnResponse:
     event, _ = cfn.event("Delete", VALID, physical_id="not-an-account-2", response_url=url)
     resp = cfn.send(event, key=None, deadline_s=60, timeout=timeout)
     assert resp.runtime_result.kind == "error", (
-        f"runtime got {resp.runtime_result.kind} for unanswerable {url!r}: {resp.runtime_result.body[:300]!r}")
+        f"runtime got {resp.runtime_result.kind} for unanswerable {url!r}: {resp.runtime_result.body[:300]!r}"
+    )
     return resp
 
 
@@ -271,21 +306,26 @@ def test_response_url_outside_aws_is_refused(cfn, provider):
     url = "https://evil.example.com/x?X-Amz-Signature=0123456789abcdef0123456789abcdef"
     resp = _refused(cfn, url)
     # an error log for the refusal, tied to the request, without the URL's secret part
-    provider.wait_for_log(lambda r: str(r.get("level", "")).upper() == "ERROR"
-                          and resp.event["RequestId"] in json.dumps(r))
+    provider.wait_for_log(
+        lambda r: str(r.get("level", "")).upper() == "ERROR" and resp.event["RequestId"] in json.dumps(r)
+    )
     assert "0123456789abcdef0123456789abcdef" not in provider.logs()
     cfn.assert_still_serving()
 
 
-@pytest.mark.parametrize("template", [
-    "http://127.0.0.1:{port}/responses/x?X-Amz-Signature=abc",
-    "https://127.0.0.1:{port}/responses/x",
-    "http://localhost:{port}/responses/x",
-    "http://s3.amazonaws.com@127.0.0.1:{port}/responses/x",
-    "http://127.0.0.1:{port}/responses/x?host=s3.amazonaws.com",
-    "http://127.0.0.1:{port}/.amazonaws.com/x",
-    "http://127.0.0.1:{port}#.amazonaws.com",
-], ids=["http", "https", "localhost", "userinfo", "query", "path", "fragment"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}/responses/x?X-Amz-Signature=abc",
+        "https://127.0.0.1:{port}/responses/x",
+        "http://localhost:{port}/responses/x",
+        "http://s3.amazonaws.com@127.0.0.1:{port}/responses/x",
+        "http://127.0.0.1:{port}/responses/x?host=s3.amazonaws.com",
+        "http://127.0.0.1:{port}/.amazonaws.com/x",
+        "http://127.0.0.1:{port}#.amazonaws.com",
+    ],
+    ids=["http", "https", "localhost", "userinfo", "query", "path", "fragment"],
+)
 def test_loopback_response_url_is_refused_unless_allowed(provider_factory, listener, template):
     dep = provider_factory({"ALLOW_LOOPBACK_RESPONSE_URL": None})
     pid = dep.provider.pid
@@ -299,8 +339,12 @@ def test_loopback_response_url_is_refused_unless_allowed(provider_factory, liste
 def test_loopback_response_url_is_used_when_allowed(cfn, listener):
     """Control for the test above: with ALLOW_LOOPBACK_RESPONSE_URL=true the listener gets the PUT, shaped as
     CloudFormation expects it (JSON body, empty Content-Type)."""
-    event, _ = cfn.event("Delete", VALID, physical_id="not-an-account-3",
-                         response_url=f"http://127.0.0.1:{listener.port}/responses/x?X-Amz-Signature=abc")
+    event, _ = cfn.event(
+        "Delete",
+        VALID,
+        physical_id="not-an-account-3",
+        response_url=f"http://127.0.0.1:{listener.port}/responses/x?X-Amz-Signature=abc",
+    )
     resp = cfn.send(event, key=None, timeout=60)
     assert resp.runtime_result.kind == "response"
     assert len(listener.requests) == 1, listener.requests
@@ -316,6 +360,7 @@ def test_loopback_response_url_is_used_when_allowed(cfn, listener):
 
 # -- SNS -------------------------------------------------------------------------------------------------------
 
+
 def test_sns_wrapped_events_are_answered(cfn):
     ok = cfn.delete(VALID, physical_id="not-an-account-4", sns=True)
     assert_delivered(ok, "SUCCESS")
@@ -326,6 +371,7 @@ def test_sns_wrapped_events_are_answered(cfn):
 
 # -- logs --------------------------------------------------------------------------------------------------------
 
+
 def test_logs_are_json_with_request_context_and_no_secrets(cfn, provider):
     logical = f"MemberLogs{uuid.uuid4().hex[:6]}"
     failed = assert_failed_naming(cfn.create({**VALID, "OnDelete": "Sometimes"}, logical_id=logical), "OnDelete")
@@ -333,8 +379,9 @@ def test_logs_are_json_with_request_context_and_no_secrets(cfn, provider):
     assert_delivered(deleted, "SUCCESS")
     for resp in (failed, deleted):
         ev = resp.event
-        provider.wait_for_log(lambda r: all(v in json.dumps(r) for v in
-                                            (ev["RequestId"], ev["StackId"], ev["LogicalResourceId"])))
+        provider.wait_for_log(
+            lambda r, ev=ev: all(v in json.dumps(r) for v in (ev["RequestId"], ev["StackId"], ev["LogicalResourceId"]))
+        )
     assert provider.non_json_lines() == [], f"non-JSON log lines: {provider.non_json_lines()[:5]}"
     logs = provider.logs()
     for resp in (failed, deleted):
@@ -348,6 +395,7 @@ def test_logs_are_json_with_request_context_and_no_secrets(cfn, provider):
 
 
 # -- one process, many requests --------------------------------------------------------------------------------
+
 
 def test_one_process_serves_a_sequence_of_requests(cfn, provider):
     pid = provider.pid

@@ -16,37 +16,21 @@ from __future__ import annotations
 
 import time
 
+from harness.assertions import member_statuses, ok
+from harness.constants import ADMIN, MEMBER, R1, R2, R3
 from harness.fixtures import send_at_once
+from harness.scenario import enable_hubs, props
 
-ADMIN = "123456789012"  # the provider's own account, and the organization's management account
-MEMBER = "222233334444"
-R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
 ALREADY_MEMBER = "already a member or associated member of the current account"
 MEMBER_DENIED_WARNING = "the member is denied these regions by a service control policy: left out"
-
-
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
 
 
 def new_account_props(email: str = "fresh@example.com", **overrides) -> dict:
     return props(AccountId=None, AccountName="Fresh Account", Email=email, **overrides)
 
 
-def ok(resp, status: str = "SUCCESS"):
-    assert resp.status == status, resp.describe()
-    return resp
-
-
-def enable_hubs(emulator, account: str, regions) -> None:
-    for region in regions:
-        emulator.enable_hub(account, region)
-
-
 def statuses(emulator, member: str, regions) -> list[str | None]:
-    return [emulator.member_status(ADMIN, member, region) for region in regions]
+    return list(member_statuses(emulator, ADMIN, member, regions).values())
 
 
 def logged(provider, message: str) -> list[dict]:
@@ -54,6 +38,7 @@ def logged(provider, message: str) -> list[dict]:
 
 
 # --- an existing member: CreateMembers' UnprocessedAccounts ----------------------------------------------------
+
 
 def test_an_update_that_adds_a_region_and_its_rollback_both_succeed(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2, R3])
@@ -105,6 +90,7 @@ def test_a_create_for_an_account_already_an_enabled_member_succeeds(emulator, cf
 
 # --- "not a member": GetMembers' HTTP 400 -----------------------------------------------------------------------
 
+
 def test_a_no_op_update_with_discovered_regions_where_the_member_is_missing_somewhere(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
     old = props(Regions=None)
@@ -122,11 +108,16 @@ def test_a_no_op_update_with_discovered_regions_where_the_member_is_missing_some
     resp = ok(cfn.update(new, old, MEMBER))
     assert resp.data["Regions"] == f"{R2},{R1}"
     assert statuses(emulator, MEMBER, [R1, R2, R3]) == ["Enabled", "Enabled", None]
-    writes = [c for c in emulator.aws_calls(since, "securityhub") if not c["operation"].startswith(("Get", "Describe", "List"))]
+    writes = [
+        c
+        for c in emulator.aws_calls(since, "securityhub")
+        if not c["operation"].startswith(("Get", "Describe", "List"))
+    ]
     assert not writes, writes
 
 
 # --- ListInvitations' pages ------------------------------------------------------------------------------------
+
 
 def test_a_member_holding_60_invitations_from_other_administrators_finds_ours(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1])
@@ -151,6 +142,7 @@ def test_a_member_holding_60_invitations_from_other_administrators_finds_ours(em
 
 # --- a new account, not ready at once ---------------------------------------------------------------------------
 
+
 def test_a_new_account_that_refuses_calls_for_30_s_is_enrolled(emulator, cfn):
     emulator.create_organization()
     enable_hubs(emulator, ADMIN, [R1])
@@ -165,6 +157,7 @@ def test_a_new_account_that_refuses_calls_for_30_s_is_enrolled(emulator, cfn):
 
 
 # --- CONCURRENT_ACCOUNT_MODIFICATION ----------------------------------------------------------------------------
+
 
 def test_a_duplicate_creation_waits_for_its_twin_and_makes_one_account(emulator, provider_factory):
     """Lambda delivers one Create to two processes at once: both look, find nothing, and ask Organizations; the
@@ -194,6 +187,7 @@ def test_a_duplicate_creation_waits_for_its_twin_and_makes_one_account(emulator,
 
 # --- CloseAccount's quota ---------------------------------------------------------------------------------------
 
+
 def test_a_close_account_quota_refusal_says_what_to_do_and_a_later_delete_closes(emulator, cfn):
     emulator.create_organization()
     enable_hubs(emulator, ADMIN, [R1])
@@ -214,6 +208,7 @@ def test_a_close_account_quota_refusal_says_what_to_do_and_a_later_delete_closes
 
 # --- a region denied to the member alone ------------------------------------------------------------------------
 
+
 def test_discovery_leaves_out_a_region_denied_to_the_member_only(emulator, cfn, provider):
     enable_hubs(emulator, ADMIN, [R1, R2])
     emulator.configure(denied_regions={MEMBER: [R2]})
@@ -228,8 +223,9 @@ def test_an_explicit_region_denied_to_the_member_is_an_error_naming_it(emulator,
     emulator.configure(denied_regions={MEMBER: [R2]})
     p = props()
     failed = ok(cfn.create(p), "FAILED")
-    assert "member account is refused AccessDenied by a service control policy in: eu-west-1" in failed.reason, \
+    assert "member account is refused AccessDenied by a service control policy in: eu-west-1" in failed.reason, (
         failed.reason
+    )
     assert failed.physical_id == MEMBER
     # The rollback's Delete cleans the region that joined, and skips the denied one.
     ok(cfn.delete(p, MEMBER))
@@ -249,6 +245,7 @@ def test_a_delete_skips_the_members_side_where_an_scp_denies_it(emulator, cfn, p
 
 # --- AccessDenied that is no SCP --------------------------------------------------------------------------------
 
+
 def test_access_denied_in_every_region_fails_create_and_delete_saying_so(emulator, cfn):
     enable_hubs(emulator, ADMIN, [R1, R2])
     p = props(Regions=None)
@@ -261,4 +258,3 @@ def test_access_denied_in_every_region_fails_create_and_delete_saying_so(emulato
     other = props(AccountId="333344445555", Regions=None)
     failed = ok(cfn.create(other), "FAILED")
     assert "AccessDenied" in failed.reason and "no identity-based policy" in failed.reason, failed.reason
-

@@ -10,22 +10,23 @@ end DELETE_FAILED).
 
 from __future__ import annotations
 
-ADMIN = "123456789012"  # the provider's own account
-MEMBER = "222233334444"
-R1, R2 = "us-east-1", "eu-west-1"
+from harness.constants import ADMIN, MEMBER, R1, R2
+from harness.scenario import props_builder
+
 DENIED_WARNING = "AccessDenied in these regions (a region-deny SCP?): left out"
 
 
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
+# MEMBER enrolled with ADMIN, in the regions discovery finds (no Regions).
+props = props_builder(Regions=None)
 
 
 def denial_warnings(provider, region: str) -> list[dict]:
-    return [record for record in provider.log_records()
-            if record.get("fields", {}).get("message") == DENIED_WARNING
-            and region in record.get("fields", {}).get("regions", "")]
+    return [
+        record
+        for record in provider.log_records()
+        if record.get("fields", {}).get("message") == DENIED_WARNING
+        and region in record.get("fields", {}).get("regions", "")
+    ]
 
 
 def enroll_in_both(emulator, cfn) -> None:
@@ -55,7 +56,7 @@ def test_an_explicit_region_that_is_denied_is_an_error_naming_it(emulator, cfn):
     since = emulator.last_seq()
     resp = cfn.create(props(Regions=f"{R1},{R2}"))
     assert resp.status == "FAILED", resp.describe()
-    assert f"Regions: the administrator account is refused AccessDenied" in resp.reason, resp.reason
+    assert "Regions: the administrator account is refused AccessDenied" in resp.reason, resp.reason
     assert R2 in resp.reason and R1 not in resp.reason.split("in: ", 1)[1], resp.reason
     # Nothing is left changed: CreateMembers is the administrator's first call in each region (where it is denied
     # it says so), the member added in R1 is taken back, and the member's side was never touched.

@@ -15,12 +15,11 @@ import time
 
 import pytest
 
-from harness.assertions import assert_delivered
+from harness.assertions import assert_delivered, member_statuses
+from harness.constants import ACCOUNT_ID, ADMIN
 from harness.fixtures import CfnResponse
+from harness.reliability import REGIONS_17, Pool, leftovers, list_members, record_figure
 from harness.wait import wait_until
-from reliability_support import (
-    ADMIN, REGIONS_17, TWELVE_DIGITS, Pool, enrolled_regions, leftovers, list_members, record_figure,
-)
 
 MEMBER = "111111111111"
 FOUR_REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2"]
@@ -43,7 +42,7 @@ def successful(emulator, operation: str) -> list[dict]:
 
 
 def assert_enabled_everywhere(emulator, member: str, regions) -> None:
-    statuses = enrolled_regions(emulator, ADMIN, member, regions)
+    statuses = member_statuses(emulator, ADMIN, member, regions)
     assert all(s == "Enabled" for s in statuses.values()), f"member {member}: {statuses}"
     state = emulator.state()
     administrators = {r: state.get(member, {}).get(r, {}).get("administrator") for r in regions}
@@ -51,6 +50,7 @@ def assert_enabled_everywhere(emulator, member: str, regions) -> None:
 
 
 # -- throttling ------------------------------------------------------------------------------------------------
+
 
 def test_create_in_17_regions_survives_a_quarter_of_calls_throttled(emulator, cfn):
     enable_admin_hubs(emulator, REGIONS_17)
@@ -70,8 +70,14 @@ def test_create_in_17_regions_survives_a_quarter_of_calls_throttled(emulator, cf
     throttled = faults[("securityhub", "throttle")]
     total = sum(n for (service, _), n in faults.items() if service == "securityhub")
     assert throttled > 0, f"no throttling was injected: {faults}"
-    record_figure("throttle_17_regions", 0.25, throttled_calls=throttled, securityhub_calls=total,
-                  measured_fraction=round(throttled / total, 3), seconds=round(elapsed, 1))
+    record_figure(
+        "throttle_17_regions",
+        0.25,
+        throttled_calls=throttled,
+        securityhub_calls=total,
+        measured_fraction=round(throttled / total, 3),
+        seconds=round(elapsed, 1),
+    )
 
 
 def test_account_creation_survives_throttling(emulator, cfn):
@@ -79,15 +85,19 @@ def test_account_creation_survives_throttling(emulator, cfn):
     enable_admin_hubs(emulator, REGIONS_17)
     emulator.configure(throttle_fraction=0.25, seed=4242, create_account_delay_s=1.0, assume_role_denied_for_s=1.5)
     email = "throttled-workload@example.com"
-    props = {"AdministratorAccountId": ADMIN, "AccountName": "Throttled Workload", "Email": email,
-             "Regions": REGIONS_17}
+    props = {
+        "AdministratorAccountId": ADMIN,
+        "AccountName": "Throttled Workload",
+        "Email": email,
+        "Regions": REGIONS_17,
+    }
 
     resp = cfn.create(props, timeout=REQUEST_TIMEOUT_S)
     emulator.configure(throttle_fraction=0)
 
     body = assert_delivered(resp, "SUCCESS")
     account = resp.physical_id
-    assert TWELVE_DIGITS.match(account), resp.describe()
+    assert ACCOUNT_ID.match(account), resp.describe()
     assert body["Data"]["AccountCreated"] == "true"
     assert body["Data"]["AccountId"] == account
     assert [a["Id"] for a in emulator.accounts_with_email(email)] == [account]
@@ -95,15 +105,22 @@ def test_account_creation_survives_throttling(emulator, cfn):
     assert_enabled_everywhere(emulator, account, REGIONS_17)
     faults = fault_counts(emulator)
     assert faults[("securityhub", "throttle")] + faults[("organizations", "throttle")] > 0, faults
-    record_figure("throttle_account_creation", 0.25,
-                  organizations_throttled=faults[("organizations", "throttle")],
-                  securityhub_throttled=faults[("securityhub", "throttle")])
+    record_figure(
+        "throttle_account_creation",
+        0.25,
+        organizations_throttled=faults[("organizations", "throttle")],
+        securityhub_throttled=faults[("securityhub", "throttle")],
+    )
 
 
 # -- server errors and dropped connections ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("error_fraction,reset_fraction,seed", [(0.1, 0.1, 101), (0.1, 0.1, 202), (0.5, 0.2, 7)],
-                         ids=["10%-errors-10%-resets-a", "10%-errors-10%-resets-b", "50%-errors-20%-resets"])
+
+@pytest.mark.parametrize(
+    "error_fraction,reset_fraction,seed",
+    [(0.1, 0.1, 101), (0.1, 0.1, 202), (0.5, 0.2, 7)],
+    ids=["10%-errors-10%-resets-a", "10%-errors-10%-resets-b", "50%-errors-20%-resets"],
+)
 def test_server_errors_and_dropped_connections_never_hang(emulator, cfn, error_fraction, reset_fraction, seed):
     """Mild trouble is ridden out; severe trouble ends in a FAILED that says where and why, in bounded time."""
     enable_admin_hubs(emulator, REGIONS_17)
@@ -131,9 +148,14 @@ def test_server_errors_and_dropped_connections_never_hang(emulator, cfn, error_f
         assert regional or global_step, f"FAILED without naming the region or the step: {reason}"
         assert "Exception" in reason or "error" in reason.lower(), f"FAILED without the error: {reason}"
         assert resp.physical_id == MEMBER, "a failure after the account is known must carry its id"
-    record_figure("errors_and_resets", {"error_fraction": error_fraction, "reset_fraction": reset_fraction}, seed=seed,
-                  status=body["Status"], seconds=round(elapsed, 1),
-                  injected={f"{s}/{f}": n for (s, f), n in faults.items() if f})
+    record_figure(
+        "errors_and_resets",
+        {"error_fraction": error_fraction, "reset_fraction": reset_fraction},
+        seed=seed,
+        status=body["Status"],
+        seconds=round(elapsed, 1),
+        injected={f"{s}/{f}": n for (s, f), n in faults.items() if f},
+    )
 
 
 # -- load: several instances, many requests at once ------------------------------------------------------------
@@ -159,14 +181,19 @@ def test_many_creates_at_once_on_several_instances(emulator, bootstrap_binary, t
         elapsed = time.monotonic() - started
         emulator.configure(throttle_fraction=0)
 
-        for member, resp in zip(members, responses):
+        for member, resp in zip(members, responses, strict=True):
             assert_delivered(resp, "SUCCESS")
             assert resp.physical_id == member, resp.describe()
         # Exactly one runtime answer per invocation, and exactly one stored response per ResponseURL.
         assert len(pool.api.posts) == CONCURRENT_CREATES
-        puts = collections.Counter(c["path"] for c in emulator.calls()
-                                   if c["service"] == "s3" and c["method"] == "PUT" and c["fault"] is None
-                                   and c["path"].startswith(f"/{pool.cfn.bucket}/responses/"))
+        puts = collections.Counter(
+            c["path"]
+            for c in emulator.calls()
+            if c["service"] == "s3"
+            and c["method"] == "PUT"
+            and c["fault"] is None
+            and c["path"].startswith(f"/{pool.cfn.bucket}/responses/")
+        )
         assert sorted(puts.values()) == [1] * CONCURRENT_CREATES, puts
         for region in FOUR_REGIONS:
             listed = collections.Counter(list_members(emulator, ADMIN, region))
@@ -176,21 +203,30 @@ def test_many_creates_at_once_on_several_instances(emulator, bootstrap_binary, t
         expected = CONCURRENT_CREATES * len(FOUR_REGIONS)
         for operation in ("CreateMembers", "InviteMembers"):
             assert len(successful(emulator, operation)) == expected, f"{operation} repeated or missing"
-        accepted = collections.Counter((c["account"], c["region"])
-                                       for c in successful(emulator, "AcceptAdministratorInvitation"))
+        accepted = collections.Counter(
+            (c["account"], c["region"]) for c in successful(emulator, "AcceptAdministratorInvitation")
+        )
         assert accepted == collections.Counter({(m, r): 1 for m in members for r in FOUR_REGIONS}), accepted
         handled = [p.logs().count('"request received"') for p in pool.providers]
         assert all(n >= 1 for n in handled), f"requests per instance: {handled}"
         faults = fault_counts(emulator)
-        record_figure("load", f"{INSTANCES} instances x {CONCURRENT_CREATES} concurrent Creates",
-                      regions=len(FOUR_REGIONS), throttle_fraction=0.25, seconds=round(elapsed, 1),
-                      per_instance=handled, throttled=faults[("securityhub", "throttle")],
-                      response_put_failures_injected=5, responses_lost=0)
+        record_figure(
+            "load",
+            f"{INSTANCES} instances x {CONCURRENT_CREATES} concurrent Creates",
+            regions=len(FOUR_REGIONS),
+            throttle_fraction=0.25,
+            seconds=round(elapsed, 1),
+            per_instance=handled,
+            throttled=faults[("securityhub", "throttle")],
+            response_put_failures_injected=5,
+            responses_lost=0,
+        )
     finally:
         pool.close()
 
 
 # -- partial failure and the rollback's Delete -----------------------------------------------------------------
+
 
 def test_failure_in_one_region_is_named_and_the_rollback_cleans_up(emulator, cfn):
     enable_admin_hubs(emulator, FOUR_REGIONS)
@@ -206,7 +242,7 @@ def test_failure_in_one_region_is_named_and_the_rollback_cleans_up(emulator, cfn
             assert region not in body["Reason"], f"{region} succeeded but is named: {body['Reason']}"
     assert resp.physical_id == MEMBER, "the rollback's Delete needs the account id to clean up"
     succeeded = [r for r in FOUR_REGIONS if r != "eu-west-1"]
-    assert set(enrolled_regions(emulator, ADMIN, MEMBER, succeeded).values()) == {"Enabled"}
+    assert set(member_statuses(emulator, ADMIN, MEMBER, succeeded).values()) == {"Enabled"}
 
     # CloudFormation's rollback comes at once, while the region may still be failing.
     rollback = cfn.delete(props, physical_id=MEMBER, timeout=REQUEST_TIMEOUT_S)
@@ -225,6 +261,7 @@ def test_failure_in_one_region_is_named_and_the_rollback_cleans_up(emulator, cfn
 
 
 # -- retried and duplicated invocations ------------------------------------------------------------------------
+
 
 def created_account_props(name: str, email: str, regions) -> dict:
     return {"AdministratorAccountId": ADMIN, "AccountName": name, "Email": email, "Regions": regions}
@@ -263,17 +300,23 @@ def test_same_create_delivered_to_two_instances_at_once_makes_one_account(emulat
     pool = Pool(bootstrap_binary, emulator, 2, tmp_path)
     try:
         pool.cfn.ensure_bucket()
-        emulator.client("s3").put_bucket_versioning(Bucket=pool.cfn.bucket,
-                                                    VersioningConfiguration={"Status": "Enabled"})
+        emulator.client("s3").put_bucket_versioning(
+            Bucket=pool.cfn.bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
         email = "duplicated@example.com"
         event, key = pool.cfn.event("Create", created_account_props("Duplicated", email, FOUR_REGIONS))
         tickets = [pool.submit(event, key), pool.submit(event, key)]
         results = [pool.api.wait_result(rid, REQUEST_TIMEOUT_S) for rid, _, _ in tickets]
         assert [r.kind for r in results] == ["response", "response"], results
         versions = emulator.client("s3").list_object_versions(Bucket=pool.cfn.bucket, Prefix=key).get("Versions", [])
-        bodies = [json.loads(emulator.client("s3").get_object(Bucket=pool.cfn.bucket, Key=key,
-                                                              VersionId=v["VersionId"])["Body"].read())
-                  for v in versions]
+        bodies = [
+            json.loads(
+                emulator.client("s3")
+                .get_object(Bucket=pool.cfn.bucket, Key=key, VersionId=v["VersionId"])["Body"]
+                .read()
+            )
+            for v in versions
+        ]
         assert len(bodies) == 2, f"expected two answers at the ResponseURL, got {len(bodies)}"
         summary = [(b["Status"], b["PhysicalResourceId"], b.get("Reason")) for b in bodies]
         assert all(b["Status"] == "SUCCESS" for b in bodies), f"answers: {summary}"
@@ -286,6 +329,7 @@ def test_same_create_delivered_to_two_instances_at_once_makes_one_account(emulat
 
 
 # -- a Delete while the Create still runs ----------------------------------------------------------------------
+
 
 def test_delete_during_a_running_create_leaves_nothing_enrolled(emulator, provider_factory):
     """CloudFormation can give up on a slow Create (custom resource timeout, stack cancelled) and send the
@@ -300,17 +344,28 @@ def test_delete_during_a_running_create_leaves_nothing_enrolled(emulator, provid
     create_event, create_key = creator.cfn.event("Create", props)
     creator.cfn.hold(create_event)
     create_rid = creator.runtime_api.invoke(create_event, deadline_s=900)
-    wait_until(lambda: "Enabled" in enrolled_regions(emulator, ADMIN, MEMBER, FOUR_REGIONS).values(), 60,
-               message="the Create enrolled a first region")
+    wait_until(
+        lambda: "Enabled" in member_statuses(emulator, ADMIN, MEMBER, FOUR_REGIONS).values(),
+        60,
+        message="the Create enrolled a first region",
+    )
     # The same stack's Delete (the harness sets the stack DELETE_IN_PROGRESS, the resource's id the member's).
     delete = deleter.cfn.delete(props, physical_id=MEMBER, stack=create_event["StackId"], timeout=REQUEST_TIMEOUT_S)
     create_done = creator.runtime_api.wait_result(create_rid, REQUEST_TIMEOUT_S)
-    create = CfnResponse(raw=creator.cfn.read_response(create_key), runtime_result=create_done, event=create_event,
-                         lambda_request_id=create_rid, response_key=create_key, deadline=0)
+    create = CfnResponse(
+        raw=creator.cfn.read_response(create_key),
+        runtime_result=create_done,
+        event=create_event,
+        lambda_request_id=create_rid,
+        response_key=create_key,
+        deadline=0,
+    )
     emulator.configure(latency_ms=0)
 
     assert_delivered(delete, "SUCCESS")
     assert_delivered(create)  # answered, whatever it says
     left = leftovers(emulator, ADMIN, MEMBER, FOUR_REGIONS)
-    assert left == {}, (f"the Delete answered SUCCESS at {delete.runtime_result.received_at:.2f}, the Create "
-                        f"finished at {create_done.received_at:.2f} with {create.status}; still enrolled: {left}")
+    assert left == {}, (
+        f"the Delete answered SUCCESS at {delete.runtime_result.received_at:.2f}, the Create "
+        f"finished at {create_done.received_at:.2f} with {create.status}; still enrolled: {left}"
+    )

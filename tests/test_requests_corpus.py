@@ -3,7 +3,7 @@
 Part 1 — the corpus (tests/requests/*.json, described with its sources in tests/requests/README.md): every file
 is one request as CloudFormation delivers it (directly or in an SNS notification), with its real ResponseURL
 form. The binary runs as in production (no ALLOW_LOOPBACK_RESPONSE_URL) in the ServiceToken's region, behind a
-local HTTPS proxy (`reliability_support.Internet`) that terminates TLS for the corpus's response hosts, so the
+local HTTPS proxy (`harness.reliability.Internet`) that terminates TLS for the corpus's response hosts, so the
 response is PUT to the ResponseURL as given and recorded locally; AWS calls go to the emulator. The request's
 stack is real: held on the emulator under the fixture's own StackId, in the StackId's account and region, with the
 fixture's LogicalResourceId, in the status CloudFormation shows while it waits for that request (`stack_status`).
@@ -25,25 +25,50 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from harness import events
-from harness.assertions import assert_delivered
+from harness.assertions import assert_delivered, hub
+from harness.constants import ACCOUNT_ID, ADMIN, MEMBER, R1, R2, R3, READ_OPERATIONS
 from harness.fixtures import CfnResponse
-from reliability_support import Internet
+from harness.reliability import Internet
+from harness.scenario import props_builder
 
 CORPUS_DIR = pathlib.Path(__file__).resolve().parent / "requests"
-ADMIN = "123456789012"  # the provider's own account (the emulator's default credentials)
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 CASE_TIMEOUT_S = 90
 RESPONSE_BUCKET_PREFIX = "cloudformation-custom-resource-response-"
-# Operations that only read; any other operation in the call log changes something.
-READ_OPERATIONS = re.compile(r"^(Get|List|Describe|BatchGet)|^AssumeRole$")
-SIGV4_QUERY = ("X-Amz-Algorithm", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires", "X-Amz-Credential",
-               "X-Amz-Signature")
+SIGV4_QUERY = (
+    "X-Amz-Algorithm",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Expires",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+)
 # aws-lambda-go events/sns.go SNSEventRecord / SNSEntity (tests/requests/README.md).
 SNS_RECORD_FIELDS = ("EventSource", "EventVersion", "EventSubscriptionArn", "Sns")
-SNS_FIELDS = ("Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion", "Signature",
-              "SigningCertUrl", "UnsubscribeUrl", "MessageAttributes")
-EXPECT_KEYS = {"Status", "PhysicalResourceId", "Reason", "Data", "enrolled", "not_member", "hub_enabled",
-               "hub_disabled", "aws_calls", "log_warns"}
+SNS_FIELDS = (
+    "Type",
+    "MessageId",
+    "TopicArn",
+    "Subject",
+    "Message",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertUrl",
+    "UnsubscribeUrl",
+    "MessageAttributes",
+)
+EXPECT_KEYS = {
+    "Status",
+    "PhysicalResourceId",
+    "Reason",
+    "Data",
+    "enrolled",
+    "not_member",
+    "hub_enabled",
+    "hub_disabled",
+    "aws_calls",
+    "log_warns",
+}
 
 
 def load_corpus() -> list[dict]:
@@ -74,12 +99,14 @@ RESPONSE_HOSTS = sorted({urlsplit(request_of(f)["ResponseURL"]).hostname for f i
 
 # -- the corpus itself ---------------------------------------------------------------------------------------------
 
+
 def url_form(url: str) -> str:
     host = urlsplit(url).hostname
     if host.startswith(RESPONSE_BUCKET_PREFIX):
         rest = host.split(".", 1)[1]
         return {"s3.amazonaws.com": "virtual-hosted global"}.get(
-            rest, "virtual-hosted dash" if rest.startswith("s3-") else "virtual-hosted regional")
+            rest, "virtual-hosted dash" if rest.startswith("s3-") else "virtual-hosted regional"
+        )
     return "path-style"
 
 
@@ -96,8 +123,15 @@ def check_request_shape(fixture: dict) -> None:
     req = request_of(fixture)
     kind = req["RequestType"]
     assert kind in ("Create", "Update", "Delete")
-    for field in ("RequestType", "ServiceToken", "ResponseURL", "StackId", "RequestId", "LogicalResourceId",
-                  "ResourceType"):
+    for field in (
+        "RequestType",
+        "ServiceToken",
+        "ResponseURL",
+        "StackId",
+        "RequestId",
+        "LogicalResourceId",
+        "ResourceType",
+    ):
         assert isinstance(req.get(field), str) and req[field], field
     assert req["ResourceType"] == "Custom::SecurityHubMemberAccount"
     assert ("PhysicalResourceId" in req) == (kind != "Create")
@@ -173,17 +207,23 @@ def test_corpus_is_well_formed():
     assert {f["delivery"] for f in CORPUS} == {"lambda", "sns"}
     assert any(f["delivery"] == "sns" and f["event"]["Records"][0]["Sns"]["Subject"] is None for f in CORPUS)
     assert {url_form(r["ResponseURL"]) for r in requests} == {
-        "virtual-hosted global", "virtual-hosted regional", "virtual-hosted dash", "path-style"}
+        "virtual-hosted global",
+        "virtual-hosted regional",
+        "virtual-hosted dash",
+        "path-style",
+    }
     with_timeout = [r for r in requests if r.get("ServiceTimeout") == "1200"]
     assert any(r["RequestType"] == "Create" for r in with_timeout)
     assert any(r["RequestType"] == "Delete" for r in with_timeout)
-    assert any(r["RequestType"] == "Update" and r["OldResourceProperties"].get("ServiceTimeout") == "1200"
-               for r in requests)
+    assert any(
+        r["RequestType"] == "Update" and r["OldResourceProperties"].get("ServiceTimeout") == "1200" for r in requests
+    )
     assert any("ServiceTimeout" not in r for r in requests)
     assert any(f["expect"]["Status"] == "FAILED" for f in CORPUS)
 
 
 # -- running a fixture -----------------------------------------------------------------------------------------------
+
 
 def stack_status(req: dict) -> str:
     """The stack's status while CloudFormation waits for `req` (docs/origin-statuses.md): a Delete whose
@@ -191,20 +231,26 @@ def stack_status(req: dict) -> str:
     if req["RequestType"] == "Delete" and not ACCOUNT_ID.match(req["PhysicalResourceId"]):
         return "ROLLBACK_IN_PROGRESS"
     return {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}[
-        req["RequestType"]]
+        req["RequestType"]
+    ]
 
 
 def hold_stack(emulator, req: dict) -> None:
     """The request's stack, held in progress under its own StackId, the resource's physical id the request's."""
     stack_id, logical_id = req["StackId"], req["LogicalResourceId"]
     region, account = stack_id.split(":")[3], stack_id.split(":")[4]
-    emulator.hold_stack(account, region, logical_id, req["ResourceType"], stack_id=stack_id,
-                        service_token=req["ServiceToken"])
+    emulator.hold_stack(
+        account, region, logical_id, req["ResourceType"], stack_id=stack_id, service_token=req["ServiceToken"]
+    )
     physical_ids = {logical_id: req["PhysicalResourceId"]} if "PhysicalResourceId" in req else {}
     # The resource's Properties in the stack's template are the request's: what CloudFormation sends is its
     # template's (the provider checks harmful properties of untrusted requests against them).
-    emulator.stage_stack(stack_id, stack_status(req), physical_ids=physical_ids,
-                         properties={logical_id: req.get("ResourceProperties") or {}})
+    emulator.stage_stack(
+        stack_id,
+        stack_status(req),
+        physical_ids=physical_ids,
+        properties={logical_id: req.get("ResourceProperties") or {}},
+    )
 
 
 def set_up(emulator, setup: dict) -> None:
@@ -214,10 +260,6 @@ def set_up(emulator, setup: dict) -> None:
     for membership in setup.get("members", []):
         for region in membership["regions"]:
             emulator.join_by_invitation(membership["administrator"], membership["member"], region)
-
-
-def hub(state: dict, account: str, region: str) -> dict:
-    return state.get(account, {}).get(region, {})
 
 
 def check_state(emulator, expect: dict) -> None:
@@ -273,8 +315,9 @@ def test_real_request(fixture, emulator, internet, provider_factory):
     set_up(emulator, fixture["setup"])
     hold_stack(emulator, req)
     region = region_of(req["ServiceToken"])
-    deployment = provider_factory({**internet.env(), "ALLOW_LOOPBACK_RESPONSE_URL": None,
-                                   "AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+    deployment = provider_factory(
+        {**internet.env(), "ALLOW_LOOPBACK_RESPONSE_URL": None, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    )
     since = emulator.last_seq()
 
     api = deployment.runtime_api
@@ -295,8 +338,14 @@ def test_real_request(fixture, emulator, internet, provider_factory):
     assert put.headers.get("host") == url.hostname, put.headers
     assert put.headers.get("content-type", "") == "", "CloudFormation's presigned PUT signs no Content-Type"
 
-    resp = CfnResponse(raw=put.body, runtime_result=result, event=req, lambda_request_id=rid, response_key=None,
-                       deadline=api.invocation(rid).deadline)
+    resp = CfnResponse(
+        raw=put.body,
+        runtime_result=result,
+        event=req,
+        lambda_request_id=rid,
+        response_key=None,
+        deadline=api.invocation(rid).deadline,
+    )
     body = assert_delivered(resp, expect["Status"])
     expected_physical_id(expect["PhysicalResourceId"], req, body["PhysicalResourceId"])
     for name in expect.get("Reason", []):
@@ -313,14 +362,8 @@ def test_real_request(fixture, emulator, internet, provider_factory):
 
 # -- Part 2: ServiceTimeout and Delete with the harness's event builder ---------------------------------------------
 
-R1, R2, R3 = "us-east-1", "eu-west-1", "ap-southeast-2"
-MEMBER = "222233334444"
-
-
-def member_props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"}
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
+# MEMBER enrolled with ADMIN in R1 and R2.
+member_props = props_builder()
 
 
 def enabled_everywhere(emulator, admin: str, member: str, regions) -> None:

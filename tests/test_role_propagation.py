@@ -20,11 +20,10 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from emulator.client import EmulatorError
+from harness.constants import ADMIN, MEMBER, R1, R2
+from harness.scenario import props
 from harness.wait import wait_until
 
-ADMIN = "123456789012"  # the provider's own account: no administrator role assumed
-MEMBER = "222233334444"
-R1, R2 = "us-east-1", "eu-west-1"
 ROLE_ARN = f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole"
 PROPAGATION_S = 5
 # The patience for an existing account's role (src/enrollment/lifecycle.rs), and how much later than that the
@@ -35,20 +34,13 @@ ROLE_PAUSE_CAP_S = 5
 ANSWER_SLACK_S = 20
 
 
-def props(**overrides) -> dict:
-    base = {"AdministratorAccountId": ADMIN, "AccountId": MEMBER, "Regions": f"{R1},{R2}"}
-    base.update(overrides)
-    return {key: value for key, value in base.items() if value is not None}
-
-
 def refused_assume_roles(emulator, since: int) -> list[dict]:
     return [call for call in emulator.aws_calls(since, "sts", "AssumeRole") if call["status"] == 403]
 
 
 def assume(emulator, account: str) -> dict:
     sts = emulator.client("sts", config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"}))
-    return sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                           RoleSessionName="test")
+    return sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")
 
 
 def test_the_emulator_refuses_a_propagating_role_for_its_seconds_only(emulator):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
-
 from test_templates import cfn_lint_executable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,16 +27,36 @@ SOURCE = "https://github.com/example-owner/securityhub-member-account"
 
 # Resource types of SAR's "List of Supported AWS Resources" (the part that matters here).
 SAR_LISTED = {
-    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Events::Rule",
+    "AWS::IAM::ManagedPolicy",
     "AWS::IAM::Policy",
-    "AWS::IAM::Role", "AWS::KMS::Alias", "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Lambda::Permission",
-    "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter", "AWS::SNS::Subscription", "AWS::SNS::Topic",
-    "AWS::SNS::TopicPolicy", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::Serverless::Function",
+    "AWS::IAM::Role",
+    "AWS::KMS::Alias",
+    "AWS::KMS::Key",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
+    "AWS::Logs::LogGroup",
+    "AWS::Logs::MetricFilter",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::Queue",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Serverless::Function",
 }
 # AWS SAM Developer Guide, "AWS SAM template Metadata section properties".
 REQUIRED_METADATA = {"Name", "Description", "Author"}
-KNOWN_METADATA = REQUIRED_METADATA | {"SpdxLicenseId", "LicenseUrl", "ReadmeUrl", "Labels", "HomePageUrl",
-                                      "SemanticVersion", "SourceCodeUrl"}
+KNOWN_METADATA = REQUIRED_METADATA | {
+    "SpdxLicenseId",
+    "LicenseUrl",
+    "ReadmeUrl",
+    "Labels",
+    "HomePageUrl",
+    "SemanticVersion",
+    "SourceCodeUrl",
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +73,9 @@ def stub_zip(tmp_path_factory) -> Path:
 def run_generator(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in ("SOURCE_CODE_URL", "SAR_AUTHOR", "ARCHITECTURE")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=environment,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +93,12 @@ def load(out: Path) -> dict:
 def test_the_sar_template_lints_clean_with_the_sam_transform(packaged):
     template = load(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    run = subprocess.run([cfn_lint_executable(), "--format", "parseable", "--", str(packaged / "template.yaml")],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [cfn_lint_executable(), "--format", "parseable", "--", str(packaged / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, f"cfn-lint exit {run.returncode}:\n{run.stdout}{run.stderr}"
 
 
@@ -91,8 +115,9 @@ def test_the_metadata_is_the_applications(packaged):
     assert len(metadata["Labels"]) <= 10
     assert all(re.fullmatch(r"^[a-zA-Z0-9+\-_:\/@]+$", label) for label in metadata["Labels"])
     # Intrinsic functions are not supported in this metadata: every value is a literal.
-    assert all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-               for v in metadata.values()), metadata
+    assert all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in metadata.values()
+    ), metadata
     # The local files it names are beside the template (sam package uploads them).
     assert (packaged / metadata["ReadmeUrl"]).read_text() == (ROOT / "README.md").read_text()
     if "LicenseUrl" in metadata:
@@ -111,8 +136,10 @@ def test_the_function_is_the_zip_beside_the_template(packaged, stub_zip):
     config = provider["AsyncInvokeConfig"]["Properties"]
     assert props["EventInvokeConfig"] == {
         "MaximumRetryAttempts": config["MaximumRetryAttempts"],
-        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": config["DestinationConfig"]["OnFailure"][
-            "Destination"]}}}
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": config["DestinationConfig"]["OnFailure"]["Destination"]}
+        },
+    }
     # Everything else of the function is provider.yaml's.
     original = provider["Function"]["Properties"]
     for key, value in original.items():
@@ -144,20 +171,25 @@ def test_every_resource_type_is_one_sar_supports(packaged):
 
 
 def test_arm64_takes_the_arm64_zip(stub_zip, tmp_path):
-    run = run_generator("--zip", str(stub_zip), "--out", str(tmp_path),
-                        env={"SOURCE_CODE_URL": SOURCE, "ARCHITECTURE": "arm64"})
+    run = run_generator(
+        "--zip", str(stub_zip), "--out", str(tmp_path), env={"SOURCE_CODE_URL": SOURCE, "ARCHITECTURE": "arm64"}
+    )
     assert run.returncode == 0, run.stderr
     (function,) = [r for r in load(tmp_path)["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert function["Properties"]["Architectures"] == ["arm64"]
 
 
-@pytest.mark.parametrize("env, args, message", [
-    ({}, ["--zip", "{zip}"], "SOURCE_CODE_URL is not set"),
-    ({"SOURCE_CODE_URL": "github.com/owner/repo"}, ["--zip", "{zip}"], "SourceCodeUrl"),
-    ({"SOURCE_CODE_URL": SOURCE, "SAR_AUTHOR": "Not Valid"}, ["--zip", "{zip}"], "Author"),
-    ({"SOURCE_CODE_URL": SOURCE}, ["--zip", "{missing}"], "run `make package` first"),
-    ({"SOURCE_CODE_URL": SOURCE, "ARCHITECTURE": "riscv"}, [], "ARCHITECTURE must be one of"),
-], ids=["no-source-url", "bad-source-url", "bad-author", "no-zip", "bad-architecture"])
+@pytest.mark.parametrize(
+    "env, args, message",
+    [
+        ({}, ["--zip", "{zip}"], "SOURCE_CODE_URL is not set"),
+        ({"SOURCE_CODE_URL": "github.com/owner/repo"}, ["--zip", "{zip}"], "SourceCodeUrl"),
+        ({"SOURCE_CODE_URL": SOURCE, "SAR_AUTHOR": "Not Valid"}, ["--zip", "{zip}"], "Author"),
+        ({"SOURCE_CODE_URL": SOURCE}, ["--zip", "{missing}"], "run `make package` first"),
+        ({"SOURCE_CODE_URL": SOURCE, "ARCHITECTURE": "riscv"}, [], "ARCHITECTURE must be one of"),
+    ],
+    ids=["no-source-url", "bad-source-url", "bad-author", "no-zip", "bad-architecture"],
+)
 def test_fails_clearly(stub_zip, tmp_path, env, args, message):
     args = [a.format(zip=stub_zip, missing=tmp_path / "nothing.zip") for a in args]
     run = run_generator(*args, "--out", str(tmp_path / "out"), env=env)

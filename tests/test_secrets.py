@@ -1,4 +1,5 @@
-"""No secret reaches the logs (docs/design.md, "Protocol guarantees": "the ResponseURL and credentials are never logged").
+"""No secret reaches the logs (docs/design.md, "Protocol guarantees": "the ResponseURL and credentials are never
+logged").
 
 A full lifecycle — Create of a new account (so that AssumeRole into it happens), Update, Delete with
 CloseAccountOnDelete — plus a response PUT that fails and one that cannot be delivered at all, with every
@@ -16,14 +17,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harness.assertions import assert_delivered
+from harness.constants import ADMIN
 from harness.provider import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-from reliability_support import ADMIN, moto_assumed_roles, record_figure
+from harness.reliability import moto_assumed_roles, record_figure
 
 REGIONS = ["eu-west-1", "us-east-1"]
 ACCESS_KEY_PATTERN = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 # moto's session tokens, and SigV4 material in general.
-TOKEN_PATTERNS = [re.compile(r"FQoGZXIvYXdzE[A-Za-z0-9+/=]{20,}"), re.compile(r"X-Amz-Signature=[0-9a-f]{16,}", re.I),
-                  re.compile(r"X-Amz-Security-Token=", re.I), re.compile(r"Signature=[0-9a-f]{64}")]
+TOKEN_PATTERNS = [
+    re.compile(r"FQoGZXIvYXdzE[A-Za-z0-9+/=]{20,}"),
+    re.compile(r"X-Amz-Signature=[0-9a-f]{16,}", re.I),
+    re.compile(r"X-Amz-Security-Token=", re.I),
+    re.compile(r"Signature=[0-9a-f]{64}"),
+]
 
 
 def closed_port() -> int:
@@ -45,8 +51,14 @@ def run_lifecycle(emulator, deployment) -> tuple[list[str], list[str]]:
     emulator.create_organization()
     for region in REGIONS + ["eu-central-1"]:
         emulator.enable_hub(ADMIN, region)
-    props = {"AdministratorAccountId": ADMIN, "AccountName": "Secret Keeper", "Email": "secret-keeper@example.com",
-             "Regions": REGIONS, "CloseAccountOnDelete": "true", "OnDelete": "DisableSecurityHub"}
+    props = {
+        "AdministratorAccountId": ADMIN,
+        "AccountName": "Secret Keeper",
+        "Email": "secret-keeper@example.com",
+        "Regions": REGIONS,
+        "CloseAccountOnDelete": "true",
+        "OnDelete": "DisableSecurityHub",
+    }
     emulator.configure(response_put_failures=2, assume_role_denied_for_s=1.0)  # retried PUTs, role not ready yet
     create = cfn.create(props, timeout=120)
     assert_delivered(create, "SUCCESS")
@@ -58,9 +70,11 @@ def run_lifecycle(emulator, deployment) -> tuple[list[str], list[str]]:
     assert_delivered(delete, "SUCCESS")
     # A response that cannot be delivered: connection refused until the deadline; errors are logged.
     signature = "f" * 64
-    unreachable = (f"http://127.0.0.1:{closed_port()}/{cfn.bucket}/lost?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                   f"&X-Amz-Credential=AKIAUNREACHABLE00001%2F20261123%2Fus-east-1%2Fs3%2Faws4_request"
-                   f"&X-Amz-Signature={signature}")
+    unreachable = (
+        f"http://127.0.0.1:{closed_port()}/{cfn.bucket}/lost?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Credential=AKIAUNREACHABLE00001%2F20261123%2Fus-east-1%2Fs3%2Faws4_request"
+        f"&X-Amz-Signature={signature}"
+    )
     lost = cfn.delete(props, physical_id="not-an-account", response_url=unreachable, deadline_s=4, timeout=30)
     assert lost.runtime_result.kind == "error", lost.describe()
     responses = [create, update, delete, lost]
@@ -101,5 +115,6 @@ def test_lifecycle_logs_hold_no_secrets(emulator, provider_factory, log_level):
     assert leaks == [], f"RUST_LOG={log_level}: secrets in the logs ({len(logs)} bytes): {sorted(set(leaks))[:12]}"
     leaks = find_leaks("\n".join(extra), secrets)
     assert leaks == [], f"secrets in runtime answers or response bodies: {sorted(set(leaks))}"
-    record_figure(f"secrets_scan_{log_level}", 0, log_bytes=len(logs), assumed_roles=len(issued),
-                  secrets_checked=len(secrets))
+    record_figure(
+        f"secrets_scan_{log_level}", 0, log_bytes=len(logs), assumed_roles=len(issued), secrets_checked=len(secrets)
+    )

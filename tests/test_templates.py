@@ -24,50 +24,10 @@ EXPECTED_TEMPLATES = {
     "examples/existing-account.yaml",
 }
 
-# Every action the provider calls with its own credentials (see the role in provider.yaml). A change in the
-# provider's calls must change this list and the template together.
-PROVIDER_ACTIONS = {
-    "organizations:CreateAccount",
-    "organizations:TagResource",
-    # the membership watch's mark on member accounts (src/enrollment/mark.rs)
-    "organizations:UntagResource",
-    "organizations:DescribeCreateAccountStatus",
-    "organizations:ListCreateAccountStatus",
-    "organizations:ListAccounts",
-    "organizations:ListTagsForResource",
-    "organizations:DescribeAccount",
-    "organizations:ListParents",
-    "organizations:MoveAccount",
-    "organizations:CloseAccount",
-    "sts:AssumeRole",
-    # the origin check: the requesting stack, in this account (other accounts' through MemberRoleName)
-    "cloudformation:DescribeStacks",
-    "cloudformation:DescribeStackResource",
-    "cloudformation:DescribeStackEvents",
-    "cloudformation:GetTemplate",
-    "account:ListRegions",
-    "securityhub:DescribeHub",
-    "securityhub:CreateMembers",
-    "securityhub:GetMembers",
-    "securityhub:InviteMembers",
-    "securityhub:DisassociateMembers",
-    "securityhub:DeleteMembers",
-    # the membership watch, when the administrator is the provider's own account
-    "securityhub:ListMembers",
-    # the member side, for the provider's own account
-    "securityhub:EnableSecurityHub",
-    "securityhub:DisableSecurityHub",
-    "securityhub:GetAdministratorAccount",
-    "securityhub:ListInvitations",
-    "securityhub:AcceptAdministratorInvitation",
-    "securityhub:DisassociateFromAdministratorAccount",
-    "logs:CreateLogStream",
-    "logs:PutLogEvents",
-    # the dead-letter queue of asynchronous invocations
-    "sqs:SendMessage",
-    # continuations: the function invokes itself (asynchronously) to resume a request's work
-    "lambda:InvokeFunction",
-}
+# Every action the provider's role allows is a call of one of the sides src/aws/calls.toml declares (the enrollment
+# role's section below), or one of these: what Lambda does with the function's role, not the code (its log stream
+# and events, and failed asynchronous invocations sent to the dead-letter queue).
+FUNCTION_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
 
 # The only actions allowed on Resource "*": those IAM gives no resource type (it accepts nothing else).
 UNSCOPED_ACTIONS = {
@@ -146,8 +106,17 @@ def test_provider_actions_are_exact_and_have_no_wildcards():
             assert isinstance(action, str), f"{name}: action is not a literal: {action!r}"
             assert "*" not in action, f"{name}: wildcard action {action}"
             seen.add(action)
-    assert seen == PROVIDER_ACTIONS, (
-        f"extra: {sorted(seen - PROVIDER_ACTIONS)}; missing: {sorted(PROVIDER_ACTIONS - seen)}"
+    expected = actions_of(SIDES) | FUNCTION_ACTIONS
+    assert {
+        "organizations:CreateAccount",
+        "sts:AssumeRole",
+        "lambda:InvokeFunction",
+        "securityhub:CreateMembers",
+        "securityhub:EnableSecurityHub",
+        "cloudformation:GetTemplate",
+    } <= expected, sorted(expected)
+    assert seen == expected, (
+        f"extra: {sorted(seen - expected)}; missing: {sorted(expected - seen)} (src/aws/calls.toml)"
     )
 
 
@@ -161,9 +130,7 @@ def test_resource_star_only_for_unscoped_actions():
 
 def test_assume_role_only_on_named_roles_in_the_organization_or_listed_accounts():
     template = load("provider.yaml")
-    statements = [
-        (name, s) for name, s in identity_statements(template) if "sts:AssumeRole" in as_list(s["Action"])
-    ]
+    statements = [(name, s) for name, s in identity_statements(template) if "sts:AssumeRole" in as_list(s["Action"])]
     assert statements, "no sts:AssumeRole statement"
     role_arns = set()
     conditions = {}
@@ -175,7 +142,11 @@ def test_assume_role_only_on_named_roles_in_the_organization_or_listed_accounts(
             role_name = arn.split(":role/", 1)[1]
             assert "*" not in role_name and "?" not in role_name, f"{name}: wildcard role name in {arn}"
             role_arns.add(arn)
-        conditions[statement["Sid"]] = (name, statement.get("Condition"), [text_of(r) for r in as_list(statement["Resource"])])
+        conditions[statement["Sid"]] = (
+            name,
+            statement.get("Condition"),
+            [text_of(r) for r in as_list(statement["Resource"])],
+        )
     assert role_arns == {
         "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}",
         "arn:${AWS::Partition}:iam::*:role/${AdministratorRoleName}",
@@ -187,12 +158,15 @@ def test_assume_role_only_on_named_roles_in_the_organization_or_listed_accounts(
     assert condition == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
     name, condition, arns = conditions["AssumeMemberRolesOutsideOrganization"]
     assert condition == {"StringEquals": {"aws:ResourceAccount": {"Ref": "MemberAccountsOutsideOrganization"}}}
-    assert arns == ["arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"], "outside the organization: member roles only"
+    assert arns == ["arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"], (
+        "outside the organization: member roles only"
+    )
     # No accounts outside the organization: no statement (the policy resource exists only under the condition).
     outside = template["Resources"][name]
     assert outside["Condition"] == "HasMemberAccountsOutsideOrganization"
     assert template["Conditions"]["HasMemberAccountsOutsideOrganization"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "MemberAccountsOutsideOrganization"}]}, ""]}]}
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "MemberAccountsOutsideOrganization"}]}, ""]}]
+    }
     assert template["Parameters"]["MemberAccountsOutsideOrganization"]["Default"] == ""
 
 
@@ -201,14 +175,15 @@ def test_lambda_runtime_timeout_and_log_group():
     resources = template["Resources"]
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     assert len(functions) == 1
-    (function_id, function), = functions.items()
+    ((function_id, function),) = functions.items()
     props = function["Properties"]
     assert props["Runtime"] == "provided.al2023"
     assert props["Handler"] == "bootstrap"
     assert props["Timeout"] == 900
     # Reserved and capped (a flood through the topic cannot take the account's concurrency), unless emptied.
     assert props["ReservedConcurrentExecutions"] == {
-        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
     assert template["Parameters"]["ReservedConcurrency"]["Default"] == "100"
     assert props["Architectures"] == [{"Ref": "Architecture"}]
     assert template["Parameters"]["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
@@ -218,19 +193,22 @@ def test_lambda_runtime_timeout_and_log_group():
     # Authorization (docs/design.md, "Configuration"): the administrators are required, the trusted
     # accounts default to this account, set explicitly.
     assert env["ADMINISTRATOR_ACCOUNT_IDS"] == {"Fn::Join": [",", {"Ref": "AdministratorAccountIds"}]}
-    assert env["TRUSTED_ACCOUNT_IDS"] == {"Fn::If": [
-        "HasTrustedAccountIds", {"Fn::Join": [",", {"Ref": "TrustedAccountIds"}]}, {"Ref": "AWS::AccountId"}]}
+    assert env["TRUSTED_ACCOUNT_IDS"] == {
+        "Fn::If": ["HasTrustedAccountIds", {"Fn::Join": [",", {"Ref": "TrustedAccountIds"}]}, {"Ref": "AWS::AccountId"}]
+    }
     parameters = template["Parameters"]
     assert parameters["AdministratorAccountIds"]["Type"] == "CommaDelimitedList"
     assert "Default" not in parameters["AdministratorAccountIds"], "AdministratorAccountIds must be required"
     assert parameters["AdministratorAccountIds"]["AllowedPattern"] == "\\d{12}"
     assert parameters["TrustedAccountIds"]["Default"] == ""
     # Trust through SNS only for listed topics; unverifiable harmful properties only when the operator says so.
-    assert env["TRUSTED_TOPIC_ARNS"] == {"Fn::If": [
-        "HasTrustedTopicArns", {"Fn::Join": [",", {"Ref": "TrustedTopicArns"}]}, {"Ref": "AWS::NoValue"}]}
+    assert env["TRUSTED_TOPIC_ARNS"] == {
+        "Fn::If": ["HasTrustedTopicArns", {"Fn::Join": [",", {"Ref": "TrustedTopicArns"}]}, {"Ref": "AWS::NoValue"}]
+    }
     assert parameters["TrustedTopicArns"]["Default"] == ""
-    assert env["ALLOW_UNVERIFIED_HARMFUL_PROPERTIES"] == {"Fn::If": [
-        "AllowsUnverifiedHarmfulProperties", "true", {"Ref": "AWS::NoValue"}]}
+    assert env["ALLOW_UNVERIFIED_HARMFUL_PROPERTIES"] == {
+        "Fn::If": ["AllowsUnverifiedHarmfulProperties", "true", {"Ref": "AWS::NoValue"}]
+    }
     assert parameters["AllowUnverifiedHarmfulProperties"]["Default"] == "false"
     # Failed asynchronous invocations go to the encrypted queue, as the on-failure destination (with the request
     # and the response), not as a dead-letter queue too (which would get each failure a second time).
@@ -239,11 +217,13 @@ def test_lambda_runtime_timeout_and_log_group():
     assert invoke_config["Type"] == "AWS::Lambda::EventInvokeConfig"
     assert invoke_config["Properties"]["FunctionName"] == {"Ref": "Function"}
     assert invoke_config["Properties"]["DestinationConfig"] == {
-        "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}}
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    }
     assert resources["DeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
     sends = [(n, s) for n, s in identity_statements(template) if "sqs:SendMessage" in as_list(s["Action"])]
     assert [(s["Action"], s["Resource"]) for _, s in sends] == [
-        ("sqs:SendMessage", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})]
+        ("sqs:SendMessage", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+    ]
 
     log_groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
     assert len(log_groups) == 1
@@ -258,10 +238,14 @@ def test_the_function_may_invoke_itself_and_no_other_function():
     may invoke the function only once that policy exists."""
     template = load("provider.yaml")
     resources = template["Resources"]
-    grants = [(name, s) for name, s in identity_statements(template)
-              if any(a.lower().startswith("lambda:") for a in as_list(s["Action"]))]
+    grants = [
+        (name, s)
+        for name, s in identity_statements(template)
+        if any(a.lower().startswith("lambda:") for a in as_list(s["Action"]))
+    ]
     assert [(name, s["Sid"], s["Action"], s["Resource"]) for name, s in grants] == [
-        ("ContinuationPolicy", "InvokeItself", "lambda:InvokeFunction", {"Fn::GetAtt": ["Function", "Arn"]})]
+        ("ContinuationPolicy", "InvokeItself", "lambda:InvokeFunction", {"Fn::GetAtt": ["Function", "Arn"]})
+    ]
     policy = resources["ContinuationPolicy"]
     assert policy["Type"] == "AWS::IAM::Policy" and policy["Properties"]["Roles"] == [{"Ref": "Role"}]
     assert "Condition" not in policy, "the function may always continue its requests"
@@ -294,9 +278,16 @@ def test_topic_policy_lets_only_the_organizations_stackset_roles_publish():
     statements = as_list(policies[0]["PolicyDocument"]["Statement"])
     # Publishes over TLS only: the one Deny (SNS Developer Guide, "Amazon SNS security best practices").
     denies = [s for s in statements if s["Effect"] == "Deny"]
-    assert denies == [{"Sid": "DenyPublishWithoutTls", "Effect": "Deny", "Principal": {"AWS": "*"},
-                       "Action": "sns:Publish", "Resource": {"Ref": "Topic"},
-                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}], denies
+    assert denies == [
+        {
+            "Sid": "DenyPublishWithoutTls",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "sns:Publish",
+            "Resource": {"Ref": "Topic"},
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ], denies
     statements = [s for s in statements if s["Effect"] != "Deny"]
     assert statements
     for statement in statements:
@@ -304,13 +295,14 @@ def test_topic_policy_lets_only_the_organizations_stackset_roles_publish():
         assert as_list(statement["Action"]) == ["sns:Publish"]
         assert statement["Resource"] == {"Ref": "Topic"}
         assert statement.get("Condition") == PUBLISHER_CONDITIONS, (
-            f"topic policy statement {statement.get('Sid')} does not require aws:PrincipalOrgID and aws:PrincipalArn")
+            f"topic policy statement {statement.get('Sid')} does not require aws:PrincipalOrgID and aws:PrincipalArn"
+        )
     assert template["Parameters"]["PublisherRoleNamePattern"]["Default"] == "stacksets-exec-*"
 
 
 def test_topic_and_log_group_are_encrypted_with_the_rotated_customer_managed_key():
     resources = load("provider.yaml")["Resources"]
-    (key_id, key), = [(k, r) for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
+    ((key_id, key),) = [(k, r) for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
     assert key["Properties"]["EnableKeyRotation"] is True
     assert resources["Topic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert resources["LogGroup"]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -336,15 +328,27 @@ def test_key_policy_lets_exactly_the_publishers_and_the_log_group_use_the_key():
     assert set(as_list(publishers["Action"])) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     condition = publishers["Condition"]
     assert condition["ArnLike"] == PUBLISHER_CONDITIONS["ArnLike"]
-    assert condition["StringEquals"] == {**PUBLISHER_CONDITIONS["StringEquals"],
-                                         "kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}
+    assert condition["StringEquals"] == {
+        **PUBLISHER_CONDITIONS["StringEquals"],
+        "kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"},
+    }
     # CloudWatch Logs, for this log group only.
     logs = statements["CloudWatchLogsForTheLogGroup"]
     assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
-    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": {"Fn::Sub": (
-        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Function}")}}}
-    assert set(statements) == {"AccountAdministersTheKey", "TopicPublishersEncryptThroughSns",
-                               "CloudWatchLogsForTheLogGroup"}
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Sub": (
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Function}"
+                )
+            }
+        }
+    }
+    assert set(statements) == {
+        "AccountAdministersTheKey",
+        "TopicPublishersEncryptThroughSns",
+        "CloudWatchLogsForTheLogGroup",
+    }
 
 
 def policy_documents(template):
@@ -356,8 +360,13 @@ def policy_documents(template):
             yield name, props["AssumeRolePolicyDocument"]
             for policy in props.get("Policies", []):
                 yield name, policy["PolicyDocument"]
-        elif kind in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy",
-                      "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"):
+        elif kind in (
+            "AWS::IAM::Policy",
+            "AWS::IAM::RolePolicy",
+            "AWS::IAM::ManagedPolicy",
+            "AWS::SNS::TopicPolicy",
+            "AWS::SQS::QueuePolicy",
+        ):
             yield name, props["PolicyDocument"]
         elif kind == "AWS::KMS::Key":
             yield name, props["KeyPolicy"]
@@ -390,22 +399,31 @@ def test_refused_requests_are_counted_and_alarmed():
     assert transformation["MetricValue"] == "1"
     alarm = resources["RefusedRequestsAlarm"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == (
-        transformation["MetricNamespace"], transformation["MetricName"])
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
     assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
-        "Sum", 1, "GreaterThanOrEqualToThreshold")
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
     assert alarm["TreatMissingData"] == "notBreaching"
     # The notification is optional: no topic, no action.
     for name in ("RefusedRequestsAlarm", "DeadLetterAlarm"):
         assert resources[name]["Properties"]["AlarmActions"] == {
-            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, name
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }, name
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
 
 
 def test_topic_invokes_lambda_with_scoped_permission():
     resources = load("provider.yaml")["Resources"]
     # Besides the membership watch's schedule (tests/test_membership_watch.py), only the topic may invoke it.
-    permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
-                   and r["Properties"]["Principal"] != "events.amazonaws.com"]
+    permissions = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] != "events.amazonaws.com"
+    ]
     assert len(permissions) == 1
     assert permissions[0]["Principal"] == "sns.amazonaws.com"
     assert permissions[0]["SourceArn"] == {"Ref": "Topic"}
@@ -456,8 +474,7 @@ PIP_TIMEOUT_S = 900
 EXPECTED_CHECKOV_SKIPS = {
     "provider.yaml": {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_116", "CKV_AWS_33"},
     "NewAccountStack.template.json": {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_158"},
-    "ExistingAccountsStack.template.json": {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_115", "CKV_AWS_116",
-                                            "CKV_AWS_158"},
+    "ExistingAccountsStack.template.json": {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_158"},
 }
 
 # The CDK app's context: both stacks, with members, outside accounts, trusted accounts and the organization.
@@ -494,8 +511,19 @@ def checkov_executable() -> str:
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
             install = subprocess.run(
-                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                 requirement], capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
+                [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    requirement,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=PIP_TIMEOUT_S,
+            )
             assert install.returncode == 0, f"pip install {requirement}:\n{install.stdout}{install.stderr}"
             marker.touch()
     return str(venv / "bin" / "checkov")
@@ -546,7 +574,9 @@ def test_checkov_clean_with_each_skip_explained(cdk_templates, tmp_path):
         results = report.get("results", {})
         parsing_errors += results.get("parsing_errors", [])
         for check in results.get("failed_checks", []):
-            failed.append(f"{Path(check['file_path']).name} {check['resource']}: {check['check_id']} {check['check_name']}")
+            failed.append(
+                f"{Path(check['file_path']).name} {check['resource']}: {check['check_id']} {check['check_name']}"
+            )
         for check in results.get("skipped_checks", []):
             comment = check["check_result"].get("suppress_comment") or ""
             assert len(comment) >= 60, f"{check['file_path']} {check['resource']} {check['check_id']}: no real reason"
@@ -557,6 +587,7 @@ def test_checkov_clean_with_each_skip_explained(cdk_templates, tmp_path):
 
 
 # --- the CDK provider has the template's statements -----------------------------------------------------------
+
 
 def rendered(value, substitutions: dict, logical_ids: dict | None = None):
     """An intrinsic as text (Ref -> ${Name}, Fn::Sub, Fn::Join, Fn::GetAtt -> ${Resource.Attribute}), substitutions
@@ -586,60 +617,126 @@ def rendered(value, substitutions: dict, logical_ids: dict | None = None):
 
 def comparable(statement: dict, substitutions: dict, logical_ids: dict | None = None) -> dict:
     resources = rendered(as_list(statement["Resource"]), substitutions, logical_ids)
-    return {"Actions": sorted(as_list(statement["Action"])), "Resources": sorted(set(resources)),
-            "Condition": rendered(statement.get("Condition"), substitutions, logical_ids)}
+    return {
+        "Actions": sorted(as_list(statement["Action"])),
+        "Resources": sorted(set(resources)),
+        "Condition": rendered(statement.get("Condition"), substitutions, logical_ids),
+    }
 
 
 def test_cdk_provider_role_has_the_templates_statements(cdk_templates):
     template = load("provider.yaml")
     # The template's parameters as the CDK app sets them (the default role names).
-    substitutions = {"MemberRoleName": "OrganizationAccountAccessRole",
-                     "AdministratorRoleName": "OrganizationAccountAccessRole",
-                     "OrganizationId": CDK_ORGANIZATION, "MemberAccountsOutsideOrganization": [CDK_OUTSIDE_ACCOUNT]}
+    substitutions = {
+        "MemberRoleName": "OrganizationAccountAccessRole",
+        "AdministratorRoleName": "OrganizationAccountAccessRole",
+        "OrganizationId": CDK_ORGANIZATION,
+        "MemberAccountsOutsideOrganization": [CDK_OUTSIDE_ACCOUNT],
+    }
     # The dead-letter statement names each one's own queue (the CDK's has no Sid; cdk-example's tests check it).
-    expected = {s["Sid"]: comparable(s, substitutions) for _, s in identity_statements(template)
-                if s.get("Sid") not in (None, "DeadLetterQueue")}
+    expected = {
+        s["Sid"]: comparable(s, substitutions)
+        for _, s in identity_statements(template)
+        if s.get("Sid") not in (None, "DeadLetterQueue")
+    }
     # The continuation statement names each one's own function: the CDK's function stands for provider.yaml's.
     assert expected["InvokeItself"]["Resources"] == ["${Function.Arn}"]
     for cdk_template in cdk_templates:
         body = json.loads(cdk_template.read_text())
         (function_id,) = [k for k, r in body["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
-        actual = {s["Sid"]: comparable(s, {}, {function_id: "Function"}) for _, s in identity_statements(body) if "Sid" in s}
+        statements = {s["Sid"]: s for _, s in identity_statements(body) if "Sid" in s}
+        actual = {sid: comparable(s, {}, {function_id: "Function"}) for sid, s in statements.items()}
         assert actual == expected, cdk_template.name
-        env = [r["Properties"]["Environment"]["Variables"] for r in body["Resources"].values()
-               if r["Type"] == "AWS::Lambda::Function"]
-        assert env == [{"ADMINISTRATOR_ACCOUNT_IDS": "111111111111", "TRUSTED_ACCOUNT_IDS": "123456789012",
-                        "MAX_CONCURRENT_REGIONS": "64", "RUST_LOG": "info"}], cdk_template.name
+        assert_statements_serve_their_sides(statements, PROVIDER_STATEMENTS, cdk_template.name)
+        env = [
+            r["Properties"]["Environment"]["Variables"]
+            for r in body["Resources"].values()
+            if r["Type"] == "AWS::Lambda::Function"
+        ]
+        assert env == [
+            {
+                "ADMINISTRATOR_ACCOUNT_IDS": "111111111111",
+                "TRUSTED_ACCOUNT_IDS": "123456789012",
+                "MAX_CONCURRENT_REGIONS": "64",
+                "RUST_LOG": "info",
+            }
+        ], cdk_template.name
 
 
 # --- the enrollment role, the StackSet's role parameters, the provider's operations -----------------------------
 #
-# cloudformation/enrollment-role.yaml is the role the provider assumes in every account (MemberRoleName and
-# AdministratorRoleName). Its actions are exactly the Security Hub CSPM, Account and CloudFormation calls the Rust
-# code makes with an assumed role, read from src/: a call added or dropped there fails here until the role follows.
+# src/aws/calls.toml declares every AWS operation the provider calls, by the side it acts for: its own (the
+# provider), the administrator's, the member's, and the requesting stack's account's. The declaration is held to
+# the code by operation name (every `.op("Operation")` of src/, and every SDK method named like an operation of a
+# declared service), and the IAM policies to the declaration: cloudformation/enrollment-role.yaml, the role the
+# provider assumes in every account (MemberRoleName and AdministratorRoleName), allows exactly the calls of the
+# administrator, the member and the stack, each Security Hub CSPM side in its own statement; provider.yaml's role
+# (and the CDK provider's, which has its statements) allows every call. A call added or dropped in src/ fails here
+# until the declaration and the roles follow.
+
+import tomllib  # noqa: E402
 
 import botocore.session  # noqa: E402  (boto3's; the service models name every operation of each SDK client)
 from botocore import xform_name  # noqa: E402
 
 SRC = ROOT / "src"
+CALLS = SRC / "aws" / "calls.toml"
 README = ROOT / "README.md"
 ENROLLMENT_ROLE = "enrollment-role.yaml"
-
-# SDK crate -> IAM service prefix (= botocore's service name) of the calls the enrollment role serves. The
-# Organizations calls are the provider's own (management account), and STS AssumeRole is the provider role's.
-ROLE_SERVICES = {"aws_sdk_securityhub": "securityhub", "aws_sdk_account": "account",
-                 "aws_sdk_cloudformation": "cloudformation"}
-# How a file of src/ reaches a service's client besides naming its crate: src/aws.rs's helper, a function or a
-# method named after the service (`aws::securityhub(session, region)`, `session.securityhub(region)`).
-CLIENT_HELPERS = {"securityhub": re.compile(r"\bsecurityhub\(")}
+SIDES = ("provider", "administrator", "member", "stack")
+# The sides the enrollment role serves: every account's, entered through AssumeRole.
+ROLE_SIDES = ("administrator", "member", "stack")
+# How a file of src/ reaches a service's client besides naming its crate (aws_sdk_<service>): src/aws.rs's
+# helpers, `session.securityhub(region)`, `session.account_management()`, ...
+CLIENT_HELPERS = {
+    "securityhub": r"\bsecurityhub\(",
+    "cloudformation": r"\bcloudformation\(",
+    "account": r"\baccount_management\(",
+    "organizations": r"\borganizations\(",
+    "lambda": r"\blambda\(",
+    "sts": r"\bsts\(",
+}
 # The one permission no SDK call names: the first EnableSecurityHub in an account creates Security Hub CSPM's
 # service-linked role, which the caller must be allowed to create (Security Hub User Guide, "Service-linked roles
 # for AWS Security Hub CSPM").
 IMPLIED_ACTIONS = {"iam:CreateServiceLinkedRole"}
-# Which side of the membership makes each Security Hub CSPM call: from the receiver's name in src/ (`admin.x()`,
-# `member.x()`), else from this table (calls through a client built in place, e.g. aws::securityhub(...).x()).
-SIDE_OF_RECEIVER = {"admin": "AdministratorSide", "member": "MemberSide"}
-SIDE_OF_CALL = {"DescribeHub": "AdministratorSide"}  # regions.rs: hubs() of the administrator's view
+# The statements of each side's calls, by Sid: (template's statement, the sides, the service).
+ENROLLMENT_ROLE_STATEMENTS = {
+    "AdministratorSide": (("administrator",), "securityhub"),
+    "MemberSide": (("member",), "securityhub"),
+    "DiscoverRegions": (("administrator", "member"), "account"),
+    "ReadRequestingStacks": (("stack",), "cloudformation"),
+}
+PROVIDER_STATEMENTS = {
+    "SecurityHubAdministratorIsThisAccount": (("administrator",), "securityhub"),
+    "SecurityHubMemberIsThisAccount": (("member",), "securityhub"),
+    "DiscoverRegions": (("administrator", "member"), "account"),
+    "ReadRequestingStacks": (("stack",), "cloudformation"),
+    "InvokeItself": (("provider",), "lambda"),
+}
+
+
+def declared_calls() -> dict[str, set[str]]:
+    """Side -> the `service:Operation`s src/aws/calls.toml declares for it."""
+    declaration = tomllib.loads(CALLS.read_text())
+    assert set(declaration) == {*SIDES, "actions"}, sorted(declaration)
+    calls = {side: set(declaration[side]) for side in SIDES}
+    for side in SIDES:
+        assert len(calls[side]) == len(declaration[side]), f"{side}: an operation declared twice"
+    return calls
+
+
+def action_of(call: str) -> str | None:
+    """The IAM action a declared `service:Operation` needs (None: none)."""
+    renamed = tomllib.loads(CALLS.read_text())["actions"]
+    return (renamed[call] or None) if call in renamed else call
+
+
+def actions_of(sides, service: str | None = None) -> set[str]:
+    """The IAM actions the calls of `sides` need (of `service` only, when given)."""
+    calls = declared_calls()
+    actions = {action_of(call) for side in sides for call in calls[side]} - {None}
+    return {a for a in actions if service is None or a.split(":", 1)[0] == service}
 
 
 def without_test_code(text: str) -> str:
@@ -649,7 +746,7 @@ def without_test_code(text: str) -> str:
     for found in re.finditer(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text):
         if found.start() < position:
             continue
-        out.append(text[position:found.start()])
+        out.append(text[position : found.start()])
         depth, index = 1, found.end()
         while depth and index < len(text):
             depth += {"{": 1, "}": -1}.get(text[index], 0)
@@ -666,26 +763,40 @@ def production_sources() -> dict[Path, str]:
         for name in re.findall(r"#\[cfg\(test\)\]\s*mod\s+(\w+)\s*;", path.read_text()):
             base = path.parent if path.name in ("lib.rs", "mod.rs", "main.rs") else path.with_suffix("")
             test_modules |= {base / f"{name}.rs", base / name / "mod.rs"}
-    return {p: without_test_code(p.read_text()) for p in sorted(SRC.rglob("*.rs"))
-            if p.name != "tests.rs" and p not in test_modules and "tests" not in p.relative_to(SRC).parts[:-1]}
+    return {
+        p: without_test_code(p.read_text())
+        for p in sorted(SRC.rglob("*.rs"))
+        if p.name != "tests.rs" and p not in test_modules and "tests" not in p.relative_to(SRC).parts[:-1]
+    }
 
 
-def sdk_calls() -> list[tuple[str, str, Path]]:
-    """(IAM action, receiver, file) of every SDK operation called in src/ on a client of ROLE_SERVICES: a method
-    named like one of the service's operations (snake_case, as the Rust SDK names them), in a file that uses
-    that service's crate or client helper."""
+def named_operations() -> dict[str, set[Path]]:
+    """Operation -> the files of src/ naming it in `.op("Operation")` (or `.op(NAME)` of a `const NAME: &str`), outside
+    comments."""
+    named: dict[str, set[Path]] = {}
+    for path, source in production_sources().items():
+        text = re.sub(r"^\s*//.*$", "", source, flags=re.MULTILINE)  # comments: doc examples are no calls
+        constants = dict(re.findall(r'const\s+(\w+)\s*:\s*&(?:\'static\s+)?str\s*=\s*"(\w+)"', text))
+        for literal, constant in re.findall(r'\.\s*op\(\s*(?:"(\w+)"|(\w+))\s*\)', text):
+            assert literal or constant in constants, f"{path}: .op({constant}) names no string constant of the file"
+            named.setdefault(literal or constants[constant], set()).add(path.relative_to(ROOT))
+    return named
+
+
+def sdk_method_calls() -> list[tuple[str, Path]]:
+    """(service:Operation, file) of every method called in src/ that is named like an operation (snake_case, as the
+    Rust SDK names them) of a declared service, in a file that uses that service's crate or client helper."""
     session = botocore.session.get_session()
+    services = {call.split(":", 1)[0] for calls in declared_calls().values() for call in calls}
     calls = []
     for path, text in production_sources().items():
-        for crate, service in ROLE_SERVICES.items():
-            helper = CLIENT_HELPERS.get(service)
-            if crate not in text and not (helper and helper.search(text)):
+        for service in sorted(services):
+            if f"aws_sdk_{service}" not in text and not re.search(CLIENT_HELPERS[service], text):
                 continue
             operations = {xform_name(op): op for op in session.get_service_model(service).operation_names}
-            for found in re.finditer(r"(\w+|\))\s*\.\s*([a-z_]+)\s*\(", text):
-                receiver, method = found.groups()
+            for method in re.findall(r"(?:\w+|\))\s*\.\s*([a-z_]+)\s*\(", text):
                 if method in operations:
-                    calls.append((f"{service}:{operations[method]}", receiver, path.relative_to(ROOT)))
+                    calls.append((f"{service}:{operations[method]}", path.relative_to(ROOT)))
     return calls
 
 
@@ -697,13 +808,54 @@ def role_statements(template) -> dict:
     return by_sid
 
 
+def assert_statements_serve_their_sides(statements: dict, expected: dict, where: str) -> None:
+    """Each statement of `expected` (by Sid) allows exactly its sides' calls of its service."""
+    for sid, (sides, service) in expected.items():
+        allowed = set(as_list(statements[sid]["Action"]))
+        wanted = actions_of(sides, service)
+        assert allowed == wanted, (
+            f"{where} {sid}: allowed, not called: {sorted(allowed - wanted)}; called by the {'/'.join(sides)} "
+            f"side, not allowed: {sorted(wanted - allowed)} (src/aws/calls.toml)"
+        )
+
+
+def test_the_declared_calls_are_the_operations_the_code_calls():
+    calls = declared_calls()
+    declared = {call.split(":", 1)[1]: call for side in SIDES for call in calls[side]}
+    named = named_operations()
+    # The derivation itself finds the calls it must (a broken regex would make the comparison vacuous).
+    assert {
+        "CreateMembers",
+        "AcceptAdministratorInvitation",
+        "ListRegions",
+        "DescribeStackResource",
+        "CreateAccount",
+        "AssumeRole",
+        "Invoke",
+    } <= set(named), sorted(named)
+    undeclared = {op: sorted(map(str, paths)) for op, paths in named.items() if op not in declared}
+    assert not undeclared, f"called, not declared in src/aws/calls.toml: {undeclared}"
+    assert set(declared) <= set(named), f"declared, not called: {sorted(set(declared) - set(named))}"
+    # Every SDK method named like an operation of a declared service is a declared call.
+    methods = sdk_method_calls()
+    assert {"securityhub:CreateMembers", "account:ListRegions", "organizations:CreateAccount"} <= {
+        call for call, _ in methods
+    }, methods
+    every = {call for side in SIDES for call in calls[side]}
+    strays = sorted({(call, str(path)) for call, path in methods if call not in every})
+    assert not strays, f"SDK calls not declared in src/aws/calls.toml: {strays}"
+    # Each declared operation is one of its service's (botocore's models); each side's calls are its own.
+    session = botocore.session.get_session()
+    for call in every:
+        service, operation = call.split(":", 1)
+        assert operation in session.get_service_model(service).operation_names, call
+    assert not calls["provider"] & (calls["administrator"] | calls["member"] | calls["stack"]), (
+        "a call of the provider's own is made for no other side"
+    )
+
+
 def test_enrollment_role_allows_exactly_the_calls_the_code_makes():
     template = load(ENROLLMENT_ROLE)
-    calls = sdk_calls()
-    called = {action for action, _, _ in calls}
-    # The derivation itself finds the calls it must (a broken regex would make the comparison vacuous).
-    assert {"securityhub:CreateMembers", "securityhub:AcceptAdministratorInvitation", "account:ListRegions",
-            "cloudformation:DescribeStackResource"} <= called, sorted(called)
     allowed = set()
     for sid, statement in role_statements(template).items():
         assert statement["Effect"] == "Allow", sid
@@ -711,26 +863,35 @@ def test_enrollment_role_allows_exactly_the_calls_the_code_makes():
         for action in as_list(statement["Action"]):
             assert isinstance(action, str) and "*" not in action, f"{sid}: {action!r}"
             allowed.add(action)
-    expected = called | IMPLIED_ACTIONS
+    expected = actions_of(ROLE_SIDES) | IMPLIED_ACTIONS
+    assert {
+        "securityhub:CreateMembers",
+        "securityhub:AcceptAdministratorInvitation",
+        "account:ListRegions",
+        "cloudformation:DescribeStackResource",
+    } <= expected, sorted(expected)
     assert allowed == expected, (
         f"allowed, not called: {sorted(allowed - expected)}; called, not allowed: {sorted(expected - allowed)} "
-        f"(calls: {sorted(set((a, str(p)) for a, _, p in calls))})")
+        "(src/aws/calls.toml)"
+    )
 
 
 def test_enrollment_role_gives_each_side_its_calls_and_the_administrator_side_only_to_administrators():
     statements = role_statements(load(ENROLLMENT_ROLE))
-    for action, receiver, path in sdk_calls():
-        if not action.startswith("securityhub:"):
-            continue
-        name = action.split(":", 1)[1]
-        side = SIDE_OF_RECEIVER.get(receiver) or SIDE_OF_CALL.get(name)
-        assert side, f"{path}: {action} on `{receiver}`: say in SIDE_OF_CALL which side of the membership makes it"
-        assert action in as_list(statements[side]["Action"]), f"{path}: {receiver}.{name}() is not in {side}"
+    assert_statements_serve_their_sides(statements, ENROLLMENT_ROLE_STATEMENTS, ENROLLMENT_ROLE)
+    assert set(as_list(statements["SecurityHubServiceLinkedRole"]["Action"])) == IMPLIED_ACTIONS
     assert "Condition" not in statements["MemberSide"]
     assert statements["AdministratorSide"]["Condition"] == {
-        "StringEquals": {"aws:PrincipalAccount": {"Ref": "AdministratorAccountIds"}}}
+        "StringEquals": {"aws:PrincipalAccount": {"Ref": "AdministratorAccountIds"}}
+    }
     assert set(as_list(statements["MemberSide"]["Action"])).isdisjoint(
-        as_list(statements["AdministratorSide"]["Action"]))
+        as_list(statements["AdministratorSide"]["Action"])
+    )
+
+
+def test_provider_role_gives_each_side_its_calls():
+    statements = {s["Sid"]: s for _, s in identity_statements(load("provider.yaml")) if "Sid" in s}
+    assert_statements_serve_their_sides(statements, PROVIDER_STATEMENTS, "provider.yaml")
 
 
 def test_enrollment_role_acts_only_on_its_own_accounts_resources():
@@ -739,8 +900,10 @@ def test_enrollment_role_acts_only_on_its_own_accounts_resources():
         "securityhub": "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default",
         "account": "arn:${AWS::Partition}:account::${AWS::AccountId}:account",
         "cloudformation": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*",
-        "iam": ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/securityhub.amazonaws.com/"
-                "AWSServiceRoleForSecurityHub"),
+        "iam": (
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/securityhub.amazonaws.com/"
+            "AWSServiceRoleForSecurityHub"
+        ),
     }
     for sid, statement in statements.items():
         services = {a.split(":", 1)[0] for a in as_list(statement["Action"])}
@@ -748,7 +911,8 @@ def test_enrollment_role_acts_only_on_its_own_accounts_resources():
         (service,) = services
         assert [text_of(r) for r in as_list(statement["Resource"])] == [expected[service]], sid
     assert statements["SecurityHubServiceLinkedRole"]["Condition"] == {
-        "StringEquals": {"iam:AWSServiceName": "securityhub.amazonaws.com"}}
+        "StringEquals": {"iam:AWSServiceName": "securityhub.amazonaws.com"}
+    }
 
 
 def test_enrollment_role_trusts_only_the_providers_role_and_its_sessions():
@@ -757,13 +921,20 @@ def test_enrollment_role_trusts_only_the_providers_role_and_its_sessions():
     props = role["Properties"]
     (statement,) = as_list(props["AssumeRolePolicyDocument"]["Statement"])
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
-    assert statement["Principal"] == {"AWS": {"Fn::Sub": [
-        "arn:${AWS::Partition}:iam::${ProviderAccount}:root",
-        {"ProviderAccount": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "ProviderRoleArn"}]}]}}]}}
+    assert statement["Principal"] == {
+        "AWS": {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:iam::${ProviderAccount}:root",
+                {"ProviderAccount": {"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "ProviderRoleArn"}]}]}},
+            ]
+        }
+    }
     # The session names the provider gives (src/aws.rs, SESSION_PREFIX): securityhub-member-account-<RequestId>.
     (prefix,) = re.findall(r'const SESSION_PREFIX: &str = "([^"]+)";', (SRC / "aws.rs").read_text())
-    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": "ProviderRoleArn"}},
-                                      "StringLike": {"sts:RoleSessionName": f"{prefix}-*"}}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": {"Ref": "ProviderRoleArn"}},
+        "StringLike": {"sts:RoleSessionName": f"{prefix}-*"},
+    }
     # The provider assumes arn:<partition>:iam::<account>:role/<name>: no path, the name a parameter that the
     # provider's MemberRoleName / AdministratorRoleName accept.
     assert props["RoleName"] == {"Ref": "RoleName"} and "Path" not in props
@@ -775,7 +946,8 @@ def test_enrollment_role_trusts_only_the_providers_role_and_its_sessions():
     assert re.fullmatch(arn, "arn:aws:iam::123456789012:role/securityhub-member-account-provider-Role-ABC123")
     assert not re.fullmatch(arn, "arn:aws:iam::123456789012:root")
     assert props["PermissionsBoundary"] == {
-        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]}
+        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]
+    }
     # The provider stack names the role's ARN for this template's ProviderRoleArn.
     assert load("provider.yaml")["Outputs"]["ProviderRoleArn"]["Value"] == {"Fn::GetAtt": ["Role", "Arn"]}
 
@@ -805,8 +977,11 @@ def test_stackset_member_passes_the_role_names_and_default_standards():
     assert parameters["OnDelete"]["Default"] == defaults["OnDelete"]
 
 
-ALARMED_FUNCTION_METRICS = {"ErrorsAlarm": "Errors", "ThrottlesAlarm": "Throttles",
-                            "DestinationDeliveryFailuresAlarm": "DestinationDeliveryFailures"}
+ALARMED_FUNCTION_METRICS = {
+    "ErrorsAlarm": "Errors",
+    "ThrottlesAlarm": "Throttles",
+    "DestinationDeliveryFailuresAlarm": "DestinationDeliveryFailures",
+}
 
 
 def test_provider_alarms_on_errors_throttles_and_the_dead_letter_queue():
@@ -816,10 +991,14 @@ def test_provider_alarms_on_errors_throttles_and_the_dead_letter_queue():
         assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric), name
         assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "Function"}}], name
         assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
-            "Sum", 1, "GreaterThanOrEqualToThreshold"), name
+            "Sum",
+            1,
+            "GreaterThanOrEqualToThreshold",
+        ), name
         assert alarm["TreatMissingData"] == "notBreaching", name
         assert alarm["AlarmActions"] == {
-            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, name
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }, name
     depth = resources["DeadLetterAlarm"]["Properties"]
     assert (depth["Namespace"], depth["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
@@ -830,10 +1009,16 @@ def test_provider_permissions_boundary_is_optional():
     template = load("provider.yaml")
     assert template["Parameters"]["PermissionsBoundary"]["Default"] == ""
     assert template["Conditions"]["HasPermissionsBoundary"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "PermissionsBoundary"}, ""]}]}
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PermissionsBoundary"}, ""]}]
+    }
     assert template["Resources"]["Role"]["Properties"]["PermissionsBoundary"] == {
-        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]}
+        "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]
+    }
     pattern = template["Parameters"]["PermissionsBoundary"]["AllowedPattern"]
-    for good in ("", "arn:aws:iam::123456789012:policy/boundaries/Workloads", "arn:aws:iam::aws:policy/PowerUserAccess"):
+    for good in (
+        "",
+        "arn:aws:iam::123456789012:policy/boundaries/Workloads",
+        "arn:aws:iam::aws:policy/PowerUserAccess",
+    ):
         assert re.fullmatch(pattern, good), good
     assert not re.fullmatch(pattern, "arn:aws:iam::123456789012:role/NotAPolicy")

@@ -25,8 +25,9 @@ def build_app(state: EmulatorState) -> Callable[[dict, Callable], Iterable[bytes
     cloudformation.install(state.config)
     lambda_invoke_config.install()
     stacks.install(state.stacks)
-    aws = FaultMiddleware(DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter,
-                          state.creations)
+    aws = FaultMiddleware(
+        DomainDispatcherApplication(create_backend_app), state.config, state.calls, state.limiter, state.creations
+    )
     control = ControlApp(state)
 
     def app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

@@ -37,8 +37,16 @@ class CallLog:
 
     def start(self, request: AwsRequest, at: float) -> CallRecord:
         with self._lock:
-            record = CallRecord(len(self._records) + 1, request.service, request.operation, request.account,
-                                request.region, request.method, request.path, at)
+            record = CallRecord(
+                len(self._records) + 1,
+                request.service,
+                request.operation,
+                request.account,
+                request.region,
+                request.method,
+                request.path,
+                at,
+            )
             self._records.append(record)
             return record
 

@@ -78,8 +78,13 @@ def _log_tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT_S, *,
-                   launcher: Sequence[str] = SERVER, temp_prefix: str = "aws-emulator-") -> EmulatorProcess:
+def start_emulator(
+    log_dir: Path | None = None,
+    timeout_s: float = START_TIMEOUT_S,
+    *,
+    launcher: Sequence[str] = SERVER,
+    temp_prefix: str = "aws-emulator-",
+) -> EmulatorProcess:
     """Start `python -m emulator.server` (or `python *launcher`, a launcher taking the same options) with this
     interpreter (the venv's) on a free loopback port and wait for it.
 
@@ -94,7 +99,10 @@ def start_emulator(log_dir: Path | None = None, timeout_s: float = START_TIMEOUT
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, *launcher, "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
 
     def port() -> int | None:
         if port_file.exists():
@@ -138,8 +146,9 @@ class Emulator:
 
     def _control(self, method: str, name: str, body: dict | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/_emulator/{name}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{name}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
                 return json.loads(response.read())
@@ -237,11 +246,19 @@ class Emulator:
     def aws_calls(self, since: int = 0, service: str | None = None, operation: str | None = None) -> list[dict]:
         """`calls(since)` without S3 (the response PUTs and the harness reading them back), of one service or
         operation when given."""
-        return [call for call in self.calls(since) if call["service"] != "s3"
-                and service in (None, call["service"]) and operation in (None, call["operation"])]
+        return [
+            call
+            for call in self.calls(since)
+            if call["service"] != "s3" and service in (None, call["service"]) and operation in (None, call["operation"])
+        ]
 
-    def call_counts(self, service: str | None = None, account: str | None = None, region: str | None = None,
-                    operation: str | None = None) -> list[dict]:
+    def call_counts(
+        self,
+        service: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        operation: str | None = None,
+    ) -> list[dict]:
         """Security Hub, Organizations and STS calls counted at the token buckets (emulator/throttle.py), one row
         per (service, account, region, operation) with `served` (took a token, or no bucket is on) and
         `throttled` (answered the throttling error: the bucket was empty, or the service itself refused it, as
@@ -249,11 +266,19 @@ class Emulator:
         given. Calls dropped or answered by a random fault first are not counted (the call log has them). Since
         the last reset; rows are sorted."""
         wanted = {"service": service, "account": account, "region": region, "operation": operation}
-        return [row for row in self._control("GET", "call_counts")
-                if all(value is None or row[key] == value for key, value in wanted.items())]
+        return [
+            row
+            for row in self._control("GET", "call_counts")
+            if all(value is None or row[key] == value for key, value in wanted.items())
+        ]
 
-    def call_totals(self, service: str | None = None, account: str | None = None, region: str | None = None,
-                    operation: str | None = None) -> dict[str, int]:
+    def call_totals(
+        self,
+        service: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        operation: str | None = None,
+    ) -> dict[str, int]:
         """`call_counts` summed: {"served": n, "throttled": m}."""
         rows = self.call_counts(service, account, region, operation)
         return {"served": sum(r["served"] for r in rows), "throttled": sum(r["throttled"] for r in rows)}
@@ -265,20 +290,30 @@ class Emulator:
 
     def enable_hub(self, account: str, region: str, enable_default_standards: bool = True) -> None:
         """Enable a hub directly, without an AWS call (test setup)."""
-        self._control("POST", "seed/hub", {"account": account, "region": region,
-                                           "enable_default_standards": enable_default_standards})
+        self._control(
+            "POST",
+            "seed/hub",
+            {"account": account, "region": region, "enable_default_standards": enable_default_standards},
+        )
 
     def set_member_status(self, admin: str, member: str, region: str, status: str) -> None:
         """The administrator's record of `member` shows `status` (test setup: Deleted and AccountSuspended, which no
         call leads to; emulator/securityhub.py)."""
-        self._control("POST", "seed/member-status", {"administrator": admin, "member": member, "region": region,
-                                                     "status": status})
+        self._control(
+            "POST", "seed/member-status", {"administrator": admin, "member": member, "region": region, "status": status}
+        )
 
     # --- CloudFormation stacks held in progress (emulator/stacks.py) ------------------------------
 
-    def hold_stack(self, account: str, region: str, logical_id: str = "Member",
-                   resource_type: str = "Custom::SecurityHubMemberAccount", stack_id: str | None = None,
-                   service_token: str | None = None) -> str:
+    def hold_stack(
+        self,
+        account: str,
+        region: str,
+        logical_id: str = "Member",
+        resource_type: str = "Custom::SecurityHubMemberAccount",
+        stack_id: str | None = None,
+        service_token: str | None = None,
+    ) -> str:
         """A real stack on moto's CloudFormation in `account` and `region`, CREATE_IN_PROGRESS because the
         Create of its custom resource `logical_id` is held (neither forwarded nor answered), as CloudFormation
         holds a stack while it waits for the provider; answers its StackId.
@@ -287,20 +322,27 @@ class Emulator:
         under that id gets `logical_id` added. `resource_type`: a `Custom::` type or
         `AWS::CloudFormation::CustomResource`; any other type (e.g. `AWS::SNS::Topic`) is created under
         `logical_id` beside a held custom resource that keeps the stack in progress."""
-        body = {"account": account, "region": region, "logical_id": logical_id, "resource_type": resource_type,
-                "stack_id": stack_id}
+        body = {
+            "account": account,
+            "region": region,
+            "logical_id": logical_id,
+            "resource_type": resource_type,
+            "stack_id": stack_id,
+        }
         if service_token is not None:
             body["service_token"] = service_token
         return self._control("POST", "stacks/hold", body)["stack_id"]
 
-    def set_stack(self, stack_id: str, status: str | None = None,
-                  physical_ids: dict[str, str | None] | None = None) -> dict:
+    def set_stack(
+        self, stack_id: str, status: str | None = None, physical_ids: dict[str, str | None] | None = None
+    ) -> dict:
         """Set a held stack's status (a StackStatus: UPDATE_IN_PROGRESS while CloudFormation sends an Update,
         DELETE_IN_PROGRESS for a Delete, UPDATE_COMPLETE_CLEANUP_IN_PROGRESS for the Delete of a replaced id,
         CREATE_COMPLETE when no operation is in progress, ...) and custom resources' physical ids
         ({logical id: id}); answers `held_stack(stack_id)`."""
-        return self._control("POST", "stacks/set", {"stack_id": stack_id, "status": status,
-                                                    "physical_ids": physical_ids or {}})
+        return self._control(
+            "POST", "stacks/set", {"stack_id": stack_id, "status": status, "physical_ids": physical_ids or {}}
+        )
 
     def held_stack(self, stack_id: str) -> dict:
         """{stack_id, status, resources: {logical id: {type, physical_id}}, requests: {logical id: the Create
@@ -320,14 +362,18 @@ class Emulator:
         if account_id == DEFAULT_ACCOUNT:
             return dict(TEST_CREDENTIALS)
         sts = self.client("sts")
-        credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE_NAME}",
-                                      RoleSessionName="emulator-test")["Credentials"]
-        return {"aws_access_key_id": credentials["AccessKeyId"],
-                "aws_secret_access_key": credentials["SecretAccessKey"],
-                "aws_session_token": credentials["SessionToken"]}
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE_NAME}", RoleSessionName="emulator-test"
+        )["Credentials"]
+        return {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
 
-    def client(self, service: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION,
-               **kwargs: Any) -> Any:
+    def client(
+        self, service: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION, **kwargs: Any
+    ) -> Any:
         return self.session(account_id, region).client(service, **kwargs)
 
     # --- S3 (CloudFormation response URLs) --------------------------------------------------------
@@ -337,7 +383,8 @@ class Emulator:
 
     def presigned_put_url(self, bucket: str, key: str, expires_in: int = 3600) -> str:
         return self.client("s3").generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in)
+            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+        )
 
     def read_object(self, bucket: str, key: str) -> bytes | None:
         try:
@@ -353,17 +400,17 @@ class Emulator:
         """An organization (all features) managed by the default account."""
         return self.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
 
-    def create_account(self, name: str, email: str, tags: dict[str, str] | None = None,
-                       timeout_s: float = 10.0) -> str:
+    def create_account(self, name: str, email: str, tags: dict[str, str] | None = None, timeout_s: float = 10.0) -> str:
         """CreateAccount, then wait (bounded) for SUCCEEDED; answers the account id."""
         organizations = self.client("organizations")
         request_id = organizations.create_account(
-            AccountName=name, Email=email,
-            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["CreateAccountStatus"]["Id"]
+            AccountName=name, Email=email, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+        )["CreateAccountStatus"]["Id"]
 
         def created() -> str | None:
-            status = organizations.describe_create_account_status(
-                CreateAccountRequestId=request_id)["CreateAccountStatus"]
+            status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
+                "CreateAccountStatus"
+            ]
             if status["State"] == "FAILED":
                 raise EmulatorError(f"CreateAccount {name} failed: {status.get('FailureReason')}")
             return status["AccountId"] if status["State"] == "SUCCEEDED" else None
@@ -409,20 +456,33 @@ class Emulator:
 
     # --- CloudFormation stacks: what CloudFormation shows besides the status (emulator/stacks.py) --------------
 
-    def stage_stack(self, stack_id: str, status: str | None = None, *,
-                    physical_ids: dict[str, str | None] | None = None,
-                    resource_statuses: dict[str, str] | None = None, deleting: dict[str, str] | None = None,
-                    properties: dict[str, dict] | None = None, parameters: dict[str, str] | None = None,
-                    template_body: str | None = None) -> dict:
+    def stage_stack(
+        self,
+        stack_id: str,
+        status: str | None = None,
+        *,
+        physical_ids: dict[str, str | None] | None = None,
+        resource_statuses: dict[str, str] | None = None,
+        deleting: dict[str, str] | None = None,
+        properties: dict[str, dict] | None = None,
+        parameters: dict[str, str] | None = None,
+        template_body: str | None = None,
+    ) -> dict:
         """`set_stack`, and what CloudFormation shows with the status: each custom resource's own status (by
         default the one CloudFormation shows for it in that stack status; `resource_statuses` {logical id:
         ResourceStatus} for others), the DELETE_IN_PROGRESS event of a physical id a replacement left behind
         (`deleting` {logical id: old id}, during a cleanup), resources' Properties in the stack's template
         (`properties` {logical id: {...}}), the stack's parameter values (`parameters`), or the template's whole
         text (`template_body`, e.g. YAML); answers `held_stack(stack_id)`, with `resource_statuses`."""
-        body = {"stack_id": stack_id, "status": status, "physical_ids": physical_ids or {},
-                "resource_statuses": resource_statuses or {}, "deleting": deleting or {},
-                "properties": properties or {}, "parameters": parameters or {}}
+        body = {
+            "stack_id": stack_id,
+            "status": status,
+            "physical_ids": physical_ids or {},
+            "resource_statuses": resource_statuses or {},
+            "deleting": deleting or {},
+            "properties": properties or {},
+            "parameters": parameters or {},
+        }
         if template_body is not None:
             body["template_body"] = template_body
         return self._control("POST", "stacks/set", body)

@@ -49,6 +49,7 @@ def _is_topic(service_token: str) -> bool:
 
 # --- Lambda invocations ---------------------------------------------------------------------------------------
 
+
 def invocation_type(request_headers: Any) -> str:
     """The Lambda invocation type of one call of `LambdaFunction.invoke`.
 
@@ -67,9 +68,12 @@ def invocation_type(request_headers: Any) -> str:
 def forward_invocation(endpoint: str, fn: LambdaFunction, body: str, kind: str) -> tuple[int, dict, bytes]:
     """POST the payload to the Invoke API at `endpoint`, for `fn` (by ARN); answers (status, headers, body)."""
     url = endpoint.rstrip("/") + INVOKE_PATH.format(quote(fn.function_arn, safe=""))
-    request = urllib.request.Request(url, data=(body or "{}").encode(), method="POST",
-                                     headers={"X-Amz-Invocation-Type": kind,
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=(body or "{}").encode(),
+        method="POST",
+        headers={"X-Amz-Invocation-Type": kind, "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=int(fn.timeout) + INVOKE_MARGIN_S) as response:
         return response.status, dict(response.headers), response.read()
 
@@ -92,6 +96,7 @@ def _install_invoke(config: Config) -> None:
 
 # --- the ResponseURL ------------------------------------------------------------------------------------------
 
+
 def _install_response_host() -> None:
     """moto builds the ResponseURL as `{moto_server_host()}:{MOTO_PORT}/cloudformation_{region}/cfnresponse`
     (moto cloudformation/custom_model.py); server.py sets MOTO_PORT, this puts it on loopback."""
@@ -99,6 +104,7 @@ def _install_response_host() -> None:
 
 
 # --- SNS ServiceTokens ----------------------------------------------------------------------------------------
+
 
 class _Topic:
     """An SNS ServiceToken where moto's engine expects a Lambda function: `invoke` publishes the request.
@@ -132,6 +138,7 @@ def _install_sns_tokens() -> None:
 
 
 # --- the provider's answer ------------------------------------------------------------------------------------
+
 
 def _install_answers() -> None:
     """The answer is PUT, unsigned, to the ResponseURL; CloudFormation applies it to the stack it came from.

@@ -48,8 +48,8 @@ def _account_list(value: Any) -> list[str]:
 
 def _string_lists(value: Any) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
-            for k, v in value.items()):
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v) for k, v in value.items()
+    ):
         raise ConfigError("must be an object mapping strings to lists of strings")
     return {k: list(v) for k, v in value.items()}
 
@@ -138,14 +138,18 @@ KEYS: dict[str, tuple[Any, Validator]] = {
     # Token buckets (throttle.py, where the defaults are sourced): the services whose buckets are on, and each
     # service's rate (requests per second) and burst.
     "token_buckets": ([], _bucket_services),
-    **{key: value for service, (rate, burst) in BUCKET_SERVICES.items()
-       for key, value in ((f"{service}_rate_per_s", (rate, _number)), (f"{service}_burst", (burst, _burst)))},
+    **{
+        key: value
+        for service, (rate, burst) in BUCKET_SERVICES.items()
+        for key, value in ((f"{service}_rate_per_s", (rate, _number)), (f"{service}_burst", (burst, _burst)))
+    },
 }
 
 
 def _defaults() -> dict[str, Any]:
-    return {key: (default.copy() if isinstance(default, (dict, list)) else default)
-            for key, (default, _) in KEYS.items()}
+    return {
+        key: (default.copy() if isinstance(default, (dict, list)) else default) for key, (default, _) in KEYS.items()
+    }
 
 
 class Config:
@@ -181,8 +185,9 @@ class Config:
                 self._random = random.Random(validated["seed"])
             if "role_propagating" in validated:
                 now = time.time()
-                self._propagated_at = {account: now + seconds
-                                       for account, seconds in validated["role_propagating"].items()}
+                self._propagated_at = {
+                    account: now + seconds for account, seconds in validated["role_propagating"].items()
+                }
             return dict(self._values)
 
     def snapshot(self) -> dict[str, Any]:

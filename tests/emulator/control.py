@@ -1,6 +1,7 @@
 """The control API, plain JSON over HTTP under /_emulator/ on the emulator's own port.
 
-POST /_emulator/reset          moto's state and the emulator's, faults off, call log, token buckets and call counts cleared
+POST /_emulator/reset          moto's state and the emulator's, faults off, call log, token buckets and call counts
+                               cleared
 GET  /_emulator/config         the configuration (see config.KEYS)
 POST /_emulator/config         merge keys; an unknown key or bad value answers 400
 GET  /_emulator/securityhub    all Security Hub state, per account per region
@@ -100,7 +101,7 @@ def _seed_member_status(state: EmulatorState, body: dict) -> Any:
         state.hubs.set_member_status(*values)
     except SecurityHubError as error:
         raise ControlError(404 if error.code == "ResourceNotFoundException" else 400, str(error)) from None
-    return dict(zip(("administrator", "region", "member", "status"), values))
+    return dict(zip(("administrator", "region", "member", "status"), values, strict=True))
 
 
 def _stack_call(call: Callable[[], Any]) -> Any:
@@ -117,10 +118,18 @@ def _hold_stack(state: EmulatorState, body: dict) -> Any:
     stack_id = body.get("stack_id")
     if stack_id is not None and not isinstance(stack_id, str):
         raise ControlError(400, "stack_id must be a stack ARN or null")
-    return {"stack_id": _stack_call(lambda: state.stacks.hold(
-        body.get("account"), body.get("region"), body.get("logical_id", DEFAULT_LOGICAL_ID),
-        body.get("resource_type", DEFAULT_RESOURCE_TYPE), stack_id,
-        body.get("service_token", DEFAULT_SERVICE_TOKEN)))}
+    return {
+        "stack_id": _stack_call(
+            lambda: state.stacks.hold(
+                body.get("account"),
+                body.get("region"),
+                body.get("logical_id", DEFAULT_LOGICAL_ID),
+                body.get("resource_type", DEFAULT_RESOURCE_TYPE),
+                stack_id,
+                body.get("service_token", DEFAULT_SERVICE_TOKEN),
+            )
+        )
+    }
 
 
 def _set_stack(state: EmulatorState, body: dict) -> Any:
@@ -128,8 +137,11 @@ def _set_stack(state: EmulatorState, body: dict) -> Any:
     unknown = sorted(set(body) - {"stack_id", "status", *shown})
     if unknown:
         raise ControlError(400, f"unknown keys: {', '.join(unknown)}")
-    return _stack_call(lambda: state.stacks.set_status(body.get("stack_id"), body.get("status"),
-                                                       **{key: body.get(key) for key in shown}))
+    return _stack_call(
+        lambda: state.stacks.set_status(
+            body.get("stack_id"), body.get("status"), **{key: body.get(key) for key in shown}
+        )
+    )
 
 
 def _describe_stack(state: EmulatorState, body: dict) -> Any:
@@ -161,12 +173,14 @@ class ControlApp:
         except ControlError as error:
             status, result = error.status, {"error": str(error)}
         body = json.dumps(result).encode()
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(
+            f"{status} {'OK' if status == 200 else 'Error'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
     def _dispatch(self, environ: dict[str, Any]) -> Any:
-        name = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/")
+        name = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
         method = environ.get("REQUEST_METHOD", "GET")
         handler = ROUTES.get((method, name))
         if handler is None:

@@ -48,8 +48,11 @@ def _request_id() -> str:
 
 def securityhub_error(code: str, message: str) -> Reply:
     body = json.dumps({"Code": code, "Message": message}).encode()
-    return Reply(SECURITYHUB_STATUS[code], {"Content-Type": "application/json", "x-amzn-ErrorType": code,
-                                            "x-amzn-RequestId": _request_id()}, body)
+    return Reply(
+        SECURITYHUB_STATUS[code],
+        {"Content-Type": "application/json", "x-amzn-ErrorType": code, "x-amzn-RequestId": _request_id()},
+        body,
+    )
 
 
 def organizations_error(code: str, message: str, status: int) -> Reply:
@@ -59,27 +62,34 @@ def organizations_error(code: str, message: str, status: int) -> Reply:
 
 def sts_error(code: str, message: str, status: int) -> Reply:
     kind = "Receiver" if status >= 500 else "Sender"
-    body = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-            f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-            f"<RequestId>{_request_id()}</RequestId></ErrorResponse>")
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{_request_id()}</RequestId></ErrorResponse>"
+    )
     return Reply(status, {"Content-Type": "text/xml"}, body.encode())
 
 
 def ec2_error(code: str, message: str, status: int) -> Reply:
-    body = (f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-            f"</Errors><RequestID>{_request_id()}</RequestID></Response>")
+    body = (
+        f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"</Errors><RequestID>{_request_id()}</RequestID></Response>"
+    )
     return Reply(status, {"Content-Type": "text/xml"}, body.encode())
 
 
 def account_error(code: str, message: str, status: int) -> Reply:
     body = json.dumps({"message": message}).encode()
-    return Reply(status, {"Content-Type": "application/json", "x-amzn-ErrorType": code,
-                          "x-amzn-RequestId": _request_id()}, body)
+    return Reply(
+        status, {"Content-Type": "application/json", "x-amzn-ErrorType": code, "x-amzn-RequestId": _request_id()}, body
+    )
 
 
 def s3_error(code: str, message: str, status: int) -> Reply:
-    body = (f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-            f"<RequestId>{_request_id()}</RequestId></Error>")
+    body = (
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"<RequestId>{_request_id()}</RequestId></Error>"
+    )
     return Reply(status, {"Content-Type": "application/xml"}, body.encode())
 
 
@@ -108,8 +118,9 @@ def throttling_error(service: str) -> Reply | None:
         case "securityhub":
             return securityhub_error("LimitExceededException", "Rate exceeded")
         case "organizations":
-            return organizations_error("TooManyRequestsException",
-                                       "You have sent too many requests in too short a period of time.", 400)
+            return organizations_error(
+                "TooManyRequestsException", "You have sent too many requests in too short a period of time.", 400
+            )
     return None
 
 

@@ -32,7 +32,8 @@ from .config import Config
 from .errors import Reply, account_error, internal_error, rate_exceeded, securityhub_error, throttling_error
 from .identify import AwsRequest, identify
 from .organizations import AccountCreations
-from .throttle import SERVICES as BUCKET_SERVICES, RateLimiter
+from .throttle import SERVICES as BUCKET_SERVICES
+from .throttle import RateLimiter
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 FAULTABLE_SERVICES = frozenset({"securityhub", "organizations", "sts", "ec2", "account"})
@@ -48,8 +49,16 @@ NOT_READY = ("SubscriptionRequiredException", "The AWS Access Key Id needs a sub
 NOT_READY_SERVICES = frozenset({"securityhub", "account"})
 # The principal the provider acts as in a member account: the role CreateAccount makes, assumed.
 CALLER_ROLE = "OrganizationAccountAccessRole"
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def buffer_body(environ: dict[str, Any]) -> bytes:
@@ -71,12 +80,16 @@ def access_denied(request: AwsRequest, by_scp: bool) -> Reply:
     and the resource, and why: "... because no identity-based policy allows the <action> action" when nothing
     allows it, "... with an explicit deny in a service control policy" when an SCP denies it."""
     account, action = request.account, f"securityhub:{request.operation}"
-    why = ("with an explicit deny in a service control policy" if by_scp
-           else f"because no identity-based policy allows the {action} action")
+    why = (
+        "with an explicit deny in a service control policy"
+        if by_scp
+        else f"because no identity-based policy allows the {action} action"
+    )
     return securityhub_error(
         "AccessDeniedException",
         f"User: arn:aws:sts::{account}:assumed-role/{CALLER_ROLE}/session is not authorized to perform: {action} "
-        f"on resource: arn:aws:securityhub:{request.region}:{account}:hub/default {why}")
+        f"on resource: arn:aws:securityhub:{request.region}:{account}:hub/default {why}",
+    )
 
 
 def drop_connection(environ: dict[str, Any]) -> None:
@@ -94,8 +107,7 @@ def drop_connection(environ: dict[str, Any]) -> None:
 
 
 class FaultMiddleware:
-    def __init__(self, app: WSGIApp, config: Config, calls: CallLog, limiter: RateLimiter,
-                 creations: AccountCreations):
+    def __init__(self, app: WSGIApp, config: Config, calls: CallLog, limiter: RateLimiter, creations: AccountCreations):
         self._app = app
         self._config = config
         self._calls = calls
@@ -133,7 +145,8 @@ class FaultMiddleware:
         # A request that reached the service takes a token whatever the service then answers (an SCP's deny, an
         # internal error): AWS meters requests as they arrive, before it evaluates them.
         if service in BUCKET_SERVICES and not self._limiter.admit(
-                service, request.account, request.region, request.operation, self._config.bucket_limit(service)):
+            service, request.account, request.region, request.operation, self._config.bucket_limit(service)
+        ):
             return "rate_limited", rate_exceeded(service)
         if service in NOT_READY_SERVICES and self._not_ready(request.account):
             if service == "securityhub":
@@ -149,7 +162,8 @@ class FaultMiddleware:
             return "access_denied", access_denied(request, by_scp=False)
         if service == "securityhub" and request.account in self._config.get("fail_regions").get(request.region, []):
             return "fail_region", securityhub_error(
-                "InternalException", f"Security Hub is failing in {request.region} for account {request.account}")
+                "InternalException", f"Security Hub is failing in {request.region} for account {request.account}"
+            )
         if request.is_object_put() and self._config.take_put_failure():
             return "put_failure", internal_error("s3")
         return None, None
@@ -170,15 +184,15 @@ class FaultMiddleware:
         record.status, record.end = reply.status, time.time()
         return [reply.body]
 
-    def _forward(self, environ: dict[str, Any], start_response: Callable, record: CallRecord,
-                 request: AwsRequest) -> list[bytes]:
+    def _forward(
+        self, environ: dict[str, Any], start_response: Callable, record: CallRecord, request: AwsRequest
+    ) -> list[bytes]:
         def capture_status(status: str, headers: list, exc_info: Any = None) -> Callable:
             record.status = int(status.split(" ", 1)[0])
             code = next((value for name, value in headers if name.lower() == "x-amzn-errortype"), None)
             if record.status >= 400 and code is not None and code == SERVICE_THROTTLING_CODES.get(request.service):
                 record.fault = "service_throttled"
-                self._limiter.throttled_after_all(request.service, request.account, request.region,
-                                                  request.operation)
+                self._limiter.throttled_after_all(request.service, request.account, request.region, request.operation)
             return start_response(status, headers, exc_info)
 
         result = self._app(environ, capture_status)

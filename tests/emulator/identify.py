@@ -50,9 +50,14 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsRequest | None:
     if scope is None:
         return None
     access_key, region, service = scope
-    return AwsRequest(service=service.lower(), region=region, account=get_account_id_from(access_key),
-                      operation=operation_name(service.lower(), environ, body),
-                      method=environ.get("REQUEST_METHOD", ""), path=environ.get("PATH_INFO", ""))
+    return AwsRequest(
+        service=service.lower(),
+        region=region,
+        account=get_account_id_from(access_key),
+        operation=operation_name(service.lower(), environ, body),
+        method=environ.get("REQUEST_METHOD", ""),
+        path=environ.get("PATH_INFO", ""),
+    )
 
 
 def operation_name(service: str, environ: dict[str, Any], body: bytes) -> str:

@@ -32,8 +32,9 @@ class EventInvokeConfigResource(CloudFormationModel):
         return "AWS::Lambda::EventInvokeConfig"
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str, **kwargs: Any) -> "EventInvokeConfigResource":
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> "EventInvokeConfigResource":
         properties = cloudformation_json["Properties"]
         config = {key: properties[key] for key in CONFIG_KEYS if key in properties}
         backend = lambda_backends[account_id][region_name]

@@ -47,9 +47,10 @@ PARTITION = "aws"
 # be in progress is not published by AWS in any page found (the Organizations quotas page lists no figure): the
 # default of 5 (`create_account_concurrency`) is the figure the project's issue gives. A refused call creates
 # nothing: no account, no CreateAccountStatus, and `create_account_failure` stays for the next one.
-TOO_MANY_CREATIONS = ("TooManyRequestsException",
-                      "AWS Organizations can't complete your request because another request is already in "
-                      "progress. Try again later.")
+TOO_MANY_CREATIONS = (
+    "TooManyRequestsException",
+    "AWS Organizations can't complete your request because another request is already in progress. Try again later.",
+)
 
 # A CreateAccount repeating one still in progress (same email, compared case-insensitively, and same account name)
 # ends FAILED with this reason and creates nothing new. AWS Organizations API Reference, CreateAccountStatus,
@@ -64,8 +65,10 @@ CONCURRENT_ACCOUNT_MODIFICATION = "CONCURRENT_ACCOUNT_MODIFICATION"
 # ConstraintViolationException with Reason CLOSE_ACCOUNT_QUOTA_EXCEEDED ("You have exceeded close account quota
 # for the past 30 days."); the reason is also put before the message, for clients that read only the message.
 PENDING_CLOSURE, SUSPENDED, ACTIVE = "PENDING_CLOSURE", "SUSPENDED", "ACTIVE"
-CLOSING_CONFLICT = ("ConflictException",
-                    "The request failed because it conflicts with the current state of the specified resource.")
+CLOSING_CONFLICT = (
+    "ConflictException",
+    "The request failed because it conflicts with the current state of the specified resource.",
+)
 ALREADY_CLOSED = ("AccountAlreadyClosedException", "You attempted to close an account that is already closed.")
 CLOSE_QUOTA_REASON = "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
 CLOSE_QUOTA_MESSAGE = f"{CLOSE_QUOTA_REASON}: You have exceeded close account quota for the past 30 days."
@@ -93,8 +96,12 @@ class CreateRequest:
     def status(self, now: float) -> dict[str, Any]:
         """The API's CreateAccountStatus shape (timestamps in epoch seconds, as AWS JSON 1.1 sends them)."""
         state = self.state(now)
-        status: dict[str, Any] = {"Id": self.id, "AccountName": self.name, "State": state,
-                                  "RequestedTimestamp": self.requested_at}
+        status: dict[str, Any] = {
+            "Id": self.id,
+            "AccountName": self.name,
+            "State": state,
+            "RequestedTimestamp": self.requested_at,
+        }
         if state != "IN_PROGRESS":
             status["CompletedTimestamp"] = self.ready_at
         if state == "SUCCEEDED":
@@ -153,25 +160,38 @@ class AccountCreations:
             now = time.time()
             request = CreateRequest(
                 id=account.create_account_status_id if account else org_utils.make_random_create_account_status_id(),
-                name=params.get("AccountName", ""), email=params.get("Email", ""),
-                management_account=backend.account_id, requested_at=now,
-                ready_at=now + self._config.get("create_account_delay_s"), account=account, failure=failure)
+                name=params.get("AccountName", ""),
+                email=params.get("Email", ""),
+                management_account=backend.account_id,
+                requested_at=now,
+                ready_at=now + self._config.get("create_account_delay_s"),
+                account=account,
+                failure=failure,
+            )
             self._requests[request.id] = request
             # AWS answers CreateAccount itself with IN_PROGRESS, however fast the creation is.
             return {"CreateAccountStatus": request.status(now=float("-inf"))}
 
     def _in_progress(self, management_account: str) -> int:
         now = time.time()
-        return sum(1 for r in self._requests.values()
-                   if r.management_account == management_account and r.state(now) == "IN_PROGRESS")
+        return sum(
+            1
+            for r in self._requests.values()
+            if r.management_account == management_account and r.state(now) == "IN_PROGRESS"
+        )
 
     def _repeats_one_in_progress(self, management_account: str, params: dict[str, Any]) -> bool:
         """A request of this organization with the same email (case-insensitively) and account name is still
         IN_PROGRESS (see `CONCURRENT_ACCOUNT_MODIFICATION`)."""
         now = time.time()
         email, name = params.get("Email", "").lower(), params.get("AccountName", "")
-        return any(r.management_account == management_account and r.state(now) == "IN_PROGRESS"
-                   and r.email.lower() == email and r.name == name for r in self._requests.values())
+        return any(
+            r.management_account == management_account
+            and r.state(now) == "IN_PROGRESS"
+            and r.email.lower() == email
+            and r.name == name
+            for r in self._requests.values()
+        )
 
     @staticmethod
     def _create_hidden(backend: OrganizationsBackend, params: dict[str, Any]) -> FakeAccount:
@@ -182,8 +202,11 @@ class AccountCreations:
 
     def _email_taken(self, backend: OrganizationsBackend, email: str) -> bool:
         emails = {a.email.lower() for a in backend.accounts}
-        emails |= {r.email.lower() for r in self._requests.values()
-                   if r.management_account == backend.account_id and r.account and not r.revealed}
+        emails |= {
+            r.email.lower()
+            for r in self._requests.values()
+            if r.management_account == backend.account_id and r.account and not r.revealed
+        }
         return email.lower() in emails
 
     def reveal_due(self) -> None:
@@ -199,21 +222,22 @@ class AccountCreations:
         with self._lock:
             request = self._requests.get(request_id)
             if request is None or request.management_account != backend.account_id:
-                raise _error("CreateAccountStatusNotFoundException",
-                             "We can't find a create account request with the CreateAccountRequestId "
-                             "that you specified.")
+                raise _error(
+                    "CreateAccountStatusNotFoundException",
+                    "We can't find a create account request with the CreateAccountRequestId that you specified.",
+                )
             return {"CreateAccountStatus": request.status(time.time())}
 
-    def list_statuses(self, backend: OrganizationsBackend, states: list[str] | None, max_results: int | None,
-             next_token: str | None) -> dict[str, Any]:
+    def list_statuses(
+        self, backend: OrganizationsBackend, states: list[str] | None, max_results: int | None, next_token: str | None
+    ) -> dict[str, Any]:
         now = time.time()
         with self._lock:
-            statuses = [r.status(now) for r in self._requests.values()
-                        if r.management_account == backend.account_id]
+            statuses = [r.status(now) for r in self._requests.values() if r.management_account == backend.account_id]
         statuses = [s for s in statuses if not states or s["State"] in states]
         start = int(next_token) if next_token else 0
         size = max_results or 20
-        result: dict[str, Any] = {"CreateAccountStatuses": statuses[start:start + size]}
+        result: dict[str, Any] = {"CreateAccountStatuses": statuses[start : start + size]}
         if start + size < len(statuses):
             result["NextToken"] = str(start + size)
         return result
@@ -221,15 +245,15 @@ class AccountCreations:
     def created_at(self, account_id: str) -> float | None:
         """When the CreateAccount that made `account_id` was called, or None for other accounts."""
         with self._lock:
-            return next((r.requested_at for r in self._requests.values()
-                         if r.account and r.account.id == account_id), None)
+            return next(
+                (r.requested_at for r in self._requests.values() if r.account and r.account.id == account_id), None
+            )
 
     def succeeded_at(self, account_id: str) -> float | None:
         """When the CreateAccount that made `account_id` finished (SUCCEEDED; in the future while it is in
         progress), or None for other accounts."""
         with self._lock:
-            return next((r.ready_at for r in self._requests.values()
-                         if r.account and r.account.id == account_id), None)
+            return next((r.ready_at for r in self._requests.values() if r.account and r.account.id == account_id), None)
 
     def same_organization(self, first: str, second: str) -> bool:
         """Both accounts are active, visible members of one organization."""
@@ -314,17 +338,22 @@ def _find_parent(backend: OrganizationsBackend, parent_id: str, code: str, messa
 
 def _move_account(backend: OrganizationsBackend, params: dict[str, Any]) -> None:
     account = backend.get_account_by_id(params.get("AccountId", ""))
-    source = _find_parent(backend, params.get("SourceParentId", ""), "SourceParentNotFoundException",
-                          "We can't find a source root or OU with the ParentId that you specified.")
-    destination = _find_parent(backend, params.get("DestinationParentId", ""),
-                               "DestinationParentNotFoundException",
-                               "We can't find the destination container (a root or OU) with the ParentId "
-                               "that you specified.")
+    source = _find_parent(
+        backend,
+        params.get("SourceParentId", ""),
+        "SourceParentNotFoundException",
+        "We can't find a source root or OU with the ParentId that you specified.",
+    )
+    destination = _find_parent(
+        backend,
+        params.get("DestinationParentId", ""),
+        "DestinationParentNotFoundException",
+        "We can't find the destination container (a root or OU) with the ParentId that you specified.",
+    )
     if account.parent_id == destination:
         raise _error("DuplicateAccountException", "That account is already present in the specified destination.")
     if account.parent_id != source:
-        raise _error("SourceParentNotFoundException",
-                     f"Account {account.id} is not in the source parent {source}.")
+        raise _error("SourceParentNotFoundException", f"Account {account.id} is not in the source parent {source}.")
     account.parent_id = destination
 
 
@@ -345,8 +374,9 @@ def install(creations: AccountCreations, closures: AccountClosures) -> None:
 
     def list_create_account_status(self: OrganizationsResponse) -> dict:
         params = self.request_params
-        return creations.list_statuses(self.organizations_backend, params.get("States"), params.get("MaxResults"),
-                              params.get("NextToken"))
+        return creations.list_statuses(
+            self.organizations_backend, params.get("States"), params.get("MaxResults"), params.get("NextToken")
+        )
 
     def move_account(self: OrganizationsResponse) -> dict:
         _move_account(self.organizations_backend, self.request_params)
@@ -357,14 +387,21 @@ def install(creations: AccountCreations, closures: AccountClosures) -> None:
         return {}
 
     OrganizationsResponse.call_action = call_action
-    for method in (create_account, describe_create_account_status, list_create_account_status, move_account,
-                   close_account):
+    for method in (
+        create_account,
+        describe_create_account_status,
+        list_create_account_status,
+        move_account,
+        close_account,
+    ):
         setattr(OrganizationsResponse, method.__name__, _json_method(method))
 
 
 def _json_method(method):
     """moto's Organizations methods answer a JSON string."""
+
     def wrapper(self: OrganizationsResponse) -> str:
         return json.dumps(method(self))
+
     wrapper.__name__ = method.__name__
     return wrapper

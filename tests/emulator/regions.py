@@ -33,13 +33,13 @@ def _commercial(region: Region) -> bool:
 
 def regions_for(known: list[Region], disabled: set[str], all_regions: bool) -> list[Region]:
     """The regions to answer, from moto's list."""
-    seen = [Region(r.name, r.endpoint, NOT_OPTED_IN) if r.name in disabled else r
-            for r in known if _commercial(r)]
+    seen = [Region(r.name, r.endpoint, NOT_OPTED_IN) if r.name in disabled else r for r in known if _commercial(r)]
     return seen if all_regions else [r for r in seen if r.opt_in_status != NOT_OPTED_IN]
 
 
 def install(config: Config) -> None:
     """Patch moto's DescribeRegions (once per process, before the server app exists)."""
+
     def describe_regions(self: AvailabilityZonesAndRegions) -> ActionResult:
         self.error_on_dryrun()
         disabled = set(config.get("disabled_regions").get(self.current_account, []))
@@ -54,9 +54,13 @@ def install(config: Config) -> None:
 def opt_statuses(known: list[Region], disabled: set[str]) -> list[dict[str, str]]:
     """ListRegions' view of the same regions: ENABLED_BY_DEFAULT or DISABLED, sorted by name."""
     seen = regions_for(known, disabled, all_regions=True)
-    return [{"RegionName": r.name,
-             "RegionOptStatus": "DISABLED" if r.opt_in_status == NOT_OPTED_IN else "ENABLED_BY_DEFAULT"}
-            for r in sorted(seen, key=lambda r: r.name)]
+    return [
+        {
+            "RegionName": r.name,
+            "RegionOptStatus": "DISABLED" if r.opt_in_status == NOT_OPTED_IN else "ENABLED_BY_DEFAULT",
+        }
+        for r in sorted(seen, key=lambda r: r.name)
+    ]
 
 
 def install_list_regions(config: Config) -> None:
@@ -70,7 +74,7 @@ def install_list_regions(config: Config) -> None:
         statuses = [r for r in opt_statuses(known, disabled) if not wanted or r["RegionOptStatus"] in wanted]
         start = int(self._get_param("NextToken") or 0)
         size = min(int(self._get_param("MaxResults") or LIST_REGIONS_PAGE), LIST_REGIONS_PAGE)
-        page = statuses[start:start + size]
+        page = statuses[start : start + size]
         result = {"Regions": page}
         if start + size < len(statuses):
             result["NextToken"] = str(start + size)

@@ -48,8 +48,10 @@ MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS = 128, 256, 50
 # CreateMembers' ProcessingResult for an account that already is this administrator's member (Created, Invited or
 # Enabled), as `aws securityhub create-members` prints it (aws-samples/aws-secure-environment-accelerator issue
 # 814); the member record is left as it is.
-ALREADY_MEMBER = ("The request is rejected because the given account ID is already a member or associated member "
-                  "of the current account.")
+ALREADY_MEMBER = (
+    "The request is rejected because the given account ID is already a member or associated member "
+    "of the current account."
+)
 # GetMembers naming no member of the caller at all: HTTP 400 BadRequestException, a code outside the API model
 # (hashicorp/terraform-provider-aws PR 34781: "GetMembers, https response error StatusCode: 400, ..., api error
 # BadRequestException: The request is rejected since no such resource found.").
@@ -100,24 +102,28 @@ class Membership:
 
     def as_member(self) -> dict:
         """The API's `Member` shape, as the administrator sees it."""
-        return _without_none({
-            "AccountId": self.member,
-            "Email": self.email or None,
-            "AdministratorId": self.administrator,
-            "MasterId": self.administrator,
-            "MemberStatus": self.status,
-            "InvitedAt": self.invited_at,
-            "UpdatedAt": self.updated_at,
-        })
+        return _without_none(
+            {
+                "AccountId": self.member,
+                "Email": self.email or None,
+                "AdministratorId": self.administrator,
+                "MasterId": self.administrator,
+                "MemberStatus": self.status,
+                "InvitedAt": self.invited_at,
+                "UpdatedAt": self.updated_at,
+            }
+        )
 
     def as_invitation(self) -> dict:
         """The API's `Invitation` shape, as the member sees it (ListInvitations, GetAdministratorAccount)."""
-        return _without_none({
-            "AccountId": self.administrator,
-            "InvitationId": self.invitation_id,
-            "InvitedAt": self.invited_at,
-            "MemberStatus": self.status,
-        })
+        return _without_none(
+            {
+                "AccountId": self.administrator,
+                "InvitationId": self.invitation_id,
+                "InvitedAt": self.invited_at,
+                "MemberStatus": self.status,
+            }
+        )
 
 
 def _without_none(shape: dict) -> dict:
@@ -132,8 +138,8 @@ def _check_tag_key(key: object) -> str:
     if not (isinstance(key, str) and 1 <= len(key) <= MAX_TAG_KEY_LENGTH and TAG_KEY_PATTERN.match(key)):
         raise SecurityHubError(
             "InvalidInputException",
-            f"Tag key {key!r} is not valid: 1 to {MAX_TAG_KEY_LENGTH} characters matching "
-            f"{TAG_KEY_PATTERN.pattern}")
+            f"Tag key {key!r} is not valid: 1 to {MAX_TAG_KEY_LENGTH} characters matching {TAG_KEY_PATTERN.pattern}",
+        )
     return key
 
 
@@ -147,9 +153,10 @@ def check_tags(tags: object) -> dict[str, str]:
     for key, value in tags.items():
         _check_tag_key(key)
         if not isinstance(value, str) or len(value) > MAX_TAG_VALUE_LENGTH:
-            raise SecurityHubError("InvalidInputException",
-                                   f"The value of tag {key!r} must be a string of at most "
-                                   f"{MAX_TAG_VALUE_LENGTH} characters")
+            raise SecurityHubError(
+                "InvalidInputException",
+                f"The value of tag {key!r} must be a string of at most {MAX_TAG_VALUE_LENGTH} characters",
+            )
     return dict(tags)
 
 
@@ -169,7 +176,7 @@ def paginate(items: list, max_results: int | None, next_token: str | None) -> tu
     except ValueError:
         raise SecurityHubError("InvalidInputException", "The NextToken is not valid.") from None
     size = max_results or MAX_RESULTS_LIMIT
-    page = items[start:start + size]
+    page = items[start : start + size]
     more = start + size < len(items)
     return page, (str(start + size) if more else None)
 
@@ -183,8 +190,9 @@ class SecurityHubModel:
     (see `_refuse_if_centrally_configured`).
     """
 
-    def __init__(self, org_peers: Callable[[str, str], bool],
-                 centrally_configured: Callable[[str], bool] = lambda account: False):
+    def __init__(
+        self, org_peers: Callable[[str, str], bool], centrally_configured: Callable[[str], bool] = lambda account: False
+    ):
         self._org_peers = org_peers
         self._centrally_configured = centrally_configured
         self._lock = threading.RLock()
@@ -198,8 +206,9 @@ class SecurityHubModel:
 
     # --- hubs -------------------------------------------------------------------------------------
 
-    def enable_hub(self, account: str, region: str, enable_default_standards: bool = True,
-                   tags: dict[str, str] | None = None) -> None:
+    def enable_hub(
+        self, account: str, region: str, enable_default_standards: bool = True, tags: dict[str, str] | None = None
+    ) -> None:
         """`tags` (EnableSecurityHub's `Tags`) are the new hub's tags, as if added by TagResource."""
         tags = check_tags(tags) if tags is not None else {}
         with self._lock:
@@ -237,14 +246,16 @@ class SecurityHubModel:
             self._refuse_if_centrally_configured(account)
             administered = [m for m in self._memberships_of_admin(account, region) if m.status == ENABLED]
             if administered:
-                raise SecurityHubError("InvalidInputException",
-                                       "Cannot disable Security Hub on the Security Hub administrator")
+                raise SecurityHubError(
+                    "InvalidInputException", "Cannot disable Security Hub on the Security Hub administrator"
+                )
             association = self._association_of(account, region)
             if association and association.via_organization:
                 raise SecurityHubError(
                     "InvalidInputException",
                     f"Account {account} is an organization member of administrator {association.administrator}; "
-                    "only the administrator can disassociate it")
+                    "only the administrator can disassociate it",
+                )
             if association:
                 association.set_status(RESIGNED)
             del self._hubs[(account, region)]
@@ -259,9 +270,11 @@ class SecurityHubModel:
         (hashicorp/terraform-provider-aws issue 39687, UpdateSecurityHubConfiguration); this model gives them to
         EnableSecurityHub and DisableSecurityHub, which change what a policy decides."""
         if self._centrally_configured(account):
-            raise SecurityHubError("AccessDeniedException",
-                                   "This account is currently associated with a central configuration policy, "
-                                   "so only the administrator can access this operation.")
+            raise SecurityHubError(
+                "AccessDeniedException",
+                "This account is currently associated with a central configuration policy, "
+                "so only the administrator can access this operation.",
+            )
 
     def describe_hub(self, account: str, region: str, requested_arn: str | None) -> dict:
         with self._lock:
@@ -269,8 +282,12 @@ class SecurityHubModel:
             arn = hub_arn(account, region)
             if requested_arn and requested_arn != arn:
                 raise SecurityHubError("ResourceNotFoundException", f"Hub {requested_arn} not found")
-            return {"HubArn": arn, "SubscribedAt": hub.subscribed_at, "AutoEnableControls": True,
-                    "ControlFindingGenerator": "SECURITY_CONTROL"}
+            return {
+                "HubArn": arn,
+                "SubscribedAt": hub.subscribed_at,
+                "AutoEnableControls": True,
+                "ControlFindingGenerator": "SECURITY_CONTROL",
+            }
 
     # --- tags ---------------------------------------------------------------------------------------
 
@@ -281,9 +298,10 @@ class SecurityHubModel:
             hub = self._tagged_hub(account, region, resource_arn)
             merged = {**hub.tags, **tags}
             if len(merged) > MAX_TAGS:
-                raise SecurityHubError("InvalidInputException",
-                                       f"A resource can have at most {MAX_TAGS} tags; {resource_arn} would have "
-                                       f"{len(merged)}")
+                raise SecurityHubError(
+                    "InvalidInputException",
+                    f"A resource can have at most {MAX_TAGS} tags; {resource_arn} would have {len(merged)}",
+                )
             hub.tags = merged
 
     def untag_resource(self, account: str, region: str, resource_arn: str, tag_keys: object) -> None:
@@ -300,8 +318,10 @@ class SecurityHubModel:
     def _tagged_hub(self, account: str, region: str, resource_arn: str) -> Hub:
         """The hub `resource_arn` names: only the caller's own, enabled hub in the request's region."""
         if not isinstance(resource_arn, str) or not ARN_PATTERN.match(resource_arn):
-            raise SecurityHubError("InvalidInputException",
-                                   f"ResourceArn {resource_arn!r} is not a Security Hub ARN (arn:aws:securityhub:...)")
+            raise SecurityHubError(
+                "InvalidInputException",
+                f"ResourceArn {resource_arn!r} is not a Security Hub ARN (arn:aws:securityhub:...)",
+            )
         hub = self._hubs.get((account, region))
         if hub is None or resource_arn != hub_arn(account, region):
             raise SecurityHubError("ResourceNotFoundException", f"Resource {resource_arn} not found")
@@ -318,8 +338,7 @@ class SecurityHubModel:
         (Removed, Resigned) is made a member afresh (assumed: no public answer for it was found)."""
         with self._lock:
             self._require_hub(admin, region)
-            return [result for detail in details
-                    if (result := self._create_member(admin, region, detail)) is not None]
+            return [result for detail in details if (result := self._create_member(admin, region, detail)) is not None]
 
     def _create_member(self, admin: str, region: str, detail: dict) -> dict | None:
         member = str(detail.get("AccountId") or "")
@@ -333,8 +352,7 @@ class SecurityHubModel:
         auto_enable = self._org_peers(admin, member)
         other = self._association_of(member, region)
         if auto_enable and other:
-            return _unprocessed(member, f"Account {member} is already a member of administrator "
-                                        f"{other.administrator}")
+            return _unprocessed(member, f"Account {member} is already a member of administrator {other.administrator}")
         record = Membership(admin, member, region, email=detail.get("Email") or (existing.email if existing else ""))
         if auto_enable:
             self._auto_enable(record)
@@ -357,13 +375,19 @@ class SecurityHubModel:
             for member in account_ids:
                 record = self._memberships.get((region, admin, member))
                 if record is None:
-                    unprocessed.append(_unprocessed(member, f"Account {member} is not a member; "
-                                                            "add it with CreateMembers first"))
+                    unprocessed.append(
+                        _unprocessed(member, f"Account {member} is not a member; add it with CreateMembers first")
+                    )
                 elif record.via_organization:
                     # InviteMembers "is only used to invite accounts that don't belong to an AWS organization.
                     # Organization accounts don't receive invitations" (Security Hub API Reference, InviteMembers).
-                    unprocessed.append(_unprocessed(member, f"Account {member} is an organization member; "
-                                                            "organization accounts don't receive invitations"))
+                    unprocessed.append(
+                        _unprocessed(
+                            member,
+                            f"Account {member} is an organization member; "
+                            "organization accounts don't receive invitations",
+                        )
+                    )
                 elif record.status == ENABLED:
                     unprocessed.append(_unprocessed(member, f"Account {member} is already an enabled member"))
                 else:
@@ -393,12 +417,14 @@ class SecurityHubModel:
                 raise SecurityHubError(*NO_SUCH_MEMBER)
             return members, unprocessed
 
-    def list_members(self, admin: str, region: str, only_associated: bool, max_results: int | None,
-                     next_token: str | None) -> tuple[list[dict], str | None]:
+    def list_members(
+        self, admin: str, region: str, only_associated: bool, max_results: int | None, next_token: str | None
+    ) -> tuple[list[dict], str | None]:
         with self._lock:
             self._require_hub(admin, region)
-            records = [m for m in self._memberships_of_admin(admin, region)
-                       if not only_associated or m.status == ENABLED]
+            records = [
+                m for m in self._memberships_of_admin(admin, region) if not only_associated or m.status == ENABLED
+            ]
             page, token = paginate(sorted(records, key=lambda m: m.member), max_results, next_token)
             return [m.as_member() for m in page], token
 
@@ -437,17 +463,22 @@ class SecurityHubModel:
                 if record is None:
                     unprocessed.append(_unprocessed(member, f"Account {member} is not a member"))
                 elif record.via_organization:
-                    unprocessed.append(_unprocessed(
-                        member, f"Account {member} is an organization member managed with AWS Organizations; "
-                                "only members added by invitation can be deleted (disassociate it first)"))
+                    unprocessed.append(
+                        _unprocessed(
+                            member,
+                            f"Account {member} is an organization member managed with AWS Organizations; "
+                            "only members added by invitation can be deleted (disassociate it first)",
+                        )
+                    )
                 else:
                     del self._memberships[(region, admin, member)]
             return unprocessed
 
     # --- member side ------------------------------------------------------------------------------
 
-    def list_invitations(self, member: str, region: str, max_results: int | None,
-                         next_token: str | None) -> tuple[list[dict], str | None]:
+    def list_invitations(
+        self, member: str, region: str, max_results: int | None, next_token: str | None
+    ) -> tuple[list[dict], str | None]:
         with self._lock:
             self._require_hub(member, region)
             page, token = paginate(self._pending_invitations(member, region), max_results, next_token)
@@ -463,16 +494,19 @@ class SecurityHubModel:
             self._require_hub(member, region)
             record = self._memberships.get((region, admin, member))
             if record is None or not record.invitation_pending:
-                raise SecurityHubError("ResourceNotFoundException",
-                                       f"Account {member} has no invitation from administrator {admin}")
+                raise SecurityHubError(
+                    "ResourceNotFoundException", f"Account {member} has no invitation from administrator {admin}"
+                )
             if record.invitation_id != invitation_id:
-                raise SecurityHubError("InvalidInputException",
-                                       f"Invitation {invitation_id} from administrator {admin} is not valid")
+                raise SecurityHubError(
+                    "InvalidInputException", f"Invitation {invitation_id} from administrator {admin} is not valid"
+                )
             other = self._association_of(member, region)
             if other and other.administrator != admin:
-                raise SecurityHubError("InvalidInputException",
-                                       f"Account {member} is already a member of administrator "
-                                       f"{other.administrator}")
+                raise SecurityHubError(
+                    "InvalidInputException",
+                    f"Account {member} is already a member of administrator {other.administrator}",
+                )
             record.invitation_pending = False
             record.set_status(ENABLED)
 
@@ -488,16 +522,19 @@ class SecurityHubModel:
             self._require_hub(member, region)
             association = self._association_of(member, region)
             if association is None:
-                raise SecurityHubError("ResourceNotFoundException",
-                                       f"Account {member} is not associated with an administrator account")
+                raise SecurityHubError(
+                    "ResourceNotFoundException", f"Account {member} is not associated with an administrator account"
+                )
             # "This operation is only used by accounts that are not part of an organization. For organization
             # accounts, only the administrator account can disassociate a member account" (Security Hub API
             # Reference, DisassociateFromAdministratorAccount). InvalidInputException is among its documented
             # errors; which one AWS answers here is not documented.
             if association.via_organization:
-                raise SecurityHubError("InvalidInputException",
-                                       f"Account {member} is an organization member: only its administrator "
-                                       f"{association.administrator} can disassociate it")
+                raise SecurityHubError(
+                    "InvalidInputException",
+                    f"Account {member} is an organization member: only its administrator "
+                    f"{association.administrator} can disassociate it",
+                )
             association.set_status(RESIGNED)
 
     def set_member_status(self, admin: str, region: str, member: str, status: str) -> None:
@@ -532,8 +569,7 @@ class SecurityHubModel:
             view: dict[str, dict[str, dict]] = {}
             for (account, region), hub in self._hubs.items():
                 entry = self._entry(view, account, region)
-                entry.update(enabled=True, enable_default_standards=hub.enable_default_standards,
-                             tags=dict(hub.tags))
+                entry.update(enabled=True, enable_default_standards=hub.enable_default_standards, tags=dict(hub.tags))
             for record in self._memberships.values():
                 self._entry(view, record.administrator, record.region)["members"][record.member] = record.status
                 member_view = self._entry(view, record.member, record.region)
@@ -541,14 +577,23 @@ class SecurityHubModel:
                     member_view["administrator"] = record.administrator
                 if record.invitation_pending:
                     member_view["invitations"].append(
-                        {"administrator": record.administrator, "invitation_id": record.invitation_id})
+                        {"administrator": record.administrator, "invitation_id": record.invitation_id}
+                    )
             return view
 
     @staticmethod
     def _entry(view: dict, account: str, region: str) -> dict:
-        return view.setdefault(account, {}).setdefault(region, {
-            "enabled": False, "enable_default_standards": None, "tags": {}, "members": {}, "administrator": None,
-            "invitations": []})
+        return view.setdefault(account, {}).setdefault(
+            region,
+            {
+                "enabled": False,
+                "enable_default_standards": None,
+                "tags": {},
+                "members": {},
+                "administrator": None,
+                "invitations": [],
+            },
+        )
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -557,25 +602,32 @@ class SecurityHubModel:
         Hub (Aws::SecurityHub::Errors::InvalidAccessException)" (joshlarsen/aws-recon issue 65), HTTP 401."""
         hub = self._hubs.get((account, region))
         if hub is None:
-            raise SecurityHubError("InvalidAccessException",
-                                   f"Account {account} is not subscribed to AWS Security Hub")
+            raise SecurityHubError("InvalidAccessException", f"Account {account} is not subscribed to AWS Security Hub")
         return hub
 
     def _require_member(self, admin: str, region: str, member: str) -> Membership:
         record = self._memberships.get((region, admin, member))
         if record is None:
-            raise SecurityHubError("ResourceNotFoundException",
-                                   f"Account {member} is not a member of administrator {admin}")
+            raise SecurityHubError(
+                "ResourceNotFoundException", f"Account {member} is not a member of administrator {admin}"
+            )
         return record
 
     def _memberships_of_admin(self, admin: str, region: str) -> list[Membership]:
         return [m for (r, a, _), m in self._memberships.items() if r == region and a == admin]
 
     def _association_of(self, member: str, region: str) -> Membership | None:
-        return next((m for (r, _, mem), m in self._memberships.items()
-                     if r == region and mem == member and m.status == ENABLED), None)
+        return next(
+            (
+                m
+                for (r, _, mem), m in self._memberships.items()
+                if r == region and mem == member and m.status == ENABLED
+            ),
+            None,
+        )
 
     def _pending_invitations(self, member: str, region: str) -> list[Membership]:
-        pending = [m for (r, _, mem), m in self._memberships.items()
-                   if r == region and mem == member and m.invitation_pending]
+        pending = [
+            m for (r, _, mem), m in self._memberships.items() if r == region and mem == member and m.invitation_pending
+        ]
         return sorted(pending, key=lambda m: m.invited_at or "")

@@ -90,7 +90,7 @@ class Call:
         raw path is the fallback)."""
         arn = self._uri_params.get("ResourceArn")
         if not arn and self._raw_path.startswith(TAGS_PATH_PREFIX):
-            arn = unquote(self._raw_path[len(TAGS_PATH_PREFIX):])
+            arn = unquote(self._raw_path[len(TAGS_PATH_PREFIX) :])
         if not arn:
             raise SecurityHubError("InvalidInputException", "ResourceArn is required")
         return arn
@@ -104,8 +104,9 @@ class Call:
 
 
 def _enable(model: SecurityHubModel, call: Call) -> dict:
-    model.enable_hub(call.account, call.region, bool(call.body.get("EnableDefaultStandards", True)),
-                     call.body.get("Tags"))
+    model.enable_hub(
+        call.account, call.region, bool(call.body.get("EnableDefaultStandards", True)), call.body.get("Tags")
+    )
     return {}
 
 
@@ -136,8 +137,9 @@ def _get_members(model: SecurityHubModel, call: Call) -> dict:
 
 def _list_members(model: SecurityHubModel, call: Call) -> dict:
     only_associated = (call.query("OnlyAssociated") or "true").lower() != "false"
-    members, token = model.list_members(call.account, call.region, only_associated, call.max_results(),
-                                        call.query("NextToken"))
+    members, token = model.list_members(
+        call.account, call.region, only_associated, call.max_results(), call.query("NextToken")
+    )
     return _with_token({"Members": members}, token)
 
 
@@ -151,8 +153,7 @@ def _delete_members(model: SecurityHubModel, call: Call) -> dict:
 
 
 def _list_invitations(model: SecurityHubModel, call: Call) -> dict:
-    invitations, token = model.list_invitations(call.account, call.region, call.max_results(),
-                                                call.query("NextToken"))
+    invitations, token = model.list_invitations(call.account, call.region, call.max_results(), call.query("NextToken"))
     return _with_token({"Invitations": invitations}, token)
 
 
@@ -162,18 +163,23 @@ def _invitations_count(model: SecurityHubModel, call: Call) -> dict:
 
 def _accept(administrator_field: str) -> Operation:
     """AcceptAdministratorInvitation names the sender AdministratorId; the deprecated AcceptInvitation, MasterId."""
+
     def accept(model: SecurityHubModel, call: Call) -> dict:
-        model.accept_invitation(call.account, call.region, str(call.required(administrator_field)),
-                                str(call.required("InvitationId")))
+        model.accept_invitation(
+            call.account, call.region, str(call.required(administrator_field)), str(call.required("InvitationId"))
+        )
         return {}
+
     return accept
 
 
 def _administrator(result_field: str) -> Operation:
     """GetAdministratorAccount answers {"Administrator": ...}; the deprecated GetMasterAccount, {"Master": ...}."""
+
     def get(model: SecurityHubModel, call: Call) -> dict:
         invitation = model.administrator_of(call.account, call.region)
         return {result_field: invitation} if invitation else {}
+
     return get
 
 
@@ -234,6 +240,7 @@ OPERATIONS: dict[str, Operation] = {
 
 def _as_method(model: SecurityHubModel, operation: Operation) -> Callable[[SecurityHubResponse], Any]:
     """A `SecurityHubResponse` method: moto takes a (body, headers-with-status) pair as the response."""
+
     def method(response: SecurityHubResponse) -> tuple[str, dict]:
         try:
             result = operation(model, Call(response))
@@ -241,6 +248,7 @@ def _as_method(model: SecurityHubModel, operation: Operation) -> Callable[[Secur
             reply = securityhub_error(error.code, error.message)
             return reply.body.decode(), {"status": reply.status, **reply.headers}
         return json.dumps(result), {"status": 200, "Content-Type": "application/json"}
+
     return method
 
 

@@ -42,8 +42,9 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     # One line per request would swamp the log during benchmarks; errors and tracebacks still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(args.host, args.port, build_app(EmulatorState()), threaded=True,
-                         request_handler=MotoRequestHandler)
+    server = make_server(
+        args.host, args.port, build_app(EmulatorState()), threaded=True, request_handler=MotoRequestHandler
+    )
     # moto builds some URLs (e.g. SQS queue URLs) from MOTO_PORT.
     os.environ["MOTO_PORT"] = str(server.server_port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -78,24 +78,51 @@ DEFAULT_SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:security
 
 # API Reference, "Stack": StackStatus.
 STACK_STATUSES = (
-    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE",
-    "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
-    "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE",
-    "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_FAILED",
-    "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    "CREATE_IN_PROGRESS",
+    "CREATE_FAILED",
+    "CREATE_COMPLETE",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED",
+    "ROLLBACK_COMPLETE",
+    "DELETE_IN_PROGRESS",
+    "DELETE_FAILED",
+    "DELETE_COMPLETE",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    "UPDATE_COMPLETE",
+    "UPDATE_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
     "UPDATE_ROLLBACK_COMPLETE",
     "REVIEW_IN_PROGRESS",
-    "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_FAILED",
+    "IMPORT_IN_PROGRESS",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_IN_PROGRESS",
+    "IMPORT_ROLLBACK_FAILED",
     "IMPORT_ROLLBACK_COMPLETE",
 )
 # API Reference, "StackResourceDetail": ResourceStatus.
 RESOURCE_STATUSES = (
-    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE",
-    "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE", "DELETE_SKIPPED",
-    "UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_COMPLETE",
-    "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-    "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE",
-    "IMPORT_IN_PROGRESS", "IMPORT_FAILED", "IMPORT_COMPLETE",
+    "CREATE_IN_PROGRESS",
+    "CREATE_FAILED",
+    "CREATE_COMPLETE",
+    "DELETE_IN_PROGRESS",
+    "DELETE_FAILED",
+    "DELETE_COMPLETE",
+    "DELETE_SKIPPED",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_FAILED",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED",
+    "ROLLBACK_COMPLETE",
+    "IMPORT_IN_PROGRESS",
+    "IMPORT_FAILED",
+    "IMPORT_COMPLETE",
 )
 # The status of a stack's custom resources in each stack status, when the operation is on them (User Guide,
 # "Stack status codes"; docs/origin-statuses.md): an update and its rollback update them (the rollback sends an
@@ -104,16 +131,22 @@ RESOURCE_STATUSES = (
 # its update left it. Graded "assumed" for the exact resource status shown mid-operation (no real
 # DescribeStackResource output of it was found); "documented" for the statuses' meanings.
 RESOURCE_STATUS_OF = {
-    "CREATE_IN_PROGRESS": "CREATE_IN_PROGRESS", "CREATE_COMPLETE": "CREATE_COMPLETE",
+    "CREATE_IN_PROGRESS": "CREATE_IN_PROGRESS",
+    "CREATE_COMPLETE": "CREATE_COMPLETE",
     "CREATE_FAILED": "CREATE_FAILED",
-    "UPDATE_IN_PROGRESS": "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
-    "UPDATE_COMPLETE": "UPDATE_COMPLETE", "UPDATE_FAILED": "UPDATE_FAILED",
+    "UPDATE_IN_PROGRESS": "UPDATE_IN_PROGRESS",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+    "UPDATE_COMPLETE": "UPDATE_COMPLETE",
+    "UPDATE_FAILED": "UPDATE_FAILED",
     "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_IN_PROGRESS",
     "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
-    "UPDATE_ROLLBACK_COMPLETE": "UPDATE_COMPLETE", "UPDATE_ROLLBACK_FAILED": "UPDATE_FAILED",
-    "DELETE_IN_PROGRESS": "DELETE_IN_PROGRESS", "DELETE_COMPLETE": "DELETE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE": "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED": "UPDATE_FAILED",
+    "DELETE_IN_PROGRESS": "DELETE_IN_PROGRESS",
+    "DELETE_COMPLETE": "DELETE_COMPLETE",
     "DELETE_FAILED": "DELETE_FAILED",
-    "ROLLBACK_IN_PROGRESS": "DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE": "DELETE_COMPLETE",
+    "ROLLBACK_IN_PROGRESS": "DELETE_IN_PROGRESS",
+    "ROLLBACK_COMPLETE": "DELETE_COMPLETE",
     "ROLLBACK_FAILED": "DELETE_FAILED",
 }
 # The attribute of a held custom resource (a moto CustomModel) that holds its own status.
@@ -189,9 +222,15 @@ class HeldStacks:
 
     # --- holding -------------------------------------------------------------------------------------------
 
-    def hold(self, account: str, region: str, logical_id: str = DEFAULT_LOGICAL_ID,
-             resource_type: str = DEFAULT_RESOURCE_TYPE, stack_id: str | None = None,
-             service_token: str = DEFAULT_SERVICE_TOKEN) -> str:
+    def hold(
+        self,
+        account: str,
+        region: str,
+        logical_id: str = DEFAULT_LOGICAL_ID,
+        resource_type: str = DEFAULT_RESOURCE_TYPE,
+        stack_id: str | None = None,
+        service_token: str = DEFAULT_SERVICE_TOKEN,
+    ) -> str:
         """A stack in `account` and `region`, CREATE_IN_PROGRESS, holding `logical_id` of `resource_type`;
         answers its StackId."""
         if not (isinstance(account, str) and re.fullmatch(r"\d{12}", account)):
@@ -200,8 +239,10 @@ class HeldStacks:
             raise StackError("region must be a region name")
         if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
             raise StackError("logical_id must be alphanumeric")
-        if not (isinstance(resource_type, str) and (resource_type == CUSTOM_RESOURCE_TYPE
-                                                    or RESOURCE_TYPE.fullmatch(resource_type))):
+        if not (
+            isinstance(resource_type, str)
+            and (resource_type == CUSTOM_RESOURCE_TYPE or RESOURCE_TYPE.fullmatch(resource_type))
+        ):
             raise StackError("resource_type must be a resource type (Custom::Name or AWS::Service::Resource)")
         if logical_id == HELD_LOGICAL_ID and not is_custom(resource_type):
             raise StackError(f"{HELD_LOGICAL_ID} is the held custom resource's own logical id")
@@ -237,11 +278,20 @@ class HeldStacks:
     @staticmethod
     def _create(backend: Any, stack_id: str, name: str, account: str, region: str, resources: dict) -> None:
         """As moto's CreateStack (cloudformation/models.py create_stack), with the given stack id."""
-        template = {"AWSTemplateFormatVersion": "2010-09-09",
-                    "Description": "held in progress by the emulator (tests/emulator/stacks.py)",
-                    "Resources": resources}
-        stack = Stack(stack_id=stack_id, name=name, template=json.dumps(template), parameters={},
-                      account_id=account, region_name=region, cross_stack_resources=backend.exports)
+        template = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "held in progress by the emulator (tests/emulator/stacks.py)",
+            "Resources": resources,
+        }
+        stack = Stack(
+            stack_id=stack_id,
+            name=name,
+            template=json.dumps(template),
+            parameters={},
+            account_id=account,
+            region_name=region,
+            cross_stack_resources=backend.exports,
+        )
         backend.stacks[stack_id] = stack
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
         stack.create_resources()
@@ -257,8 +307,7 @@ class HeldStacks:
         held = stack.template_dict["Resources"]
         for logical_id, resource in resources.items():
             if logical_id in held and held[logical_id]["Type"] != resource["Type"]:
-                raise StackError(f"the stack's {logical_id} is a {held[logical_id]['Type']}, "
-                                 f"not a {resource['Type']}")
+                raise StackError(f"the stack's {logical_id} is a {held[logical_id]['Type']}, not a {resource['Type']}")
         new = {k: v for k, v in resources.items() if k not in held}
         for logical_id, resource in new.items():
             held[logical_id] = resource
@@ -269,17 +318,25 @@ class HeldStacks:
 
     # --- statuses ------------------------------------------------------------------------------------------
 
-    def set_status(self, stack_id: str, status: str | None = None,
-                   physical_ids: dict[str, str | None] | None = None,
-                   resource_statuses: dict[str, str] | None = None, deleting: dict[str, str] | None = None,
-                   properties: dict[str, dict] | None = None, parameters: dict[str, str] | None = None,
-                   template_body: str | None = None) -> dict:
+    def set_status(
+        self,
+        stack_id: str,
+        status: str | None = None,
+        physical_ids: dict[str, str | None] | None = None,
+        resource_statuses: dict[str, str] | None = None,
+        deleting: dict[str, str] | None = None,
+        properties: dict[str, dict] | None = None,
+        parameters: dict[str, str] | None = None,
+        template_body: str | None = None,
+    ) -> dict:
         """Set the stack's status and custom resources' physical ids, and what CloudFormation shows with them
         (see the module's docstring); answers `describe(stack_id)`."""
         _check_set(status, physical_ids, resource_statuses, deleting, properties, parameters, template_body)
         stack, backend = self._stack(stack_id)
-        customs = {logical_id: _custom_of(stack, logical_id)
-                   for logical_id in {*(physical_ids or {}), *(resource_statuses or {}), *(deleting or {})}}
+        customs = {
+            logical_id: _custom_of(stack, logical_id)
+            for logical_id in {*(physical_ids or {}), *(resource_statuses or {}), *(deleting or {})}
+        }
         for logical_id, physical_id in (physical_ids or {}).items():
             customs[logical_id].resource_name = physical_id
         if properties:
@@ -320,11 +377,18 @@ class HeldStacks:
         resources, statuses = {}, {}
         for logical_id in stack.template_dict.get("Resources", {}):
             resource = _resource_of(stack, logical_id)
-            resources[logical_id] = {"type": getattr(resource, "cf_resource_type", None),
-                                     "physical_id": getattr(resource, "physical_resource_id", None)}
+            resources[logical_id] = {
+                "type": getattr(resource, "cf_resource_type", None),
+                "physical_id": getattr(resource, "physical_resource_id", None),
+            }
             statuses[logical_id] = getattr(resource, HELD_STATUS, None) or stack.status
-        return {"stack_id": stack_id, "status": stack.status, "resources": resources,
-                "resource_statuses": statuses, "requests": self.requests(stack_id)}
+        return {
+            "stack_id": stack_id,
+            "status": stack.status,
+            "resources": resources,
+            "resource_statuses": statuses,
+            "requests": self.requests(stack_id),
+        }
 
 
 def _resource_of(stack: Stack, logical_id: str) -> Any:
@@ -343,8 +407,11 @@ def _clear_physical_ids(stack: Stack, resources: dict) -> None:
 
 
 def _custom_ids(stack: Stack) -> list[str]:
-    return [logical_id for logical_id in stack.template_dict.get("Resources", {})
-            if isinstance(_resource_of(stack, logical_id), CustomModel)]
+    return [
+        logical_id
+        for logical_id in stack.template_dict.get("Resources", {})
+        if isinstance(_resource_of(stack, logical_id), CustomModel)
+    ]
 
 
 def _custom_of(stack: Stack, logical_id: str) -> CustomModel:
@@ -375,9 +442,18 @@ def _resource_enters(stack: Stack, logical_id: str, status: str) -> None:
 def _add_resource_event(stack: Stack, logical_id: str, physical_id: str, resource_type: str, status: str) -> None:
     """A resource's event as DescribeStackEvents answers it: LogicalResourceId, PhysicalResourceId,
     ResourceType, ResourceStatus (API Reference, StackEvent)."""
-    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-                              physical_resource_id=physical_id, resource_type=resource_type,
-                              resource_status=status, resource_status_reason=None, resource_properties=None))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical_id,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=None,
+            resource_properties=None,
+        )
+    )
 
 
 def _set_properties(stack: Stack, properties: dict[str, dict]) -> None:
@@ -406,14 +482,22 @@ def _move_deleted(backend: Any, stack_id: str, status: str) -> None:
         backend.stacks[stack_id] = backend.deleted_stacks.pop(stack_id)
 
 
-def _check_set(status: Any, physical_ids: Any, resource_statuses: Any, deleting: Any, properties: Any,
-               parameters: Any, template_body: Any) -> None:
+def _check_set(
+    status: Any,
+    physical_ids: Any,
+    resource_statuses: Any,
+    deleting: Any,
+    properties: Any,
+    parameters: Any,
+    template_body: Any,
+) -> None:
     if status is not None and status not in STACK_STATUSES:
         raise StackError(f"status must be a stack status ({', '.join(STACK_STATUSES)})")
 
     def mapping(name: str, value: Any, valid: Any) -> None:
-        if value is not None and not (isinstance(value, dict) and all(
-                isinstance(k, str) and valid(v) for k, v in value.items())):
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(k, str) and valid(v) for k, v in value.items())
+        ):
             raise StackError(f"{name} must map logical ids (or names) to valid values")
 
     mapping("physical_ids", physical_ids, lambda v: v is None or isinstance(v, str))

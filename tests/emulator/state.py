@@ -24,13 +24,17 @@ class EmulatorState:
 
     def _auto_enabled(self, administrator: str, member: str) -> bool:
         """CreateMembers enables `member` at once (organization member under a delegated administrator)."""
-        return (administrator in self.config.get("auto_enable_org_members")
-                and self.creations.same_organization(administrator, member))
+        return administrator in self.config.get("auto_enable_org_members") and self.creations.same_organization(
+            administrator, member
+        )
 
     def _centrally_configured(self, account: str) -> bool:
         """`account` is in the organization of an administrator listed in `central_configuration`."""
-        return any(self.creations.same_organization(administrator, account)
-                   for administrator in self.config.get("central_configuration") if administrator != account)
+        return any(
+            self.creations.same_organization(administrator, account)
+            for administrator in self.config.get("central_configuration")
+            if administrator != account
+        )
 
     def reset(self) -> None:
         """moto's state and the emulator's: faults off, call log, token buckets and their counts cleared.

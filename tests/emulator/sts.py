@@ -35,8 +35,9 @@ def _role_name(role_arn: str) -> str:
 HARNESS_SESSION = "emulator-test"
 
 
-def refuses(config: Config, creations: AccountCreations, account: str, role_name: str = "",
-            session_name: str = "") -> bool:
+def refuses(
+    config: Config, creations: AccountCreations, account: str, role_name: str = "", session_name: str = ""
+) -> bool:
     """AssumeRole of `role_name` into `account` is refused now. Under `account_roles`, a role the account does
     not have is refused as AWS refuses it: AccessDenied (STS API Reference, AssumeRole: the caller must be
     trusted by an existing role), e.g. OrganizationAccountAccessRole in an account Control Tower vended, which
@@ -61,9 +62,12 @@ def install(config: Config, creations: AccountCreations) -> None:
         session_name = self._get_param("RoleSessionName") or ""
         if not refuses(config, creations, _target_account(role_arn), _role_name(role_arn), session_name):
             return original(self)
-        reply = sts_error("AccessDenied",
-                          f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
-                          f"sts:AssumeRole on resource: {role_arn}", 403)
+        reply = sts_error(
+            "AccessDenied",
+            f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+            f"sts:AssumeRole on resource: {role_arn}",
+            403,
+        )
         return reply.body.decode(), {"status": reply.status, **reply.headers}
 
     TokenResponse.assume_role = assume_role

@@ -93,8 +93,7 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._counts: dict[tuple[str, str, str, str], Counts] = {}
 
-    def admit(self, service: str, account: str, region: str, operation: str,
-              limit: tuple[float, int] | None) -> bool:
+    def admit(self, service: str, account: str, region: str, operation: str, limit: tuple[float, int] | None) -> bool:
         """Count the request and answer whether it may be served; `limit` (rate, burst) is None when the
         service has no bucket switched on (always served)."""
         with self._lock:
@@ -124,9 +123,10 @@ class RateLimiter:
 
     def snapshot(self) -> list[dict]:
         with self._lock:
-            return [{"service": s, "account": a, "region": r, "operation": o, "served": c.served,
-                     "throttled": c.throttled}
-                    for (s, a, r, o), c in sorted(self._counts.items())]
+            return [
+                {"service": s, "account": a, "region": r, "operation": o, "served": c.served, "throttled": c.throttled}
+                for (s, a, r, o), c in sorted(self._counts.items())
+            ]
 
     def reset(self) -> None:
         with self._lock:

@@ -8,4 +8,8 @@
 - `harness.stacks`: the project's templates on the emulator's own CloudFormation engine, whose custom-resource
   Create the binary answers; `harness.cdk`: the CDK app synthesized and deployed there as the CDK CLI does.
 - `harness.fixtures`: pytest fixtures (`bootstrap_binary`, `runtime_api`, `provider`, `cfn`, ...).
+- `harness.constants`: the accounts, regions and names the suites share; `harness.scenario`: the resource's
+  properties (`props`, `props_builder`) and hubs set up; `harness.assertions`: what a delivered response and the
+  emulator's Security Hub state must show (`assert_delivered`, `assert_enrolled`, `assert_not_member`, ...).
+- `harness.reliability`: several binaries on one Runtime API, a proxy standing in for the internet, figures.
 """

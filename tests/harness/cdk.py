@@ -1,4 +1,5 @@
-"""The CDK example app (cdk-example/app/, beside the construct library in cdk-example/) on the emulator's CloudFormation engine, the way the CDK CLI deploys it.
+"""The CDK example app (cdk-example/app/, beside the construct library in cdk-example/) on the emulator's
+CloudFormation engine, the way the CDK CLI deploys it.
 
     assembly = synth("NewAccountStack", {"administratorAccountId": ...}, tmp_path)
     stack = deploy(engine, assembly, "NewAccountStack")
@@ -31,11 +32,12 @@ NPM_CI_TIMEOUT_S = 300
 SYNTH_TIMEOUT_S = 180
 
 
-def _run(command: list[str], timeout_s: float, env: dict[str, str] | None = None,
-         cwd: pathlib.Path = CDK_APP) -> None:
+def _run(command: list[str], timeout_s: float, env: dict[str, str] | None = None, cwd: pathlib.Path = CDK_APP) -> None:
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        )
 
 
 def ensure_installed() -> None:
@@ -47,9 +49,15 @@ def ensure_installed() -> None:
 def synth(stack: str, context: dict[str, str], outdir: pathlib.Path, region: str = DEFAULT_REGION) -> pathlib.Path:
     """`cdk synth` of one stack of the example app into `outdir` (the cloud assembly); offline, no credentials."""
     ensure_installed()
-    env = {**os.environ, "TS_NODE_TRANSPILE_ONLY": "true", "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env = {
+        **os.environ,
+        "TS_NODE_TRANSPILE_ONLY": "true",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
     options = [item for key, value in context.items() for item in ("-c", f"{key}={value}")]
     _run(["npx", "cdk", "synth", stack, *options, "--quiet", "-o", str(outdir)], SYNTH_TIMEOUT_S, env)
     return outdir
@@ -78,8 +86,13 @@ def publish_assets(engine: Engine, assembly: pathlib.Path, stack: str, account: 
     for asset in manifest.get("files", {}).values():
         body = _packaged(assembly / asset["source"]["path"], asset["source"].get("packaging", "file"))
         for destination in asset["destinations"].values():
-            engine.upload(_substitute(destination["bucketName"], account, region),
-                          _substitute(destination["objectKey"], account, region), body, account, region)
+            engine.upload(
+                _substitute(destination["bucketName"], account, region),
+                _substitute(destination["objectKey"], account, region),
+                body,
+                account,
+                region,
+            )
 
 
 def bootstrap(engine: Engine, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> Stack:
@@ -87,8 +100,9 @@ def bootstrap(engine: Engine, account: str = DEFAULT_ACCOUNT, region: str = DEFA
     return engine.deploy(BOOTSTRAP_TEMPLATE, BOOTSTRAP_STACK, account=account, region=region)
 
 
-def deploy(engine: Engine, assembly: pathlib.Path, stack: str, account: str = DEFAULT_ACCOUNT,
-           region: str = DEFAULT_REGION) -> Stack:
+def deploy(
+    engine: Engine, assembly: pathlib.Path, stack: str, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> Stack:
     """`cdk bootstrap` then `cdk deploy` of `stack` from the synthesized `assembly`."""
     toolkit = bootstrap(engine, account, region)
     assert toolkit.status == "CREATE_COMPLETE", toolkit.describe()

@@ -24,8 +24,9 @@ SNS_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:securityhub-member-account"
 SERVICE_TIMEOUT = "1200"  # the project's templates' value; CloudFormation's type for it is String
 
 
-def stack_id(name: str = "member-stack", guid: str | None = None, *, account: str = ACCOUNT,
-             region: str = REGION) -> str:
+def stack_id(
+    name: str = "member-stack", guid: str | None = None, *, account: str = ACCOUNT, region: str = REGION
+) -> str:
     """A stack ARN: by default of a stack in the provider's own account and region."""
     return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/{guid or uuid.uuid4()}"
 
@@ -43,8 +44,12 @@ def cfn_value(value: Any) -> Any:
     return value
 
 
-def properties(props: dict[str, Any] | None, service_token: str = SERVICE_TOKEN, stringify: bool = True,
-               service_timeout: str | None = SERVICE_TIMEOUT) -> dict:
+def properties(
+    props: dict[str, Any] | None,
+    service_token: str = SERVICE_TOKEN,
+    stringify: bool = True,
+    service_timeout: str | None = SERVICE_TIMEOUT,
+) -> dict:
     """`ResourceProperties`: ServiceToken and ServiceTimeout (unless None) first, then the given properties (a
     `ServiceTimeout` among them replaces the default)."""
     out: dict[str, Any] = {"ServiceToken": service_token}
@@ -55,11 +60,20 @@ def properties(props: dict[str, Any] | None, service_token: str = SERVICE_TOKEN,
     return out
 
 
-def request(request_type: str, props: dict[str, Any] | None, response_url: str, *,
-            old_props: dict[str, Any] | None = None, physical_id: str | None = None,
-            logical_id: str = "Member", stack: str | None = None, request_id: str | None = None,
-            service_token: str = SERVICE_TOKEN, stringify: bool = True,
-            service_timeout: str | None = SERVICE_TIMEOUT) -> dict:
+def request(
+    request_type: str,
+    props: dict[str, Any] | None,
+    response_url: str,
+    *,
+    old_props: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+    logical_id: str = "Member",
+    stack: str | None = None,
+    request_id: str | None = None,
+    service_token: str = SERVICE_TOKEN,
+    stringify: bool = True,
+    service_timeout: str | None = SERVICE_TIMEOUT,
+) -> dict:
     """One custom-resource request event. Update needs `old_props` and `physical_id`; Delete `physical_id`.
 
     `service_timeout`: the template's ServiceTimeout, put where CloudFormation puts it (both property maps and
@@ -71,14 +85,16 @@ def request(request_type: str, props: dict[str, Any] | None, response_url: str, 
     event: dict[str, Any] = {"RequestType": request_type, "ServiceToken": service_token}
     if "ServiceTimeout" in resource_properties:
         event["ServiceTimeout"] = resource_properties["ServiceTimeout"]
-    event.update({
-        "ResponseURL": response_url,
-        "StackId": stack or stack_id(),
-        "RequestId": request_id or str(uuid.uuid4()),
-        "LogicalResourceId": logical_id,
-        "ResourceType": RESOURCE_TYPE,
-        "ResourceProperties": resource_properties,
-    })
+    event.update(
+        {
+            "ResponseURL": response_url,
+            "StackId": stack or stack_id(),
+            "RequestId": request_id or str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": resource_properties,
+        }
+    )
     if request_type == "Update":
         if old_props is None or physical_id is None:
             raise ValueError("Update needs old_props and physical_id")
@@ -94,8 +110,7 @@ def create(props: dict[str, Any] | None, response_url: str, **kw) -> dict:
     return request("Create", props, response_url, **kw)
 
 
-def update(props: dict[str, Any] | None, old_props: dict[str, Any], physical_id: str, response_url: str,
-           **kw) -> dict:
+def update(props: dict[str, Any] | None, old_props: dict[str, Any], physical_id: str, response_url: str, **kw) -> dict:
     return request("Update", props, response_url, old_props=old_props, physical_id=physical_id, **kw)
 
 
@@ -107,22 +122,24 @@ def sns_wrap(event: dict, topic_arn: str = SNS_TOPIC_ARN) -> dict:
     """The event as an SNS-backed ServiceToken delivers it to a Lambda subscriber."""
     message_id = str(uuid.uuid4())
     return {
-        "Records": [{
-            "EventSource": "aws:sns",
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
-            "Sns": {
-                "Type": "Notification",
-                "MessageId": message_id,
-                "TopicArn": topic_arn,
-                "Subject": "AWS CloudFormation custom resource request",
-                "Message": json.dumps(event),
-                "Timestamp": "2026-11-23T16:00:00.000Z",
-                "SignatureVersion": "1",
-                "Signature": "EXAMPLE",
-                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000.pem",
-                "UnsubscribeUrl": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}",
-                "MessageAttributes": {},
-            },
-        }]
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": topic_arn,
+                    "Subject": "AWS CloudFormation custom resource request",
+                    "Message": json.dumps(event),
+                    "Timestamp": "2026-11-23T16:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000.pem",
+                    "UnsubscribeUrl": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
     }

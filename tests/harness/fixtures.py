@@ -23,7 +23,7 @@ import pytest
 
 from emulator.client import EmulatorError
 from harness import events
-from harness.provider import Provider, BinaryMissing, require_binary
+from harness.provider import BinaryMissing, Provider, require_binary
 from harness.runtime_api import Result, RuntimeApi
 
 # CloudFormation's response bucket of the region (the provider PUTs to no other bucket on S3; on loopback, which
@@ -72,8 +72,10 @@ class CfnResponse:
 
     def describe(self) -> str:
         body = self.raw.decode("utf-8", "replace") if self.raw is not None else "<nothing PUT>"
-        return (f"{self.event.get('RequestType')} -> runtime {self.runtime_result.kind} "
-                f"{self.runtime_result.body[:500]!r}; response {body[:1500]}")
+        return (
+            f"{self.event.get('RequestType')} -> runtime {self.runtime_result.kind} "
+            f"{self.runtime_result.body[:500]!r}; response {body[:1500]}"
+        )
 
 
 def _is_missing(exc: Exception) -> bool:
@@ -89,8 +91,14 @@ class Cfn:
     waits for a custom resource. `hold=False` (on `send` and the request methods) sends a request as it is, for
     tests that forge one or set the stack up themselves (`emulator.hold_stack`, `emulator.set_stack`)."""
 
-    def __init__(self, emulator, runtime_api: RuntimeApi, provider: Provider | None = None,
-                 bucket: str = RESPONSE_BUCKET, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        emulator,
+        runtime_api: RuntimeApi,
+        provider: Provider | None = None,
+        bucket: str = RESPONSE_BUCKET,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ):
         self.emulator = emulator
         self.runtime_api = runtime_api
         self.provider = provider
@@ -115,8 +123,12 @@ class Cfn:
         """
         stack_id, logical_id = event.get("StackId"), event.get("LogicalResourceId")
         kind, resource_type = event.get("RequestType"), event.get("ResourceType")
-        if not (isinstance(stack_id, str) and isinstance(logical_id, str) and isinstance(resource_type, str)
-                and kind in WAITING_STATUS):
+        if not (
+            isinstance(stack_id, str)
+            and isinstance(logical_id, str)
+            and isinstance(resource_type, str)
+            and kind in WAITING_STATUS
+        ):
             return None
         arn = STACK_ARN.fullmatch(stack_id)
         if arn is None or not LOGICAL_ID.fullmatch(logical_id) or not CUSTOM_TYPE.fullmatch(resource_type):
@@ -125,8 +137,11 @@ class Cfn:
         physical_id = event.get("PhysicalResourceId")
         physical_ids = {logical_id: physical_id} if kind != "Create" and isinstance(physical_id, str) else {}
         properties = event.get("ResourceProperties")
-        shown = {"physical_ids": physical_ids, "resource_statuses": {logical_id: RESOURCE_WAITING_STATUS[kind]},
-                 "properties": {logical_id: properties} if isinstance(properties, dict) else {}}
+        shown = {
+            "physical_ids": physical_ids,
+            "resource_statuses": {logical_id: RESOURCE_WAITING_STATUS[kind]},
+            "properties": {logical_id: properties} if isinstance(properties, dict) else {},
+        }
         with self._hold_lock:
             if (stack_id, logical_id) in self._held:
                 try:
@@ -181,8 +196,16 @@ class Cfn:
         url = kw.pop("response_url")
         return events.request(request_type, props, url, **kw), key
 
-    def send(self, event: dict | str | bytes, *, key: str | None = None, deadline_s: float = 900,
-             timeout: float | None = None, sns: bool | str = False, hold: bool = True) -> CfnResponse:
+    def send(
+        self,
+        event: dict | str | bytes,
+        *,
+        key: str | None = None,
+        deadline_s: float = 900,
+        timeout: float | None = None,
+        sns: bool | str = False,
+        hold: bool = True,
+    ) -> CfnResponse:
         """Invoke the binary with `event` (wrapped in SNS when `sns`: True for the provider's topic, or the ARN
         of the topic it came through), wait for its runtime answer (bounded) and read back the response body PUT
         to `key` (derived from the event's ResponseURL when not given). `hold`: first make the event's stack real
@@ -195,12 +218,26 @@ class Cfn:
         rid = self.runtime_api.invoke(payload, deadline_s=deadline_s)
         result = self.runtime_api.wait_result(rid, timeout if timeout is not None else self.timeout)
         raw = self.read_response(key) if key else None
-        return CfnResponse(raw=raw, runtime_result=result, event=event if isinstance(event, dict) else {},
-                           lambda_request_id=rid, response_key=key,
-                           deadline=self.runtime_api.invocation(rid).deadline)
+        return CfnResponse(
+            raw=raw,
+            runtime_result=result,
+            event=event if isinstance(event, dict) else {},
+            lambda_request_id=rid,
+            response_key=key,
+            deadline=self.runtime_api.invocation(rid).deadline,
+        )
 
-    def request(self, request_type: str, props: dict | None = None, *, deadline_s: float = 900,
-                timeout: float | None = None, sns: bool | str = False, hold: bool = True, **kw) -> CfnResponse:
+    def request(
+        self,
+        request_type: str,
+        props: dict | None = None,
+        *,
+        deadline_s: float = 900,
+        timeout: float | None = None,
+        sns: bool | str = False,
+        hold: bool = True,
+        **kw,
+    ) -> CfnResponse:
         event, key = self.event(request_type, props, **kw)
         return self.send(event, key=key, deadline_s=deadline_s, timeout=timeout, sns=sns, hold=hold)
 
@@ -222,8 +259,12 @@ class Cfn:
         pid = self.provider.pid if self.provider else None
         if self.provider is not None:
             assert self.provider.alive(), f"provider exited ({self.provider.returncode}):\n{self.provider.tail()}"
-        resp = self.delete({"AdministratorAccountId": admin, "AccountId": "111111111111"},
-                           physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}", timeout=30, hold=False)
+        resp = self.delete(
+            {"AdministratorAccountId": admin, "AccountId": "111111111111"},
+            physical_id=f"not-an-account-{uuid.uuid4().hex[:8]}",
+            timeout=30,
+            hold=False,
+        )
         assert resp.status == "SUCCESS", resp.describe()
         assert resp.runtime_result.kind == "response", resp.describe()
         if self.provider is not None:
@@ -240,7 +281,7 @@ class Cfn:
             return None
         path = unquote(parts.path)
         prefix = f"/{self.bucket}/"
-        return path[len(prefix):] if path.startswith(prefix) else None
+        return path[len(prefix) :] if path.startswith(prefix) else None
 
 
 @dataclasses.dataclass
@@ -250,22 +291,31 @@ class Deployment:
     cfn: Cfn
 
 
-def send_at_once(requests: list[tuple[Deployment, dict, str]], deadline_s: float,
-                 wait_s: float) -> list[CfnResponse]:
+def send_at_once(requests: list[tuple[Deployment, dict, str]], deadline_s: float, wait_s: float) -> list[CfnResponse]:
     """Invokes each (deployment, event, response key) at once, each binary with its own event, then waits (each
     wait bounded by `wait_s`) for every runtime answer and reads back its response, in the order given."""
-    invoked = [(deployment, event, key, deployment.runtime_api.invoke(event, deadline_s=deadline_s))
-               for deployment, event, key in requests]
+    invoked = [
+        (deployment, event, key, deployment.runtime_api.invoke(event, deadline_s=deadline_s))
+        for deployment, event, key in requests
+    ]
     responses = []
     for deployment, event, key, rid in invoked:
         result = deployment.runtime_api.wait_result(rid, wait_s)
-        responses.append(CfnResponse(raw=deployment.cfn.read_response(key), runtime_result=result, event=event,
-                                     lambda_request_id=rid, response_key=key,
-                                     deadline=deployment.runtime_api.invocation(rid).deadline))
+        responses.append(
+            CfnResponse(
+                raw=deployment.cfn.read_response(key),
+                runtime_result=result,
+                event=event,
+                lambda_request_id=rid,
+                response_key=key,
+                deadline=deployment.runtime_api.invocation(rid).deadline,
+            )
+        )
     return responses
 
 
 # -- fixtures --------------------------------------------------------------------------------------------------
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
@@ -322,8 +372,13 @@ def provider_factory(bootstrap_binary, emulator, tmp_path, request):
     def make(env_overrides: dict[str, str | None] | None = None) -> Deployment:
         api = RuntimeApi()
         try:
-            prov = Provider(bootstrap_binary, api, _emulator_url(emulator), env_overrides=env_overrides,
-                            log_path=tmp_path / f"bootstrap-{len(started) + 1}.log")
+            prov = Provider(
+                bootstrap_binary,
+                api,
+                _emulator_url(emulator),
+                env_overrides=env_overrides,
+                log_path=tmp_path / f"bootstrap-{len(started) + 1}.log",
+            )
         except Exception:
             api.close()
             raise
@@ -338,5 +393,7 @@ def provider_factory(bootstrap_binary, emulator, tmp_path, request):
             dep.provider.stop()
             dep.runtime_api.close()
             if _failed(request):
-                print(f"--- bootstrap log {dep.provider.log_path.name} (exit {dep.provider.returncode}) ---\n"
-                      f"{dep.provider.tail(60)}")
+                print(
+                    f"--- bootstrap log {dep.provider.log_path.name} (exit {dep.provider.returncode}) ---\n"
+                    f"{dep.provider.tail(60)}"
+                )

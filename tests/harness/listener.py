@@ -116,7 +116,7 @@ class Server:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self.lock:
                 self.connections += 1
@@ -162,8 +162,10 @@ class Listener(Server):
         path = line.split(" ")[1] if " " in line else ""
         match = re.match(r"^/redirect/(\d{3})/([\w-]+)", path)
         if match and match.group(2) in self.redirects:
-            reply = (f"HTTP/1.1 {match.group(1)} Redirect\r\nLocation: {self.redirects[match.group(2)]}\r\n"
-                     "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
+            reply = (
+                f"HTTP/1.1 {match.group(1)} Redirect\r\nLocation: {self.redirects[match.group(2)]}\r\n"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n"
+            ).encode()
         else:
             reply = OK
         conn.sendall(reply)

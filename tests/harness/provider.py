@@ -13,8 +13,10 @@ import pathlib
 import subprocess
 import tempfile
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from harness.constants import ADMIN, ADMIN2
 from harness.wait import stop_process, wait_until
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -28,7 +30,7 @@ REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIAHARNESSTESTKEY01"
 SECRET_ACCESS_KEY = "harnessSecretKey/DoNotLog+0123456789abcdefgh"
 # The administrators the suites use: the provider's own account and a second one entered through AssumeRole.
-ADMINISTRATOR_ACCOUNT_IDS = ("123456789012", "210987654321")
+ADMINISTRATOR_ACCOUNT_IDS = (ADMIN, ADMIN2)
 
 
 class BinaryMissing(RuntimeError):
@@ -44,8 +46,9 @@ def binary_path() -> pathlib.Path:
 def require_binary(path: pathlib.Path | str | None = None) -> pathlib.Path:
     p = pathlib.Path(path) if path else binary_path()
     if not p.is_file():
-        raise BinaryMissing(f"bootstrap binary not found at {p}: build it with `cargo build` "
-                            "or point BOOTSTRAP_BINARY at it")
+        raise BinaryMissing(
+            f"bootstrap binary not found at {p}: build it with `cargo build` or point BOOTSTRAP_BINARY at it"
+        )
     if not os.access(p, os.X_OK):
         raise BinaryMissing(f"bootstrap binary at {p} is not executable")
     return p
@@ -91,9 +94,15 @@ class Provider:
     `env_overrides`: extra or replaced variables; a value of None removes the variable (e.g.
     `{"ALLOW_LOOPBACK_RESPONSE_URL": None}`)."""
 
-    def __init__(self, binary: pathlib.Path | str | None, runtime_api, emulator_url: str,
-                 env_overrides: dict[str, str | None] | None = None, log_path: pathlib.Path | str | None = None,
-                 cwd: pathlib.Path | str | None = None):
+    def __init__(
+        self,
+        binary: pathlib.Path | str | None,
+        runtime_api,
+        emulator_url: str,
+        env_overrides: dict[str, str | None] | None = None,
+        log_path: pathlib.Path | str | None = None,
+        cwd: pathlib.Path | str | None = None,
+    ):
         self.binary = require_binary(binary)
         self.runtime_api = runtime_api
         address = runtime_api if isinstance(runtime_api, str) else runtime_api.address
@@ -143,7 +152,7 @@ class Provider:
             self._workdir = None
         return self.proc.returncode
 
-    def __enter__(self) -> "Provider":
+    def __enter__(self) -> Provider:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -184,8 +193,12 @@ class Provider:
 
     def wait_for_log(self, predicate, timeout: float = 10.0, interval: float = 0.05) -> dict[str, Any]:
         """Wait (bounded) for a parsed log record satisfying `predicate`."""
-        return wait_until(lambda: next((rec for rec in self.log_records() if predicate(rec)), None), timeout,
-                          interval, lambda: f"a matching log record; last lines:\n{self.tail()}")
+        return wait_until(
+            lambda: next((rec for rec in self.log_records() if predicate(rec)), None),
+            timeout,
+            interval,
+            lambda: f"a matching log record; last lines:\n{self.tail()}",
+        )
 
     def tail(self, n: int = 30) -> str:
         return "\n".join(self.log_lines()[-n:])

@@ -1,7 +1,7 @@
 """Support for the reliability, hostile-input and secrets suites (tests/test_reliability.py, test_hostile.py,
-test_secrets.py): several binaries on one Runtime API stand-in, a stand-in for "the internet" behind an HTTP
-proxy, and assertions shared by the three suites. The local HTTP listeners that prove who was (not) contacted
-are `harness.listener`'s.
+test_secrets.py; also used by others that need the proxy or figures): several binaries on one Runtime API
+stand-in, a stand-in for "the internet" behind an HTTP proxy, and assertions shared by the three suites. The
+local HTTP listeners that prove who was (not) contacted are `harness.listener`'s.
 
 Everything listens on 127.0.0.1 only, and every wait is bounded.
 
@@ -23,32 +23,46 @@ import datetime
 import json
 import os
 import pathlib
-import re
 import ssl
 import urllib.request
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from harness.fixtures import Cfn, CfnResponse
 from harness.listener import OK, Seen, Server, parse_head, read_body, read_head, read_request
 from harness.provider import Provider
 from harness.runtime_api import RuntimeApi
 
-ADMIN = "123456789012"  # the provider's own account (the emulator's default credentials)
-TWELVE_DIGITS = re.compile(r"^\d{12}$")
-
 # The 17 commercial regions that need no opt-in (the emulator answers these and 3 more).
-REGIONS_17 = sorted([
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
-    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
-])
+REGIONS_17 = sorted(
+    [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    ]
+)
 
 # CloudFormation's response bucket in us-east-1, virtual-hosted on the global endpoint (as its ResponseURLs are).
 AWS_RESPONSE_HOST = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
 
 
 # -- figures ---------------------------------------------------------------------------------------------------
+
 
 def record_figure(name: str, value: Any, **details: Any) -> None:
     """Print a figure and, when RELIABILITY_FIGURES names a file, append it there as a JSON line."""
@@ -61,6 +75,7 @@ def record_figure(name: str, value: Any, **details: Any) -> None:
 
 
 # -- assertions ------------------------------------------------------------------------------------------------
+
 
 def list_members(emulator, admin: str, region: str) -> list[str]:
     """Every member account id in the administrator's member list (all statuses), duplicates kept."""
@@ -76,12 +91,6 @@ def list_members(emulator, admin: str, region: str) -> list[str]:
         if not token:
             return ids
     raise AssertionError("ListMembers did not finish within 100 pages")
-
-
-def enrolled_regions(emulator, admin: str, member: str, regions: Iterable[str]) -> dict[str, str | None]:
-    """Region -> the member's status as the administrator sees it (None: not a member)."""
-    state = emulator.state()
-    return {r: state.get(admin, {}).get(r, {}).get("members", {}).get(member) for r in regions}
 
 
 def leftovers(emulator, admin: str, member: str, regions: Iterable[str]) -> dict[str, Any]:
@@ -105,17 +114,26 @@ def moto_assumed_roles(emulator_url: str) -> list[dict]:
 
 # -- several binaries on one Runtime API -----------------------------------------------------------------------
 
+
 class Pool:
     """`size` binaries polling one RuntimeApi stand-in: each queued event goes to whichever is free."""
 
-    def __init__(self, binary, emulator, size: int, log_dir: pathlib.Path,
-                 env_overrides: dict[str, str | None] | None = None):
+    def __init__(
+        self, binary, emulator, size: int, log_dir: pathlib.Path, env_overrides: dict[str, str | None] | None = None
+    ):
         self.api = RuntimeApi()
         self.providers: list[Provider] = []
         try:
             for i in range(size):
-                self.providers.append(Provider(binary, self.api, emulator.url, env_overrides=env_overrides,
-                                               log_path=pathlib.Path(log_dir) / f"pool-{i + 1}.log"))
+                self.providers.append(
+                    Provider(
+                        binary,
+                        self.api,
+                        emulator.url,
+                        env_overrides=env_overrides,
+                        log_path=pathlib.Path(log_dir) / f"pool-{i + 1}.log",
+                    )
+                )
             self.api.wait_polling(size, timeout=20)
         except Exception:
             self.close()
@@ -130,8 +148,14 @@ class Pool:
     def collect(self, ticket: tuple[str, dict, str | None], timeout: float) -> CfnResponse:
         rid, event, key = ticket
         result = self.api.wait_result(rid, timeout)
-        return CfnResponse(raw=self.cfn.read_response(key) if key else None, runtime_result=result, event=event,
-                           lambda_request_id=rid, response_key=key, deadline=self.api.invocation(rid).deadline)
+        return CfnResponse(
+            raw=self.cfn.read_response(key) if key else None,
+            runtime_result=result,
+            event=event,
+            lambda_request_id=rid,
+            response_key=key,
+            deadline=self.api.invocation(rid).deadline,
+        )
 
     def logs(self) -> str:
         return "\n".join(p.logs() for p in self.providers)
@@ -143,6 +167,7 @@ class Pool:
 
 
 # -- the internet ------------------------------------------------------------------------------------------------
+
 
 class Internet(Server):
     """An HTTP proxy standing in for everything beyond 127.0.0.1. Records every request; answers CONNECT to
@@ -166,9 +191,17 @@ class Internet(Server):
     def env(self) -> dict[str, str]:
         """Environment for a binary whose every non-loopback contact must land here."""
         proxy = self.url
-        return {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "ALL_PROXY": proxy,
-                "https_proxy": proxy, "http_proxy": proxy, "all_proxy": proxy,
-                "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", "SSL_CERT_FILE": str(self.ca_file)}
+        return {
+            "HTTPS_PROXY": proxy,
+            "HTTP_PROXY": proxy,
+            "ALL_PROXY": proxy,
+            "https_proxy": proxy,
+            "http_proxy": proxy,
+            "all_proxy": proxy,
+            "NO_PROXY": "127.0.0.1",
+            "no_proxy": "127.0.0.1",
+            "SSL_CERT_FILE": str(self.ca_file),
+        }
 
     def received(self, path_prefix: str) -> list[Seen]:
         """TLS-terminated requests (as S3 would get them) whose path starts with `path_prefix`."""
@@ -211,9 +244,11 @@ class Internet(Server):
         """A CloudFormation-like presigned response URL on the stand-in S3 host (the signature is made up)."""
         credential = "AKIAFAKEPRESIGN00001%2F20261123%2Fus-east-1%2Fs3%2Faws4_request"
         signature = uuid.uuid4().hex + uuid.uuid4().hex
-        return (f"https://{AWS_RESPONSE_HOST}/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                f"&X-Amz-Credential={credential}&X-Amz-Date=20261123T160000Z&X-Amz-Expires=7200"
-                f"&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}")
+        return (
+            f"https://{AWS_RESPONSE_HOST}/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"&X-Amz-Credential={credential}&X-Amz-Date=20261123T160000Z&X-Amz-Expires=7200"
+            f"&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
+        )
 
 
 def _object_key(target: str) -> str:
@@ -224,8 +259,9 @@ def _object_key(target: str) -> str:
     return rest if bucket.startswith("cloudformation-custom-resource-response-") and rest else path
 
 
-def _make_certificates(workdir: pathlib.Path, hostnames: Iterable[str] = ()
-                       ) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
+def _make_certificates(
+    workdir: pathlib.Path, hostnames: Iterable[str] = ()
+) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
     """A throw-away CA and a certificate for *.s3.amazonaws.com (and a few more AWS-shaped names, and
     `hostnames`) signed by it."""
     from cryptography import x509
@@ -233,31 +269,52 @@ def _make_certificates(workdir: pathlib.Path, hostnames: Iterable[str] = ()
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reliability-test CA")])
-    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                            content_commitment=False, key_encipherment=False,
-                                            data_encipherment=False, key_agreement=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-               .sign(ca_key, hashes.SHA256()))
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
     names = ["*.s3.amazonaws.com", "s3.amazonaws.com", "*.amazonaws.com", "*.s3.us-east-1.amazonaws.com"]
     names += [name for name in dict.fromkeys(hostnames) if name not in names]
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     ca_file, cert_file, key_file = workdir / "ca.pem", workdir / "server.pem", workdir / "server.key"
     ca_file.write_bytes(ca_cert.public_bytes(pem))

@@ -98,8 +98,9 @@ class RuntimeApiTimeout(AssertionError):
 class RuntimeApi:
     """Threaded HTTP stand-in for the Lambda Runtime API on 127.0.0.1 (free port)."""
 
-    def __init__(self, function_arn: str = DEFAULT_FUNCTION_ARN, poll_timeout_s: float = 30.0,
-                 function_timeout_s: float = 900.0):
+    def __init__(
+        self, function_arn: str = DEFAULT_FUNCTION_ARN, poll_timeout_s: float = 30.0, function_timeout_s: float = 900.0
+    ):
         """`poll_timeout_s` bounds how long one `next` request is held before it is re-checked; a `next` keeps
         waiting (in slices) until an event is queued or the stand-in is closed. `function_timeout_s`: the
         deadline of each invocation made through the Invoke API (a test may shorten it)."""
@@ -118,8 +119,9 @@ class RuntimeApi:
         self._closed = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="runtime-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="runtime-api", daemon=True
+        )
         self._thread.start()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ class RuntimeApi:
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> "RuntimeApi":
+    def __enter__(self) -> RuntimeApi:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -160,8 +162,14 @@ class RuntimeApi:
 
     # -- driving ---------------------------------------------------------------------------------------------
 
-    def invoke(self, event: dict | list | str | bytes, deadline_s: float = 900, request_id: str | None = None,
-               function_arn: str | None = None, trace_id: str | None = None) -> str:
+    def invoke(
+        self,
+        event: dict | list | str | bytes,
+        deadline_s: float = 900,
+        request_id: str | None = None,
+        function_arn: str | None = None,
+        trace_id: str | None = None,
+    ) -> str:
         """Queue an event for the next `next` request; returns the Lambda request id.
 
         `deadline_s`: seconds from now to the invocation's deadline (`Lambda-Runtime-Deadline-Ms`)."""
@@ -177,7 +185,8 @@ class RuntimeApi:
             payload=payload,
             deadline_ms=int((now + deadline_s) * 1000),
             function_arn=function_arn or self.function_arn,
-            trace_id=trace_id or f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0",
+            trace_id=trace_id
+            or f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0",
             queued_at=now,
         )
         with self._cond:
@@ -198,11 +207,16 @@ class RuntimeApi:
 
     def wait_result(self, request_id: str, timeout: float) -> Result:
         """Wait (at most `timeout` s) for the runtime client's answer to one invocation."""
+
         def why() -> str:
             inv = self._invocations.get(request_id)
-            state = ("unknown request id" if inv is None else
-                     "still queued (no binary polled it)" if inv.delivered_at is None else
-                     f"delivered {time.time() - inv.delivered_at:.1f} s ago, unanswered")
+            state = (
+                "unknown request id"
+                if inv is None
+                else "still queued (no binary polled it)"
+                if inv.delivered_at is None
+                else f"delivered {time.time() - inv.delivered_at:.1f} s ago, unanswered"
+            )
             return f"no runtime answer for {request_id} within {timeout} s: {state}"
 
         self._wait(lambda: request_id in self._results, timeout, why)
@@ -215,13 +229,19 @@ class RuntimeApi:
 
     def wait_next_requests(self, count: int, timeout: float) -> None:
         """Wait (at most `timeout` s) until `count` `next` requests have arrived in total."""
-        self._wait(lambda: self._next_requests >= count, timeout,
-                   lambda: f"only {self._next_requests} of {count} `next` requests within {timeout} s")
+        self._wait(
+            lambda: self._next_requests >= count,
+            timeout,
+            lambda: f"only {self._next_requests} of {count} `next` requests within {timeout} s",
+        )
 
     def wait_polling(self, pollers: int = 1, timeout: float = 10.0) -> None:
         """Wait (at most `timeout` s) until at least `pollers` `next` requests are parked waiting for an event."""
-        self._wait(lambda: self._waiting_pollers >= pollers, timeout,
-                   lambda: f"only {self._waiting_pollers} of {pollers} pollers waiting after {timeout} s")
+        self._wait(
+            lambda: self._waiting_pollers >= pollers,
+            timeout,
+            lambda: f"only {self._waiting_pollers} of {pollers} pollers waiting after {timeout} s",
+        )
 
     # -- observations ----------------------------------------------------------------------------------------
 
@@ -321,6 +341,7 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         # A client that hung up (a stopped binary) is routine; anything else is worth a traceback.
         import sys
+
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
@@ -385,12 +406,16 @@ class _Handler(BaseHTTPRequestHandler):
                 pass  # the client is gone already
             return
         try:
-            self._send(200, inv.payload, {
-                "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-                "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-                "Lambda-Runtime-Invoked-Function-Arn": inv.function_arn,
-                "Lambda-Runtime-Trace-Id": inv.trace_id,
-            })
+            self._send(
+                200,
+                inv.payload,
+                {
+                    "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
+                    "Lambda-Runtime-Invoked-Function-Arn": inv.function_arn,
+                    "Lambda-Runtime-Trace-Id": inv.trace_id,
+                },
+            )
         except OSError:
             api._requeue(inv)
 
@@ -415,7 +440,9 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 202:
             self._send(202, b'{"status":"OK"}')
         else:
-            self._send(status, b'{"errorMessage":"invalid or already answered request id","errorType":"InvalidRequestID"}')
+            self._send(
+                status, b'{"errorMessage":"invalid or already answered request id","errorType":"InvalidRequestID"}'
+            )
 
     def _lambda_invoke(self, function: str, payload: bytes) -> None:
         """Lambda's Invoke API, for the one function this stand-in serves."""
@@ -425,12 +452,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(204)
             return
         if kind not in ("Event", "RequestResponse"):
-            self._send(400, b'{"Type":"User","message":"invalid X-Amz-Invocation-Type"}',
-                       {"X-Amzn-ErrorType": "InvalidParameterValueException"})
+            self._send(
+                400,
+                b'{"Type":"User","message":"invalid X-Amz-Invocation-Type"}',
+                {"X-Amzn-ErrorType": "InvalidParameterValueException"},
+            )
             return
         try:
-            rid = api.invoke(payload, deadline_s=api.function_timeout_s,
-                             function_arn=function if function.startswith("arn:") else None)
+            rid = api.invoke(
+                payload,
+                deadline_s=api.function_timeout_s,
+                function_arn=function if function.startswith("arn:") else None,
+            )
         except RuntimeError as exc:
             self._send(500, json.dumps({"message": str(exc)}).encode(), {"X-Amzn-ErrorType": "ServiceException"})
             return

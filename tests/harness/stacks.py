@@ -92,9 +92,15 @@ class Stack:
 
     def wait(self, timeout_s: float = DEPLOY_TIMEOUT_S) -> Stack:
         """Wait (bounded) until the stack is no longer in progress."""
-        wait_until(lambda: not self.status.endswith(("_IN_PROGRESS", "_PENDING")), timeout_s, POLL_INTERVAL_S,
-                   lambda: f"stack {self.stack_id} done (still {self.status}; "
-                           f"invocations: {len(self.engine.runtime_api.invocations)})")
+        wait_until(
+            lambda: not self.status.endswith(("_IN_PROGRESS", "_PENDING")),
+            timeout_s,
+            POLL_INTERVAL_S,
+            lambda: (
+                f"stack {self.stack_id} done (still {self.status}; "
+                f"invocations: {len(self.engine.runtime_api.invocations)})"
+            ),
+        )
         return self
 
     def physical_id(self, logical_id: str = "Member") -> str:
@@ -106,7 +112,10 @@ class Stack:
         for invocation in self.engine.runtime_api.invocations:
             event = unwrap_sns(json.loads(invocation.payload))
             if (event.get("StackId"), event.get("LogicalResourceId"), event.get("RequestType")) == (
-                    self.stack_id, logical_id, "Create"):
+                self.stack_id,
+                logical_id,
+                "Create",
+            ):
                 return invocation
         raise AssertionError(f"the binary received no Create for {logical_id} of {self.stack_id}")
 
@@ -123,8 +132,12 @@ class Stack:
     def resource(self, logical_id: str = "Member") -> dict[str, str]:
         """The identifiers CloudFormation's later requests for this resource carry, as keyword arguments of
         the harness's `cfn.update` / `cfn.delete` (which set this stack's status for them, `Cfn.hold`)."""
-        return {"stack": self.stack_id, "logical_id": logical_id, "physical_id": self.physical_id(logical_id),
-                "service_token": self.create_event(logical_id)["ServiceToken"]}
+        return {
+            "stack": self.stack_id,
+            "logical_id": logical_id,
+            "physical_id": self.physical_id(logical_id),
+            "service_token": self.create_event(logical_id)["ServiceToken"],
+        }
 
 
 class Engine:
@@ -135,29 +148,47 @@ class Engine:
         self.runtime_api = runtime_api
         emulator.configure(lambda_endpoint=runtime_api.invoke_url)
 
-    def upload(self, bucket: str, key: str, body: bytes, account: str = DEFAULT_ACCOUNT,
-               region: str = DEFAULT_REGION) -> None:
+    def upload(
+        self, bucket: str, key: str, body: bytes, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+    ) -> None:
         s3 = self.emulator.client("s3", account, region)
         if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
             s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key=key, Body=body)
 
-    def deploy(self, template: pathlib.Path | dict, name: str, parameters: dict[str, str] | None = None, *,
-               account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION,
-               timeout_s: float = DEPLOY_TIMEOUT_S) -> Stack:
+    def deploy(
+        self,
+        template: pathlib.Path | dict,
+        name: str,
+        parameters: dict[str, str] | None = None,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        timeout_s: float = DEPLOY_TIMEOUT_S,
+    ) -> Stack:
         """CreateStack, then wait (bounded) until it is no longer in progress."""
         client = self.emulator.client("cloudformation", account, region)
         stack_id = client.create_stack(
-            StackName=name, TemplateBody=template_body(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            StackName=name,
+            TemplateBody=template_body(template),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
         )["StackId"]
         return Stack(self, stack_id, account, region).wait(timeout_s)
 
-    def deploy_provider(self, organization_id: str, name: str = PROVIDER_STACK,
-                        administrator_account_ids: str = DEFAULT_ACCOUNT) -> Stack:
+    def deploy_provider(
+        self, organization_id: str, name: str = PROVIDER_STACK, administrator_account_ids: str = DEFAULT_ACCOUNT
+    ) -> Stack:
         """cloudformation/provider.yaml, its code uploaded to the emulator's S3 first. `administrator_account_ids`
         (comma-separated) is its required AdministratorAccountIds: by default the provider's own account."""
         self.upload(CODE_BUCKET, CODE_KEY, placeholder_code())
-        return self.deploy(PROVIDER_TEMPLATE, name, {
-            "CodeS3Bucket": CODE_BUCKET, "CodeS3Key": CODE_KEY, "OrganizationId": organization_id,
-            "AdministratorAccountIds": administrator_account_ids})
+        return self.deploy(
+            PROVIDER_TEMPLATE,
+            name,
+            {
+                "CodeS3Bucket": CODE_BUCKET,
+                "CodeS3Key": CODE_KEY,
+                "OrganizationId": organization_id,
+                "AdministratorAccountIds": administrator_account_ids,
+            },
+        )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05,
-               message: str | Callable[[], str] = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str | Callable[[], str] = "condition"
+) -> Any:
     end = time.monotonic() + timeout
     for _ in range(int(max(timeout, 0) / interval) + 2):  # each round sleeps `interval`: the clock ends it first
         value = predicate()
