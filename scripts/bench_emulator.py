@@ -30,18 +30,19 @@ def opt_in_everywhere() -> None:
     Region = emulator_regions.Region
 
     def regions_for(known, disabled, all_regions):
-        opted_in = [Region(r.name, r.endpoint, OPTED_IN) if r.opt_in_status == NOT_OPTED_IN else r
-                    for r in known]
+        opted_in = [Region(r.name, r.endpoint, OPTED_IN) if r.opt_in_status == NOT_OPTED_IN else r for r in known]
         return original(opted_in, disabled, all_regions)
 
     emulator_regions.regions_for = regions_for
 
 
-def start(log_dir: Path | None = None,
-          timeout_s: float = emulator_client.START_TIMEOUT_S) -> emulator_client.EmulatorProcess:
+def start(
+    log_dir: Path | None = None, timeout_s: float = emulator_client.START_TIMEOUT_S
+) -> emulator_client.EmulatorProcess:
     """Start this launcher on a free loopback port and wait (bounded) for it to listen."""
-    return emulator_client.start_emulator(log_dir, timeout_s, launcher=[str(Path(__file__).resolve())],
-                                          temp_prefix="bench-emulator-")
+    return emulator_client.start_emulator(
+        log_dir, timeout_s, launcher=[str(Path(__file__).resolve())], temp_prefix="bench-emulator-"
+    )
 
 
 if __name__ == "__main__":

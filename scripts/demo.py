@@ -6,8 +6,8 @@ cloudformation/provider.yaml, then cloudformation/examples/existing-account.yaml
 custom-resource Create to the binary itself. moto's engine sends no Update or Delete: the demo sends them as
 CloudFormation would, for the same resource, with the stack set as CloudFormation has it while it waits
 (UPDATE_IN_PROGRESS, DELETE_IN_PROGRESS: the binary checks that with CloudFormation before it changes anything),
-and reads each response back from the presigned S3 URL the binary PUT it to. After every step it prints the member's status, region by region, as the administrator and the
-member see it.
+and reads each response back from the presigned S3 URL the binary PUT it to. After every step it prints the
+member's status, region by region, as the administrator and the member see it.
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ def step(cfn: Cfn, emulator: Emulator, request_type: str, props: dict, **kw):
 def deploy_member(engine: Engine, emulator: Emulator, member: str) -> Stack:
     """existing-account.yaml on moto's engine, which sends the Create to the binary and waits for its answer."""
     started = time.monotonic()
-    stack = engine.deploy(EXISTING_ACCOUNT, "workload-demo-member", {
-        "AdministratorAccountId": ADMIN, "AccountId": member, "Regions": ",".join(MEMBER_REGIONS)})
+    stack = engine.deploy(
+        EXISTING_ACCOUNT,
+        "workload-demo-member",
+        {"AdministratorAccountId": ADMIN, "AccountId": member, "Regions": ",".join(MEMBER_REGIONS)},
+    )
     show_request(stack.create_event(), "moto's CloudFormation engine sends")
     print(f"--- answered by the provider in {time.monotonic() - started:.1f} s")
     show_stack(stack)
@@ -109,9 +112,11 @@ def main() -> None:
                 updated = dict(created, Regions=ADMIN_REGIONS, OnDelete="DisableSecurityHub")
                 step(cfn, emulator, "Update", updated, old_props=created, **resource)
                 step(cfn, emulator, "Delete", updated, **resource)
-                print("\nDone: moto's CloudFormation deployed the provider and the member stack, whose Create enrolled "
-                      "the account in 2 regions; the Update extended it to 3, the Delete disassociated it and "
-                      "disabled its hub everywhere.")
+                print(
+                    "\nDone: moto's CloudFormation deployed the provider and the member stack, whose Create enrolled "
+                    "the account in 2 regions; the Update extended it to 3, the Delete disassociated it and "
+                    "disabled its hub everywhere."
+                )
             finally:
                 provider.stop()
     finally:

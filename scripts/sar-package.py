@@ -51,8 +51,16 @@ from cfnlint.decode import cfn_yaml
 ROOT = Path(__file__).resolve().parent.parent
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEFAULT_AUTHOR = "securityhub-member-account-contributors"
-LABELS = ["securityhub", "security-hub", "organizations", "control-tower", "landing-zone", "stacksets",
-          "cloudformation", "custom-resource"]
+LABELS = [
+    "securityhub",
+    "security-hub",
+    "organizations",
+    "control-tower",
+    "landing-zone",
+    "stacksets",
+    "cloudformation",
+    "custom-resource",
+]
 ZIPS = {"x86_64": "dist/bootstrap.zip", "arm64": "dist/bootstrap-arm64.zip"}
 # The parameters the SAR template drops (see the docstring), and what a Ref to each becomes.
 DROPPED_PARAMETERS = ("CodeS3Bucket", "CodeS3Key", "Architecture")
@@ -61,10 +69,19 @@ DROPPED_PARAMETERS = ("CodeS3Bucket", "CodeS3Key", "Architecture")
 # Application Repository Developer Guide). A resource type added to provider.yaml must be one of that list:
 # add it here once checked there.
 SAR_SUPPORTED_TYPES = {
-    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Events::Rule", "AWS::IAM::Policy", "AWS::IAM::Role",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Events::Rule",
+    "AWS::IAM::Policy",
+    "AWS::IAM::Role",
     "AWS::KMS::Key",
-    "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter", "AWS::SNS::Topic",
-    "AWS::SNS::TopicPolicy", "AWS::SQS::Queue", "AWS::Serverless::Function",
+    "AWS::Lambda::Permission",
+    "AWS::Logs::LogGroup",
+    "AWS::Logs::MetricFilter",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::Queue",
+    "AWS::Serverless::Function",
 }
 
 # The metadata's constraints (AWS SAM Developer Guide, "AWS SAM template Metadata section properties").
@@ -157,8 +174,9 @@ def check_metadata(metadata: dict) -> None:
         problems.append("Description: 1 to 256 characters")
     if not (len(metadata["Author"]) <= 127 and AUTHOR_RE.fullmatch(metadata["Author"])):
         problems.append(f"Author {metadata['Author']!r}: lowercase letters, digits and single hyphens (SAR_AUTHOR)")
-    if len(metadata["Labels"]) > 10 or not all(LABEL_RE.fullmatch(label) and len(label) <= 127
-                                               for label in metadata["Labels"]):
+    if len(metadata["Labels"]) > 10 or not all(
+        LABEL_RE.fullmatch(label) and len(label) <= 127 for label in metadata["Labels"]
+    ):
         problems.append(f"Labels {metadata['Labels']}: at most 10, each of A-Z a-z 0-9 + - _ : / @")
     if not SEMVER_RE.fullmatch(metadata["SemanticVersion"]):
         problems.append(f"SemanticVersion {metadata['SemanticVersion']!r}: not a semantic version (Cargo.toml)")
@@ -198,8 +216,11 @@ def sar_template(provider: dict, metadata: dict, architecture: str, code_uri: st
         destinations = {}
         for outcome, destination in config.get("DestinationConfig", {}).items():
             target = destination["Destination"]
-            if not (isinstance(target, dict) and "Fn::GetAtt" in target
-                    and resources[target["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"):
+            if not (
+                isinstance(target, dict)
+                and "Fn::GetAtt" in target
+                and resources[target["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+            ):
                 raise PackagingError(f"{config_id}: {outcome} destination is not a queue of the template")
             destinations[outcome] = {"Type": "SQS", "Destination": target}
         if destinations:
@@ -211,23 +232,40 @@ def sar_template(provider: dict, metadata: dict, architecture: str, code_uri: st
         if resource["Type"] == "AWS::IAM::RolePolicy":
             role_policy = resource["Properties"]
             resource["Type"] = "AWS::IAM::Policy"
-            resource["Properties"] = {"PolicyName": role_policy["PolicyName"],
-                                      "PolicyDocument": role_policy["PolicyDocument"],
-                                      "Roles": [role_policy["RoleName"]]}
+            resource["Properties"] = {
+                "PolicyName": role_policy["PolicyName"],
+                "PolicyDocument": role_policy["PolicyDocument"],
+                "Roles": [role_policy["RoleName"]],
+            }
 
     unsupported = sorted({r["Type"] for r in resources.values()} - SAR_SUPPORTED_TYPES)
     if unsupported:
         raise PackagingError(f"resource types SAR does not list as supported (or not checked yet): {unsupported}")
-    dangling = references(template) - set(resources) - set(template["Parameters"]) - {
-        "AWS::AccountId", "AWS::NoValue", "AWS::Partition", "AWS::Region", "AWS::StackId", "AWS::StackName",
-        "AWS::URLSuffix", "AWS::NotificationARNs"}
+    dangling = (
+        references(template)
+        - set(resources)
+        - set(template["Parameters"])
+        - {
+            "AWS::AccountId",
+            "AWS::NoValue",
+            "AWS::Partition",
+            "AWS::Region",
+            "AWS::StackId",
+            "AWS::StackName",
+            "AWS::URLSuffix",
+            "AWS::NotificationARNs",
+        }
+    )
     if dangling:
         raise PackagingError(f"the SAR template refers to what it no longer has: {sorted(dangling)}")
 
     # The transform and the application's metadata, first, as in the SAM documentation's examples.
-    ordered = {"AWSTemplateFormatVersion": template.pop("AWSTemplateFormatVersion"), "Transform": SAM_TRANSFORM,
-               "Description": template.pop("Description"),
-               "Metadata": {"AWS::ServerlessRepo::Application": metadata, **template.pop("Metadata", {})}}
+    ordered = {
+        "AWSTemplateFormatVersion": template.pop("AWSTemplateFormatVersion"),
+        "Transform": SAM_TRANSFORM,
+        "Description": template.pop("Description"),
+        "Metadata": {"AWS::ServerlessRepo::Application": metadata, **template.pop("Metadata", {})},
+    }
     ordered.update(template)
     return ordered
 
@@ -242,7 +280,7 @@ def write_yaml(path: Path, template: dict) -> None:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     Dumper.add_representer(str, string)
-    header = ("# Generated by scripts/sar-package.py from cloudformation/provider.yaml: edit that file, not this one.\n")
+    header = "# Generated by scripts/sar-package.py from cloudformation/provider.yaml: edit that file, not this one.\n"
     path.write_text(header + yaml.dump(template, Dumper=Dumper, sort_keys=False, width=120, allow_unicode=True))
 
 
@@ -261,11 +299,14 @@ def main(argv: list[str] | None = None) -> int:
             raise PackagingError(f"{package} is missing: run `make package` first")
         source_code_url = os.environ.get("SOURCE_CODE_URL", "")
         if not source_code_url:
-            raise PackagingError("SOURCE_CODE_URL is not set: the URL of the application's public source repository "
-                                 "(SAR's SourceCodeUrl), e.g. SOURCE_CODE_URL=https://github.com/OWNER/REPO")
+            raise PackagingError(
+                "SOURCE_CODE_URL is not set: the URL of the application's public source repository "
+                "(SAR's SourceCodeUrl), e.g. SOURCE_CODE_URL=https://github.com/OWNER/REPO"
+            )
         license_file = find_license()
-        metadata = application_metadata(source_code_url, os.environ.get("SAR_AUTHOR", DEFAULT_AUTHOR),
-                                        license_file and "LICENSE")
+        metadata = application_metadata(
+            source_code_url, os.environ.get("SAR_AUTHOR", DEFAULT_AUTHOR), license_file and "LICENSE"
+        )
         template = sar_template(plain(cfn_yaml.load(str(args.provider))), metadata, architecture)
     except PackagingError as error:
         print(f"sar-package: {error}", file=sys.stderr)
@@ -277,11 +318,17 @@ def main(argv: list[str] | None = None) -> int:
     if license_file:
         shutil.copyfile(license_file, args.out / "LICENSE")
     else:
-        print("sar-package: no LICENSE file in the repository: the application has no LicenseUrl, which SAR requires "
-              "before an application can be shared publicly", file=sys.stderr)
+        print(
+            "sar-package: no LICENSE file in the repository: the application has no LicenseUrl, which SAR requires "
+            "before an application can be shared publicly",
+            file=sys.stderr,
+        )
     write_yaml(args.out / "template.yaml", template)
-    print(f"sar-package: wrote {args.out / 'template.yaml'} ({metadata['Name']} {metadata['SemanticVersion']}, "
-          f"{architecture}), {args.out / 'bootstrap.zip'}, {args.out / 'README.md'}", file=sys.stderr)
+    print(
+        f"sar-package: wrote {args.out / 'template.yaml'} ({metadata['Name']} {metadata['SemanticVersion']}, "
+        f"{architecture}), {args.out / 'bootstrap.zip'}, {args.out / 'README.md'}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ArnFormat, CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeWildcardResources } from './nag';
 import { packageFile } from './package-files';
 import { ACCOUNT_ID_RE, ORGANIZATION_ID_RE, ROLE_NAME_RE } from './patterns';
+import { placeholders, substitute, TemplateStatement, templateStatements, TemplateValues } from './template-statements';
 
 /** The line the provider logs for each refused request: `{"level":"ERROR","fields":{"message":"request refused",...}}`. */
 const REFUSED_REQUEST_MESSAGE = 'request refused';
@@ -191,7 +192,13 @@ export interface SecurityHubMemberAccountProviderProps {
 export interface ProviderAlarms {
   /** Sum of refused requests (the provider's "request refused" log lines) per 5 minutes, at least 1. */
   readonly refusedRequests: cloudwatch.Alarm;
-  /** A message in the dead-letter queue. */
+  /** A record in the failed-invocations queue (`failedInvocationsQueue`). */
+  readonly failedInvocations: cloudwatch.Alarm;
+  /**
+   * The same alarm as `failedInvocations`.
+   *
+   * @deprecated use `failedInvocations`: the queue is the function's on-failure destination, no dead-letter queue.
+   */
   readonly deadLetters: cloudwatch.Alarm;
   /** A membership-watch run found members this provider enrolled that are no longer Enabled (`DepartedMembers`). */
   readonly departedMembers: cloudwatch.Alarm;
@@ -203,6 +210,42 @@ export enum RoleKind {
   MEMBER = 'member',
   /** A role assumed in administrator accounts (only in the organization). */
   ADMINISTRATOR = 'administrator',
+}
+
+/** provider.yaml's parameter for the role names of each kind: its statements' resources that use it are ARN patterns. */
+const ROLE_NAME_PARAMETERS: Record<RoleKind, string> = {
+  [RoleKind.MEMBER]: 'MemberRoleName',
+  [RoleKind.ADMINISTRATOR]: 'AdministratorRoleName',
+};
+const ROLE_NAME_PARAMETER_NAMES = Object.values(ROLE_NAME_PARAMETERS);
+
+/**
+ * provider.yaml's logical id of the failed-invocations queue. The CDK provider makes the template's statements on it
+ * without their Sid: tests/test_templates.py compares the statements that have one by their resources, and each
+ * template's queue is its own.
+ */
+const QUEUE_LOGICAL_ID = 'DeadLetterQueue';
+
+/** The provider's props, checked, with their defaults. */
+interface Settings {
+  readonly maxConcurrentRegions: number;
+  readonly administratorAccountIds: string[];
+  readonly trustedAccountIds?: string[];
+  readonly outsideAccountIds?: string[];
+  readonly reservedConcurrency?: number;
+}
+
+/** A statement on role names: `allowRoleName` adds each of its `patterns` for each role name, once. */
+interface RoleNameStatement {
+  readonly statement: iam.PolicyStatement;
+  readonly patterns: string[];
+  readonly added: Set<string>;
+}
+
+/** The conditions on the organization topic's publishers, in the topic's policy and in its key's. */
+interface Publishers {
+  readonly StringEquals: Record<string, string>;
+  readonly ArnLike: Record<string, string>;
 }
 
 /** A checkov suppression on a resource of the synthesized template (checkov reads `Metadata.checkov.skip`). */
@@ -218,9 +261,10 @@ function skipCheckov(resource: CfnResource, skips: Array<{ id: string; comment: 
  * tag, find, move and close accounts (those with a resource type on this organization's ARNs only);
  * `sts:AssumeRole` only on the member and administrator role names and only in the organization's accounts
  * (plus `memberAccountsOutsideOrganization`); reading the requesting stacks of its own account;
- * `account:ListRegions` on its own account; the Security Hub calls on its own hub; sending to its dead-letter
- * queue; writing to its own log group; invoking itself (`lambda:InvokeFunction` on its own ARN only, for its
- * continuations). No action has a wildcard.
+ * `account:ListRegions` on its own account; the Security Hub calls on its own hub; sending to its
+ * failed-invocations queue; writing to its own log group; invoking itself (`lambda:InvokeFunction` on its own ARN
+ * only, for its continuations). No action has a wildcard. They are the template's own: the library builds them from
+ * `provider-statements.json`, which scripts/cdk-provider-statements.py generates from the template.
  */
 export class SecurityHubMemberAccountProvider extends Construct {
   /** The construct id of the singleton, directly under the stack. */
@@ -283,8 +327,12 @@ export class SecurityHubMemberAccountProvider extends Construct {
    */
   public readonly continuationPolicy: iam.Policy;
   public readonly logGroup: logs.LogGroup;
-  /** Asynchronous invocations that failed without an answer to CloudFormation, after Lambda's retries. */
-  public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * The function's on-failure destination: the records of asynchronous invocations (SNS deliveries, the provider's
+   * own continuations, the membership watch) that still failed after Lambda's retries, each with the event and the
+   * function's error. The function answered CloudFormation nowhere for them.
+   */
+  public readonly failedInvocationsQueue: sqs.Queue;
   /**
    * The ServiceToken for stacks in the organization's other accounts: the topic's ARN (`organizationTopic`).
    * Pass it to them as a parameter: `Fn::ImportValue` does not cross accounts.
@@ -297,380 +345,72 @@ export class SecurityHubMemberAccountProvider extends Construct {
 
   private alarms?: ProviderAlarms;
   private dashboard?: cloudwatch.Dashboard;
-  private readonly assumeRoleStatement: iam.PolicyStatement;
-  private readonly assumeOutsideStatement?: iam.PolicyStatement;
-  private readonly allowedRoleNames = new Set<string>();
-  private readonly allowedOutsideRoleNames = new Set<string>();
+  /** What provider.yaml's `${...}` stand for here (provider-statements.json's statements use them). */
+  private readonly templateValues: TemplateValues;
+  /** The role's statements on role names, to which `allowRoleName` adds. */
+  private readonly roleNameStatements: RoleNameStatement[] = [];
 
   constructor(scope: Construct, id: string, props: SecurityHubMemberAccountProviderProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const settings = SecurityHubMemberAccountProvider.checkedSettings(props);
 
-    const maxConcurrentRegions = props.maxConcurrentRegions ?? 64;
-    if (!Token.isUnresolved(maxConcurrentRegions) && (!Number.isInteger(maxConcurrentRegions) || maxConcurrentRegions < 1)) {
-      throw new Error(`maxConcurrentRegions must be a positive integer, got ${maxConcurrentRegions}`);
-    }
-    const administratorAccountIds = SecurityHubMemberAccountProvider.accountIds(props.administratorAccountIds, 'administratorAccountIds');
-    if (administratorAccountIds === undefined) {
-      throw new Error('administratorAccountIds must list at least one 12-digit account id');
-    }
-    const trustedAccountIds = SecurityHubMemberAccountProvider.accountIds(props.trustedAccountIds, 'trustedAccountIds');
-    const outsideAccountIds = SecurityHubMemberAccountProvider.accountIds(
-      props.memberAccountsOutsideOrganization,
-      'memberAccountsOutsideOrganization',
-    );
-    const reservedConcurrency = props.reservedConcurrency ?? (props.organizationTopic === true ? DEFAULT_RESERVED_CONCURRENCY : undefined);
-    if (reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency) && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
-      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
-    }
-    for (const topic of props.trustedTopicArns ?? []) {
-      if (!Token.isUnresolved(topic) && !TOPIC_ARN_RE.test(topic)) {
-        throw new Error(`trustedTopicArns must be SNS topic ARNs, got '${topic}'`);
-      }
-    }
-    const organizationId = props.organizationId;
-    if (!Token.isUnresolved(organizationId) && !ORGANIZATION_ID_RE.test(organizationId ?? '')) {
-      throw new Error(`organizationId must be an organization id (o- and 10-32 lowercase letters or digits), got '${organizationId}'`);
-    }
-
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
-    skipCheckov(this.logGroup.node.defaultChild as CfnResource, [
-      {
-        id: 'CKV_AWS_158',
-        comment:
-          'Encrypted at rest by CloudWatch Logs itself (AES-GCM, the default); the log lines hold account, stack and ' +
-          'request ids, no secrets and no response URLs. (provider.yaml uses its topic key here too; the CDK ' +
-          "provider's topic is optional, and a key policy naming this log group would make a dependency cycle.)",
-      },
-    ]);
-
-    // The records of failed asynchronous invocations land here, through the function's on-failure destination
-    // (below), sent with the execution role (Lambda Developer Guide, "Capturing records of Lambda asynchronous
-    // invocations"; the role gets sqs:SendMessage on this queue only).
-    // Encrypted with the AWS managed key for SQS, whose key policy lets this account's principals use it
-    // through SQS: no KMS permission needed (SQS Developer Guide, "Amazon SQS Key management").
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS_MANAGED,
-      retentionPeriod: Duration.days(14),
-    });
-    // No queue policy, as in provider.yaml (and an AWS::SQS::QueuePolicy is what moto's CloudFormation engine,
-    // which the project's tests deploy this on, cannot describe).
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      "The queue is itself the last stop: the function's on-failure destination for asynchronous invocations that " +
-        'failed after all retries; a dead-letter queue behind it would hold nothing that is not already here.',
-    );
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS4',
-      'The queue has no resource policy: only principals of this account that IAM allows reach it (Lambda sends with ' +
-        'the execution role), and the AWS SDKs and Lambda call SQS over TLS.',
-    );
-
+    this.logGroup = this.createLogGroup(props.logRetention);
+    this.failedInvocationsQueue = this.createFailedInvocationsQueue();
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Custom::SecurityHubMemberAccount provider',
     });
-    this.logGroup.grantWrite(this.role);
-
-    // Organizations actions that have no resource type (IAM accepts only "*" for them).
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'OrganizationsUnscoped',
-        actions: [
-          'organizations:CreateAccount',
-          'organizations:DescribeCreateAccountStatus',
-          'organizations:ListCreateAccountStatus',
-          'organizations:ListAccounts',
-        ],
-        resources: ['*'],
-      }),
-    );
-    // Actions on accounts, OUs and roots: only those of this organization (the management account's id is
-    // "*": the organization id pins it). TagResource is what CreateAccount with Tags requires.
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'OrganizationsThisOrganization',
-        actions: [
-          'organizations:TagResource',
-          'organizations:UntagResource',
-          'organizations:ListTagsForResource',
-          'organizations:DescribeAccount',
-          'organizations:ListParents',
-          'organizations:MoveAccount',
-          'organizations:CloseAccount',
-        ],
-        resources: ['account', 'ou', 'root'].map((type) => `arn:${stack.partition}:organizations::*:${type}/${organizationId}/*`),
-      }),
-    );
-    // The role names, only in the organization's accounts: aws:ResourceOrgID is the organization of the
-    // account that owns the role (IAM User Guide, "AWS global condition context keys").
-    this.assumeRoleStatement = new iam.PolicyStatement({
-      sid: 'AssumeRolesInOrganization',
-      actions: ['sts:AssumeRole'],
-      conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
-    });
-    // Invited members outside the organization: their member role names, in exactly those accounts
-    // (aws:ResourceAccount, the account that owns the role). No such accounts: no statement.
-    if (outsideAccountIds !== undefined) {
-      this.assumeOutsideStatement = new iam.PolicyStatement({
-        sid: 'AssumeMemberRolesOutsideOrganization',
-        actions: ['sts:AssumeRole'],
-        conditions: { StringEquals: { 'aws:ResourceAccount': outsideAccountIds } },
-      });
+    this.templateValues = {
+      'AWS::Partition': stack.partition,
+      'AWS::AccountId': stack.account,
+      OrganizationId: props.organizationId,
+      MemberAccountsOutsideOrganization: settings.outsideAccountIds,
+      'LogGroup.Arn': this.logGroup.logGroupArn,
+      [`${QUEUE_LOGICAL_ID}.Arn`]: this.failedInvocationsQueue.queueArn,
+    };
+    // provider.yaml's statements (provider-statements.json), all in the role's default policy but those that name
+    // the function: the function waits for that policy, so they would make a dependency cycle (continuationPolicy).
+    const statements = templateStatements();
+    for (const statement of statements.filter((s) => !s.uses('Function'))) {
+      this.addTemplateStatement(statement);
     }
     this.allowRoleName(props.memberRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME, 'memberRoleName', RoleKind.MEMBER);
     this.allowRoleName(props.administratorRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME, 'administratorRoleName', RoleKind.ADMINISTRATOR);
-    this.role.addToPolicy(this.assumeRoleStatement);
-    if (this.assumeOutsideStatement) {
-      this.role.addToPolicy(this.assumeOutsideStatement);
-    }
-    // The provider checks with CloudFormation that a request is real (the stack, its operation in progress, the
-    // resource and its status; a cleanup's events; the template an untrusted request's harmful properties must
-    // come from): its own account's stacks with these credentials, others' through the member role (Service
-    // Authorization Reference, AWS CloudFormation: these actions take resource type "stack").
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadRequestingStacks',
-        actions: [
-          'cloudformation:DescribeStacks',
-          'cloudformation:DescribeStackResource',
-          'cloudformation:DescribeStackEvents',
-          'cloudformation:GetTemplate',
-        ],
-        resources: [stack.formatArn({ service: 'cloudformation', region: '*', resource: 'stack', resourceName: '*/*' })],
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DiscoverRegions',
-        actions: ['account:ListRegions'],
-        // Without AccountId, ListRegions answers for the caller's own account: only this one.
-        resources: [stack.formatArn({ service: 'account', region: '', resource: 'account', arnFormat: ArnFormat.NO_RESOURCE_NAME })],
-      }),
-    );
-    // Security Hub calls go to this account's hub only when it is the administrator or the member itself.
-    const securityHubHubs = stack.formatArn({
-      service: 'securityhub',
-      region: '*',
-      resource: 'hub',
-      resourceName: 'default',
-    });
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'SecurityHubAdministratorIsThisAccount',
-        actions: [
-          'securityhub:DescribeHub',
-          'securityhub:CreateMembers',
-          'securityhub:GetMembers',
-          'securityhub:InviteMembers',
-          'securityhub:DisassociateMembers',
-          'securityhub:DeleteMembers',
-          'securityhub:ListMembers',
-        ],
-        resources: [securityHubHubs],
-      }),
-    );
-    // The member side, when the account enrolled is the provider's own (e.g. the management account joining
-    // the audit account).
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'SecurityHubMemberIsThisAccount',
-        actions: [
-          'securityhub:EnableSecurityHub',
-          'securityhub:DisableSecurityHub',
-          'securityhub:GetAdministratorAccount',
-          'securityhub:ListInvitations',
-          'securityhub:AcceptAdministratorInvitation',
-          'securityhub:DisassociateFromAdministratorAccount',
-        ],
-        resources: [securityHubHubs],
-      }),
-    );
 
-    this.function = new lambda.Function(this, 'Function', {
-      description: 'Custom::SecurityHubMemberAccount provider (Security Hub member enrollment)',
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      handler: 'bootstrap',
-      code: props.code ?? SecurityHubMemberAccountProvider.defaultCode(),
-      architecture: props.architecture ?? lambda.Architecture.X86_64,
-      memorySize: 256,
-      timeout: Duration.minutes(15),
-      role: this.role,
-      logGroup: this.logGroup,
-      // As provider.yaml's ReservedConcurrency: a cap, so that a flood cannot take the account's concurrency.
-      reservedConcurrentExecutions: reservedConcurrency,
-      environment: {
-        ADMINISTRATOR_ACCOUNT_IDS: Fn.join(',', administratorAccountIds),
-        // Set explicitly (not left to the provider's default): none given means this account.
-        TRUSTED_ACCOUNT_IDS: trustedAccountIds === undefined ? stack.account : Fn.join(',', trustedAccountIds),
-        MAX_CONCURRENT_REGIONS: Token.isUnresolved(maxConcurrentRegions) ? Token.asString(maxConcurrentRegions) : String(maxConcurrentRegions),
-        RUST_LOG: props.logLevel ?? 'info',
-        ...(props.trustedTopicArns?.length ? { TRUSTED_TOPIC_ARNS: Fn.join(',', props.trustedTopicArns) } : {}),
-        ...(props.allowUnverifiedHarmfulProperties === true ? { ALLOW_UNVERIFIED_HARMFUL_PROPERTIES: 'true' } : {}),
-        ...(props.watchHealing === true ? { WATCH_HEALING: 'true' } : {}),
-      },
-    });
-    // The membership watch, as provider.yaml's WatchSchedule: the same function invoked directly by an EventBridge
-    // schedule with an event of its own shape (src/watch/event.rs); the target adds the function's permission for
-    // this rule only.
+    this.function = this.createFunction(props, settings);
     if (props.membershipWatch !== false) {
-      new events.Rule(this, 'WatchSchedule', {
-        description: 'Membership watch of the Custom::SecurityHubMemberAccount provider',
-        schedule: props.watchSchedule ?? events.Schedule.rate(Duration.hours(1)),
-        targets: [
-          new targets.LambdaFunction(this.function, {
-            event: events.RuleTargetInput.fromObject({
-              SecurityHubMemberAccountWatch: {
-                AdministratorRoleName: props.administratorRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME,
-              },
-            }),
-          }),
-        ],
-      });
+      this.addMembershipWatch(props.watchSchedule, props.administratorRoleName);
     } else if (props.watchSchedule !== undefined || props.watchHealing === true) {
       throw new Error('watchSchedule and watchHealing are only for membershipWatch: true');
     }
     // As provider.yaml's AsyncInvokeConfig: an on-failure destination (its records hold the request and the
     // response), not a dead-letter queue as well, which would receive each failure a second time. L1, so that the
-    // role's statement stays the one of provider.yaml (sqs:SendMessage only), as a test compares them.
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
-    );
+    // role's only permission on the queue is the template's statement (sqs:SendMessage).
     new lambda.CfnEventInvokeConfig(this, 'AsyncInvokeConfig', {
       functionName: this.function.functionName,
       qualifier: '$LATEST',
       maximumRetryAttempts: 2,
-      destinationConfig: { onFailure: { destination: this.deadLetterQueue.queueArn } },
+      destinationConfig: { onFailure: { destination: this.failedInvocationsQueue.queueArn } },
     });
-    skipCheckov(this.function.node.defaultChild as CfnResource, [
-      {
-        id: 'CKV_AWS_116',
-        comment:
-          'Failed asynchronous invocations are kept by the on-failure destination (the encrypted queue), whose ' +
-          'records hold the request and the response; a dead-letter queue as well would receive each failure twice.',
-      },
-      {
-        id: 'CKV_AWS_117',
-        comment:
-          'Not in a VPC: the function calls only public AWS endpoints (STS, Organizations, Account, CloudFormation, ' +
-          'Security Hub in every region, S3 response URLs); in a VPC it would need a NAT gateway or an interface ' +
-          'endpoint per service and region, and it serves no VPC resource.',
-      },
-      {
-        id: 'CKV_AWS_173',
-        comment:
-          'The environment holds no secrets, only account ids, a region count and a log filter; Lambda encrypts ' +
-          'environment variables at rest with an AWS managed key anyway.',
-      },
-      ...(reservedConcurrency === undefined
-        ? [{
-          id: 'CKV_AWS_115',
-          comment:
-            'No reserved concurrency without the organization topic: only this account\'s CloudFormation invokes the ' +
-            "function (IAM guards lambda:InvokeFunction), and a reservation takes from the account's unreserved pool, " +
-            'which Lambda keeps at 100 or more (Lambda Developer Guide, "Configuring reserved concurrency for a ' +
-            'function"), so it fails to deploy in accounts with a low concurrency quota. Set reservedConcurrency to cap it.',
-        }]
-        : []),
-    ]);
 
     // Continuations: when a request's work is not done near the Lambda deadline, the function invokes itself
     // asynchronously (Lambda Invoke, InvocationType Event) on the ARN its invocation context names, and the new
     // invocation resumes the work. Only this function, by its unqualified ARN (the one CloudFormation and SNS
-    // invoke). A policy of its own, as provider.yaml's ContinuationPolicy: the function waits for its role's
-    // default policy, so a statement naming the function there would make a dependency cycle. No request reaches
-    // the function before this policy exists: the stack's custom resources and StackSets depend on it.
+    // invoke). A policy of its own, as provider.yaml's ContinuationPolicy. No request reaches the function before
+    // this policy exists: the stack's custom resources and StackSets depend on it.
+    const withFunction = { ...this.templateValues, 'Function.Arn': this.function.functionArn };
     this.continuationPolicy = new iam.Policy(this, 'ContinuationPolicy', {
       roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({ sid: 'InvokeItself', actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
-      ],
+      statements: statements.filter((s) => s.uses('Function')).flatMap((s) => s.toPolicyStatement(withFunction) ?? []),
     });
-
     this.serviceToken = this.function.functionArn;
-
-    // The wildcards of the statements above are what the design needs, each for its reason (cdk-nag
-    // AwsSolutions-IAM5 reports every wildcard resource; these are acknowledged for cdk-nag users).
-    const anyRegionOwnAccount =
-      'Only this account: the resource covers every region, so the region is "*"; the account is the provider\'s own.';
-    acknowledgeWildcardResources(this.role.node.findChild('DefaultPolicy') as iam.Policy, {
-      OrganizationsUnscoped:
-        'CreateAccount, DescribeCreateAccountStatus, ListCreateAccountStatus and ListAccounts have no resource type: IAM ' +
-        'accepts only "*" for them (Service Authorization Reference, AWS Organizations).',
-      OrganizationsThisOrganization:
-        'Only the accounts, OUs and roots of this organization: the management account id in these ARNs is "*" because the ' +
-        'organization id already pins it, and the accounts acted on are not known in advance.',
-      AssumeRolesInOrganization:
-        'Members are not known in advance, so the account of the role ARN is "*"; limited to the named roles and, by ' +
-        'aws:ResourceOrgID, to the accounts of this organization.',
-      AssumeMemberRolesOutsideOrganization:
-        'The account of the role ARN is "*" because IAM cannot build ARNs from a list; limited to the member role names ' +
-        'and, by aws:ResourceAccount, to the listed accounts.',
-      ReadRequestingStacks:
-        'Any stack of this account, in any region, may be the one that sends a request; the provider reads only that ' +
-        'stack. Stack ARNs end in an id CloudFormation generates.',
-      SecurityHubAdministratorIsThisAccount: anyRegionOwnAccount,
-      SecurityHubMemberIsThisAccount: anyRegionOwnAccount,
-    });
+    this.acknowledgeWildcardResources();
 
     if (props.organizationTopic === true) {
-      const pattern = props.publisherRoleNamePattern ?? SecurityHubMemberAccountProvider.DEFAULT_PUBLISHER_ROLE_NAME_PATTERN;
-      if (!Token.isUnresolved(pattern) && !/^[\w+=,.@/*?-]{1,512}$/.test(pattern)) {
-        throw new Error(`publisherRoleNamePattern must be an IAM role name pattern (A-Z a-z 0-9 +=,.@_-/ * ?), got '${pattern}'`);
-      }
-      const publishers = {
-        StringEquals: { 'aws:PrincipalOrgID': organizationId },
-        ArnLike: { 'aws:PrincipalArn': `arn:${stack.partition}:iam::*:role/${pattern}` },
-      };
-      // A customer managed key, because the publishers in other accounts need the key policy's permission and an
-      // AWS managed key's policy cannot be changed (KMS Developer Guide, "AWS managed keys"). The account
-      // administers it through IAM (CDK's default key policy, as provider.yaml's AccountAdministersTheKey).
-      this.topicKey = new kms.Key(this, 'TopicKey', {
-        description: 'Custom::SecurityHubMemberAccount provider - its SNS topic',
-        enableKeyRotation: true,
-      });
-      // Publishers to an encrypted topic need kms:GenerateDataKey* and kms:Decrypt on its key (SNS Developer
-      // Guide, "Managing Amazon SNS encryption keys and costs"): exactly the topic's publishers, only through SNS.
-      this.topicKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'TopicPublishersEncryptThroughSns',
-          principals: [new iam.AnyPrincipal()],
-          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-          resources: ['*'],
-          conditions: {
-            StringEquals: { ...publishers.StringEquals, 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` },
-            ArnLike: publishers.ArnLike,
-          },
-        }),
-      );
-      skipCheckov(this.topicKey.node.defaultChild as CfnResource, [
-        {
-          id: 'CKV_AWS_33',
-          comment:
-            'The publishers\' statement has Principal "*" because the publishers are roles in accounts not known in ' +
-            'advance; it is limited by aws:PrincipalOrgID (this organization), aws:PrincipalArn ' +
-            '(publisherRoleNamePattern) and kms:ViaService (only through SNS in this region), the same principals ' +
-            'that the topic policy lets publish.',
-        },
-      ]);
-      this.topic = new sns.Topic(this, 'Topic', { masterKey: this.topicKey, enforceSSL: true });
-      // Only the StackSet execution roles of the organization's accounts (aws:PrincipalArn is the role's ARN for
-      // a session of that role: IAM User Guide, "AWS global condition context keys").
-      this.topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'PublishFromStackSetExecutionRoles',
-          principals: [new iam.AnyPrincipal()],
-          actions: ['sns:Publish'],
-          resources: [this.topic.topicArn],
-          conditions: publishers,
-        }),
-      );
-      // The provider unwraps SNS-wrapped events; the subscription adds the Lambda permission for this topic.
-      this.topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+      const publishers = this.topicPublishers(props.organizationId, props.publisherRoleNamePattern);
+      this.topicKey = this.createTopicKey(publishers);
+      this.topic = this.createTopic(this.topicKey, publishers);
       this.topicServiceToken = this.topic.topicArn;
     } else if (props.publisherRoleNamePattern !== undefined) {
       throw new Error('publisherRoleNamePattern is only for organizationTopic: true');
@@ -678,8 +418,16 @@ export class SecurityHubMemberAccountProvider extends Construct {
   }
 
   /**
+   * @deprecated use `failedInvocationsQueue`: the queue is the function's on-failure destination, no dead-letter
+   * queue.
+   */
+  public get deadLetterQueue(): sqs.Queue {
+    return this.failedInvocationsQueue;
+  }
+
+  /**
    * Alarms on refused requests (the provider's "request refused" log lines, through a metric filter) and on
-   * messages in the dead-letter queue, as `cloudformation/provider.yaml` has them; add actions with
+   * records in the failed-invocations queue, as `cloudformation/provider.yaml` has them; add actions with
    * `addAlarmAction`. Not created by default. Idempotent.
    */
   public addAlarms(): ProviderAlarms {
@@ -706,12 +454,13 @@ export class SecurityHubMemberAccountProvider extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const deadLetters = this.deadLetterQueue
+    // The construct id is provider.yaml's logical id (DeadLetterAlarm); it stays, so that deployed alarms stay.
+    const failedInvocations = this.failedInvocationsQueue
       .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) })
       .createAlarm(this, 'DeadLetterAlarm', {
         alarmDescription:
           'A request to the Custom::SecurityHubMemberAccount provider failed without an answer to CloudFormation ' +
-          "(after Lambda's retries); the event is in the dead-letter queue.",
+          "(after Lambda's retries); its invocation record is in the on-failure destination queue.",
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -734,7 +483,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
-    this.alarms = { refusedRequests, deadLetters, departedMembers };
+    this.alarms = { refusedRequests, failedInvocations, deadLetters: failedInvocations, departedMembers };
     return this.alarms;
   }
 
@@ -768,7 +517,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
         height: 2,
       }),
     );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24, height: 3 }));
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [alarms.refusedRequests, alarms.failedInvocations, alarms.departedMembers], width: 24, height: 3 }));
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Requests by type',
@@ -816,7 +565,7 @@ export class SecurityHubMemberAccountProvider extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Failed invocations queue (on-failure destination)',
-        left: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period })],
+        left: [this.failedInvocationsQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period })],
         width: 12,
       }),
     );
@@ -856,16 +605,48 @@ export class SecurityHubMemberAccountProvider extends Construct {
     if (!Token.isUnresolved(roleName) && !ROLE_NAME_RE.test(roleName)) {
       throw new Error(`${prop} must be an IAM role name (1-64 characters of A-Z a-z 0-9 +=,.@_-), got '${roleName}'`);
     }
-    const arn = `arn:${Stack.of(this).partition}:iam::*:role/${roleName}`;
-    if (!this.allowedRoleNames.has(roleName)) {
-      this.allowedRoleNames.add(roleName);
-      this.assumeRoleStatement.addResources(arn);
+    // provider.yaml's role-name parameter for this kind: its statements' resources that use it are ARN patterns.
+    const parameter = ROLE_NAME_PARAMETERS[kind ?? (prop === 'administratorRoleName' ? RoleKind.ADMINISTRATOR : RoleKind.MEMBER)];
+    for (const { statement, patterns, added } of this.roleNameStatements) {
+      for (const pattern of patterns.filter((p) => placeholders(p).includes(parameter))) {
+        const arn = substitute(pattern, { ...this.templateValues, [parameter]: roleName }) as string;
+        if (!added.has(arn)) {
+          added.add(arn);
+          statement.addResources(arn);
+        }
+      }
     }
-    const member = (kind ?? (prop === 'administratorRoleName' ? RoleKind.ADMINISTRATOR : RoleKind.MEMBER)) === RoleKind.MEMBER;
-    if (member && this.assumeOutsideStatement && !this.allowedOutsideRoleNames.has(roleName)) {
-      this.allowedOutsideRoleNames.add(roleName);
-      this.assumeOutsideStatement.addResources(arn);
+  }
+
+  /** The props checked, with their defaults. */
+  private static checkedSettings(props: SecurityHubMemberAccountProviderProps): Settings {
+    const maxConcurrentRegions = props.maxConcurrentRegions ?? 64;
+    if (!Token.isUnresolved(maxConcurrentRegions) && (!Number.isInteger(maxConcurrentRegions) || maxConcurrentRegions < 1)) {
+      throw new Error(`maxConcurrentRegions must be a positive integer, got ${maxConcurrentRegions}`);
     }
+    const administratorAccountIds = SecurityHubMemberAccountProvider.accountIds(props.administratorAccountIds, 'administratorAccountIds');
+    if (administratorAccountIds === undefined) {
+      throw new Error('administratorAccountIds must list at least one 12-digit account id');
+    }
+    const trustedAccountIds = SecurityHubMemberAccountProvider.accountIds(props.trustedAccountIds, 'trustedAccountIds');
+    const outsideAccountIds = SecurityHubMemberAccountProvider.accountIds(
+      props.memberAccountsOutsideOrganization,
+      'memberAccountsOutsideOrganization',
+    );
+    const reservedConcurrency = props.reservedConcurrency ?? (props.organizationTopic === true ? DEFAULT_RESERVED_CONCURRENCY : undefined);
+    if (reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency) && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
+    }
+    for (const topic of props.trustedTopicArns ?? []) {
+      if (!Token.isUnresolved(topic) && !TOPIC_ARN_RE.test(topic)) {
+        throw new Error(`trustedTopicArns must be SNS topic ARNs, got '${topic}'`);
+      }
+    }
+    const organizationId = props.organizationId;
+    if (!Token.isUnresolved(organizationId) && !ORGANIZATION_ID_RE.test(organizationId ?? '')) {
+      throw new Error(`organizationId must be an organization id (o- and 10-32 lowercase letters or digits), got '${organizationId}'`);
+    }
+    return { maxConcurrentRegions, administratorAccountIds, trustedAccountIds, outsideAccountIds, reservedConcurrency };
   }
 
   /** A list of 12-digit account ids (checked unless tokens); undefined when not given or empty. */
@@ -894,5 +675,249 @@ export class SecurityHubMemberAccountProvider extends Construct {
       );
     }
     return lambda.Code.fromAsset(packaged);
+  }
+
+  private createLogGroup(retention: logs.RetentionDays | undefined): logs.LogGroup {
+    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: retention ?? logs.RetentionDays.ONE_YEAR });
+    skipCheckov(logGroup.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_158',
+        comment:
+          'Encrypted at rest by CloudWatch Logs itself (AES-GCM, the default); the log lines hold account, stack and ' +
+          'request ids, no secrets and no response URLs. (provider.yaml uses its topic key here too; the CDK ' +
+          "provider's topic is optional, and a key policy naming this log group would make a dependency cycle.)",
+      },
+    ]);
+    return logGroup;
+  }
+
+  /**
+   * The records of failed asynchronous invocations land here, through the function's on-failure destination, sent
+   * with the execution role (Lambda Developer Guide, "Capturing records of Lambda asynchronous invocations"; the
+   * role gets sqs:SendMessage on this queue only). Encrypted with the AWS managed key for SQS, whose key policy lets
+   * this account's principals use it through SQS: no KMS permission needed (SQS Developer Guide, "Amazon SQS Key
+   * management").
+   */
+  private createFailedInvocationsQueue(): sqs.Queue {
+    // The construct id is from when the queue was the function's dead-letter queue; it stays, so that stacks
+    // deployed before keep their queue (a new id would replace it, and drop its messages).
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    // No queue policy, as in provider.yaml (and an AWS::SQS::QueuePolicy is what moto's CloudFormation engine,
+    // which the project's tests deploy this on, cannot describe).
+    acknowledge(
+      queue,
+      'AwsSolutions-SQS3',
+      "The queue is itself the last stop: the function's on-failure destination for asynchronous invocations that " +
+        'failed after all retries; a dead-letter queue behind it would hold nothing that is not already here.',
+    );
+    acknowledge(
+      queue,
+      'AwsSolutions-SQS4',
+      'The queue has no resource policy: only principals of this account that IAM allows reach it (Lambda sends with ' +
+        'the execution role), and the AWS SDKs and Lambda call SQS over TLS.',
+    );
+    return queue;
+  }
+
+  /**
+   * One of provider.yaml's statements, in the role's default policy. Those on role names start without the
+   * role-name resources, which `allowRoleName` adds; those that use a value not given (no
+   * `memberAccountsOutsideOrganization`) are not made, as the template makes them only under a condition.
+   */
+  private addTemplateStatement(template: TemplateStatement): void {
+    const patterns = template.resources.filter((r) => placeholders(r).some((name) => ROLE_NAME_PARAMETER_NAMES.includes(name)));
+    const statement = template.toPolicyStatement(this.templateValues, {
+      withSid: !template.uses(QUEUE_LOGICAL_ID),
+      resources: (resource) => !patterns.includes(resource),
+    });
+    if (statement === undefined) {
+      return;
+    }
+    if (patterns.length > 0) {
+      this.roleNameStatements.push({ statement, patterns, added: new Set() });
+    }
+    this.role.addToPolicy(statement);
+  }
+
+  private createFunction(props: SecurityHubMemberAccountProviderProps, settings: Settings): lambda.Function {
+    const stack = Stack.of(this);
+    const { maxConcurrentRegions, trustedAccountIds, reservedConcurrency } = settings;
+    const fn = new lambda.Function(this, 'Function', {
+      description: 'Custom::SecurityHubMemberAccount provider (Security Hub member enrollment)',
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      handler: 'bootstrap',
+      code: props.code ?? SecurityHubMemberAccountProvider.defaultCode(),
+      architecture: props.architecture ?? lambda.Architecture.X86_64,
+      memorySize: 256,
+      timeout: Duration.minutes(15),
+      role: this.role,
+      logGroup: this.logGroup,
+      // As provider.yaml's ReservedConcurrency: a cap, so that a flood cannot take the account's concurrency.
+      reservedConcurrentExecutions: reservedConcurrency,
+      environment: {
+        ADMINISTRATOR_ACCOUNT_IDS: Fn.join(',', settings.administratorAccountIds),
+        // Set explicitly (not left to the provider's default): none given means this account.
+        TRUSTED_ACCOUNT_IDS: trustedAccountIds === undefined ? stack.account : Fn.join(',', trustedAccountIds),
+        MAX_CONCURRENT_REGIONS: Token.isUnresolved(maxConcurrentRegions) ? Token.asString(maxConcurrentRegions) : String(maxConcurrentRegions),
+        RUST_LOG: props.logLevel ?? 'info',
+        ...(props.trustedTopicArns?.length ? { TRUSTED_TOPIC_ARNS: Fn.join(',', props.trustedTopicArns) } : {}),
+        ...(props.allowUnverifiedHarmfulProperties === true ? { ALLOW_UNVERIFIED_HARMFUL_PROPERTIES: 'true' } : {}),
+        ...(props.watchHealing === true ? { WATCH_HEALING: 'true' } : {}),
+      },
+    });
+    skipCheckov(fn.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_116',
+        comment:
+          'Failed asynchronous invocations are kept by the on-failure destination (the encrypted queue), whose ' +
+          'records hold the request and the response; a dead-letter queue as well would receive each failure twice.',
+      },
+      {
+        id: 'CKV_AWS_117',
+        comment:
+          'Not in a VPC: the function calls only public AWS endpoints (STS, Organizations, Account, CloudFormation, ' +
+          'Security Hub in every region, S3 response URLs); in a VPC it would need a NAT gateway or an interface ' +
+          'endpoint per service and region, and it serves no VPC resource.',
+      },
+      {
+        id: 'CKV_AWS_173',
+        comment:
+          'The environment holds no secrets, only account ids, a region count and a log filter; Lambda encrypts ' +
+          'environment variables at rest with an AWS managed key anyway.',
+      },
+      ...(reservedConcurrency === undefined
+        ? [{
+          id: 'CKV_AWS_115',
+          comment:
+            'No reserved concurrency without the organization topic: only this account\'s CloudFormation invokes the ' +
+            "function (IAM guards lambda:InvokeFunction), and a reservation takes from the account's unreserved pool, " +
+            'which Lambda keeps at 100 or more (Lambda Developer Guide, "Configuring reserved concurrency for a ' +
+            'function"), so it fails to deploy in accounts with a low concurrency quota. Set reservedConcurrency to cap it.',
+        }]
+        : []),
+    ]);
+    return fn;
+  }
+
+  /**
+   * The membership watch, as provider.yaml's WatchSchedule: the same function invoked directly by an EventBridge
+   * schedule with an event of its own shape (src/watch/event.rs); the target adds the function's permission for
+   * this rule only.
+   */
+  private addMembershipWatch(schedule: events.Schedule | undefined, administratorRoleName: string | undefined): void {
+    new events.Rule(this, 'WatchSchedule', {
+      description: 'Membership watch of the Custom::SecurityHubMemberAccount provider',
+      schedule: schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject({
+            SecurityHubMemberAccountWatch: {
+              AdministratorRoleName: administratorRoleName ?? SecurityHubMemberAccountProvider.DEFAULT_ROLE_NAME,
+            },
+          }),
+        }),
+      ],
+    });
+  }
+
+  /**
+   * The wildcards of the role's statements are what the design needs, each for its reason (cdk-nag
+   * AwsSolutions-IAM5 reports every wildcard resource; these are acknowledged for cdk-nag users).
+   */
+  private acknowledgeWildcardResources(): void {
+    const anyRegionOwnAccount =
+      'Only this account: the resource covers every region, so the region is "*"; the account is the provider\'s own.';
+    acknowledgeWildcardResources(this.role.node.findChild('DefaultPolicy') as iam.Policy, {
+      OrganizationsUnscoped:
+        'CreateAccount, DescribeCreateAccountStatus, ListCreateAccountStatus and ListAccounts have no resource type: IAM ' +
+        'accepts only "*" for them (Service Authorization Reference, AWS Organizations).',
+      OrganizationsThisOrganization:
+        'Only the accounts, OUs and roots of this organization: the management account id in these ARNs is "*" because the ' +
+        'organization id already pins it, and the accounts acted on are not known in advance.',
+      AssumeRolesInOrganization:
+        'Members are not known in advance, so the account of the role ARN is "*"; limited to the named roles and, by ' +
+        'aws:ResourceOrgID, to the accounts of this organization.',
+      AssumeMemberRolesOutsideOrganization:
+        'The account of the role ARN is "*" because IAM cannot build ARNs from a list; limited to the member role names ' +
+        'and, by aws:ResourceAccount, to the listed accounts.',
+      ReadRequestingStacks:
+        'Any stack of this account, in any region, may be the one that sends a request; the provider reads only that ' +
+        'stack. Stack ARNs end in an id CloudFormation generates.',
+      SecurityHubAdministratorIsThisAccount: anyRegionOwnAccount,
+      SecurityHubMemberIsThisAccount: anyRegionOwnAccount,
+    });
+  }
+
+  /** The organization topic's publishers: the conditions of the topic's policy and of its key's. */
+  private topicPublishers(organizationId: string, publisherRoleNamePattern: string | undefined): Publishers {
+    const pattern = publisherRoleNamePattern ?? SecurityHubMemberAccountProvider.DEFAULT_PUBLISHER_ROLE_NAME_PATTERN;
+    if (!Token.isUnresolved(pattern) && !/^[\w+=,.@/*?-]{1,512}$/.test(pattern)) {
+      throw new Error(`publisherRoleNamePattern must be an IAM role name pattern (A-Z a-z 0-9 +=,.@_-/ * ?), got '${pattern}'`);
+    }
+    return {
+      StringEquals: { 'aws:PrincipalOrgID': organizationId },
+      ArnLike: { 'aws:PrincipalArn': `arn:${Stack.of(this).partition}:iam::*:role/${pattern}` },
+    };
+  }
+
+  /**
+   * The organization topic's key. A customer managed key, because the publishers in other accounts need the key
+   * policy's permission and an AWS managed key's policy cannot be changed (KMS Developer Guide, "AWS managed keys").
+   * The account administers it through IAM (CDK's default key policy, as provider.yaml's AccountAdministersTheKey).
+   */
+  private createTopicKey(publishers: Publishers): kms.Key {
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'Custom::SecurityHubMemberAccount provider - its SNS topic',
+      enableKeyRotation: true,
+    });
+    // Publishers to an encrypted topic need kms:GenerateDataKey* and kms:Decrypt on its key (SNS Developer
+    // Guide, "Managing Amazon SNS encryption keys and costs"): exactly the topic's publishers, only through SNS.
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'TopicPublishersEncryptThroughSns',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { ...publishers.StringEquals, 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` },
+          ArnLike: publishers.ArnLike,
+        },
+      }),
+    );
+    skipCheckov(key.node.defaultChild as CfnResource, [
+      {
+        id: 'CKV_AWS_33',
+        comment:
+          'The publishers\' statement has Principal "*" because the publishers are roles in accounts not known in ' +
+          'advance; it is limited by aws:PrincipalOrgID (this organization), aws:PrincipalArn ' +
+          '(publisherRoleNamePattern) and kms:ViaService (only through SNS in this region), the same principals ' +
+          'that the topic policy lets publish.',
+      },
+    ]);
+    return key;
+  }
+
+  /**
+   * The organization topic: only the StackSet execution roles of the organization's accounts may publish
+   * (aws:PrincipalArn is the role's ARN for a session of that role: IAM User Guide, "AWS global condition context
+   * keys"). The provider unwraps SNS-wrapped events; the subscription adds the Lambda permission for this topic.
+   */
+  private createTopic(key: kms.Key, publishers: Publishers): sns.Topic {
+    const topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true });
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishFromStackSetExecutionRoles',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: publishers,
+      }),
+    );
+    topic.addSubscription(new subscriptions.LambdaSubscription(this.function));
+    return topic;
   }
 }

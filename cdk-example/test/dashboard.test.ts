@@ -41,7 +41,7 @@ function requestsLine(): MetricsLine {
   const actions = fs.readFileSync(path.join(SRC, 'enrollment', 'mod.rs'), 'utf8');
   const handler = fs.readFileSync(path.join(SRC, 'protocol', 'handler.rs'), 'utf8');
   return {
-    namespace: one(text, /pub const NAMESPACE: &str = "([^"]+)";/g, 'NAMESPACE'),
+    namespace: one(text, /pub(?:\([\w:]+\))? const NAMESPACE: &str = "([^"]+)";/g, 'NAMESPACE'),
     metrics: new Set(all(line, /\{"Name": "(\w+)", "Unit": "\w+"\}/g)),
     dimensionSets: JSON.parse(one(line, /"Dimensions": (\[\[.*?\]\])/g, 'Dimensions')),
     requestTypes: new Set([
@@ -61,7 +61,7 @@ function watchLine(): MetricsLine | undefined {
   text = text.includes('#[cfg(test)]') ? text.slice(0, text.indexOf('#[cfg(test)]')) : text;
   const counted = one(text, /const COUNTED: \[&str; \d+\] = \[([^\]]*)\];/g, 'COUNTED');
   return {
-    namespace: one(text, /pub const NAMESPACE: &str = "([^"]+)";/g, 'NAMESPACE'),
+    namespace: one(text, /pub(?:\([\w:]+\))? const NAMESPACE: &str = "([^"]+)";/g, 'NAMESPACE'),
     metrics: new Set([
       ...all(text, /\("(\w+)", (?:summary|u32|other)/g),
       ...all(counted, /"(\w+)"/g),
@@ -69,7 +69,7 @@ function watchLine(): MetricsLine | undefined {
       ...all(text, /json!\(\{"Name": "(\w+)", "Unit"/g),
     ]),
     dimensionSets: JSON.parse(one(text, /"Dimensions": (\[\[.*?\]\])/g, 'Dimensions')),
-    requestTypes: new Set([one(text, /pub const REQUEST_TYPE: &str = "([^"]+)";/g, 'REQUEST_TYPE')]),
+    requestTypes: new Set([one(text, /pub(?:\([\w:]+\))? const REQUEST_TYPE: &str = "([^"]+)";/g, 'REQUEST_TYPE')]),
   };
 }
 

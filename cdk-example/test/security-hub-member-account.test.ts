@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
@@ -251,7 +251,7 @@ describe('SecurityHubMemberAccountProvider', () => {
       'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
-    // Logs only to its own log group, dead letters only to its own queue.
+    // Logs only to its own log group, failed invocations only to its own queue.
     const template = Template.fromStack(stack);
     const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
     const logs = all.find((s) => actions(s).includes('logs:PutLogEvents'))!;
@@ -350,7 +350,7 @@ describe('SecurityHubMemberAccountProvider', () => {
     }
   });
 
-  it('counts refused requests and alarms on them and on dead letters, when asked', () => {
+  it('counts refused requests and alarms on them and on failed invocations, when asked', () => {
     Template.fromStack(newStack()).resourceCountIs('AWS::CloudWatch::Alarm', 0);
     const stack = newStack();
     const provider = SecurityHubMemberAccountProvider.getOrCreate(stack);
@@ -373,6 +373,20 @@ describe('SecurityHubMemberAccountProvider', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
     template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: 'alias/aws/sqs', MessageRetentionPeriod: 1209600 });
+    // deadLetters is the deprecated name of the same alarm.
+    assert.equal(alarms.deadLetters, alarms.failedInvocations);
+  });
+
+  it('has its failed-invocations queue (the on-failure destination) also under the deprecated name deadLetterQueue', () => {
+    const stack = newStack();
+    const provider = SecurityHubMemberAccountProvider.getOrCreate(stack);
+    assert.equal(provider.deadLetterQueue, provider.failedInvocationsQueue);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [stack.getLogicalId(provider.failedInvocationsQueue.node.defaultChild as CfnResource), 'Arn'] } } },
+    });
+    // The construct id is the one deployed stacks have: a new one would replace their queue.
+    assert.equal(provider.failedInvocationsQueue.node.id, 'DeadLetterQueue');
   });
 
   it('says why in each checkov skip', () => {
