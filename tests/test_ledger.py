@@ -737,6 +737,51 @@ def cloudformation_missing_resource(emulator):
     )
 
 
+@situation
+def cloudformation_resource_status_during_update(emulator):
+    stack_id, cloudformation = held_stack(emulator)
+    emulator.stage_stack(stack_id, "UPDATE_IN_PROGRESS", physical_ids={"Member": MEMBER})
+    return capture(
+        cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Member", account=MEMBER
+    )
+
+
+@situation
+def cloudformation_resource_status_during_cleanup(emulator):
+    stack_id, cloudformation = held_stack(emulator)
+    emulator.stage_stack(stack_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": MEMBER})
+    answer = capture(
+        cloudformation.describe_stack_resource, StackName=stack_id, LogicalResourceId="Member", account=MEMBER
+    )
+    assert answer.body["StackResourceDetail"]["PhysicalResourceId"] == MEMBER
+    return answer
+
+
+@situation
+def cloudformation_cleanup_delete_event(emulator):
+    stack_id, cloudformation = held_stack(emulator)
+    emulator.stage_stack(
+        stack_id, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", physical_ids={"Member": MEMBER}, deleting={"Member": OTHER}
+    )
+    answer = capture(cloudformation.describe_stack_events, StackName=stack_id, account=MEMBER)
+    newest = answer.body["StackEvents"][0]
+    assert (newest["LogicalResourceId"], newest["PhysicalResourceId"]) == ("Member", OTHER), newest
+    return answer
+
+
+@situation
+def cloudformation_get_template_as_given(emulator):
+    stack_id, cloudformation = held_stack(emulator)
+    body = (
+        "Resources:\n  Member:\n    Type: Custom::SecurityHubMemberAccount\n"
+        "    Properties:\n      OnDelete: DisableSecurityHub\n"
+    )
+    emulator.stage_stack(stack_id, "DELETE_IN_PROGRESS", physical_ids={"Member": MEMBER}, template_body=body)
+    answer = capture(cloudformation.get_template, StackName=stack_id, TemplateStage="Processed", account=MEMBER)
+    assert answer.body["TemplateBody"] == body
+    return answer
+
+
 def left_members(emulator: Emulator) -> object:
     """MEMBER and OTHER Enabled members of ADMIN in REGION; the admin's Security Hub client."""
     emulator.join_by_invitation(ADMIN, MEMBER, REGION)
