@@ -19,7 +19,8 @@ assert.equal(member.Properties.AccountId, '222222222222');
 assert.deepEqual(member.Properties.Regions, ['us-east-1', 'eu-west-1']);
 assert.equal(ofType('AWS::Lambda::Function').length, 1);
 assert.equal(ofType('AWS::SNS::Topic').length, 1);
-assert.equal(ofType('AWS::CloudWatch::Alarm').length, 2);
+// addAlarms(): refused requests, failed invocations, and the membership watch's departed members.
+assert.equal(ofType('AWS::CloudWatch::Alarm').length, 3);
 const [stackSet] = ofType('AWS::CloudFormation::StackSet');
 assert.match(stackSet.Properties.TemplateBody, /Type: Custom::SecurityHubMemberAccount/);
 
