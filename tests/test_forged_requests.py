@@ -32,11 +32,10 @@ from harness.constants import (
     LOGICAL_ID_TAG,
     R1,
     R2,
-    READ_OPERATIONS,
-    REFUSED,
     STACK_ACCOUNT,
     STACK_TAG,
 )
+from harness.refusals import World, refusal_lines
 from harness.scenario import props_builder
 
 M = STACK_ACCOUNT  # a member account with a StackSet instance: its own stack, through the provider's topic
@@ -86,75 +85,6 @@ def real_stack(
         **shown,
     )
     return stack
-
-
-def refusal_lines(provider) -> list[dict]:
-    return [r for r in provider.log_records() if r.get("fields", {}).get("message") == REFUSED]
-
-
-class World:
-    """What a refusal must leave as it was: Security Hub state, the organization's accounts, the call log."""
-
-    def __init__(self, emulator, provider, organization: bool = False):
-        self.emulator, self.provider = emulator, provider
-        self.organization = organization
-        self.hubs = emulator.state()
-        self.accounts = self._accounts()
-        self.since = emulator.last_seq()
-        self.until: int | None = None
-        self.lines = len(refusal_lines(provider))
-
-    def _accounts(self) -> list[tuple[str, str]] | None:
-        if not self.organization:
-            return None
-        return sorted((a["Id"], a["Status"]) for a in self.emulator.org_accounts())
-
-    def calls(self, service: str | None = None, operation: str | None = None) -> list[dict]:
-        if self.until is None:
-            self.until = self.emulator.last_seq()
-        return [
-            c
-            for c in self.emulator.calls(self.since)
-            if c["seq"] <= self.until and service in (None, c["service"]) and operation in (None, c["operation"])
-        ]
-
-    def writes(self) -> list[tuple[str, str]]:
-        return [
-            (c["service"], c["operation"])
-            for c in self.calls()
-            if c["service"] != "s3" and not READ_OPERATIONS.match(c["operation"] or "")
-        ]
-
-    def assert_unchanged(self) -> None:
-        assert self.writes() == [], self.writes()
-        assert self.emulator.state() == self.hubs, "Security Hub state changed"
-        assert self._accounts() == self.accounts, "the organization's accounts changed"
-
-    def refusal_line(self, event: dict) -> dict:
-        lines = refusal_lines(self.provider)[self.lines :]
-        assert len(lines) == 1, f"{len(lines)} refusal lines:\n{self.provider.tail()}"
-        fields = lines[0]["fields"]
-        claimed = event["ResourceProperties"].get("AccountId") or (
-            "" if event["RequestType"] == "Create" else event["PhysicalResourceId"]
-        )
-        assert lines[0]["level"] == "ERROR", lines[0]
-        assert (fields["StackId"], fields["RequestType"], fields["AccountId"]) == (
-            event["StackId"],
-            event["RequestType"],
-            claimed,
-        ), fields
-        assert fields["AdministratorAccountId"] == event["ResourceProperties"].get("AdministratorAccountId", "")
-        return lines[0]
-
-    def assert_refused(self, resp, *names: str) -> str:
-        assert_delivered(resp, "FAILED")
-        reason = resp.reason or ""
-        assert reason.startswith("refused: "), reason
-        for name in names:
-            assert name in reason, f"Reason does not name {name!r}: {reason!r}"
-        self.assert_unchanged()
-        assert self.refusal_line(resp.event)["fields"]["reason"] in reason
-        return reason
 
 
 def cloudformation_reads(world: World) -> set[str]:
